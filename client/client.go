@@ -1,0 +1,348 @@
+// Package client is the Komrade user agent. At this stage it holds what every
+// later feature rides on: a link to one gateway (over a fresh libp2p identity
+// per session), the verified directory the gateway serves, and request/reply
+// exchanges through full mix paths with SURBs: client → gateway → L1 → L2 →
+// L3 (exit) and back L1 → L2 → L3 → gateway → client.
+//
+// The client never touches the DHT: everything it stores or reads will be
+// done by an exit node on its behalf.
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/katzenpost/katzenpost/core/sphinx"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/dht"
+	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/mixnode/packet"
+)
+
+// ErrClosed is returned by operations on a closed client.
+var ErrClosed = errors.New("client: closed")
+
+// Client is a session with one gateway.
+type Client struct {
+	cfg     config.Client
+	log     *slog.Logger
+	clock   directory.Clock
+	allow   map[directory.NodeID]bool
+	host    host.Host
+	gateway peer.AddrInfo
+	gwID    directory.NodeID
+	sphinx  *sphinx.Sphinx
+	queue   [32]byte
+
+	wmu    sync.Mutex
+	stream network.Stream
+
+	mu      sync.Mutex
+	dir     *directory.Directory
+	pending map[[16]byte]*pending
+	closed  bool
+
+	done chan struct{}
+}
+
+type pending struct {
+	surb *packet.SURB
+	ch   chan []byte
+}
+
+// Dial connects to the first reachable gateway of cfg, fetches and verifies
+// the directory, and opens the client link.
+func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	gws, err := dht.ParsePeers(cfg.Gateways)
+	if err != nil {
+		return nil, err
+	}
+	allow := map[directory.NodeID]bool{}
+	for _, s := range cfg.AllowList {
+		id, err := directory.ParseNodeID(s)
+		if err != nil {
+			return nil, err
+		}
+		allow[id] = true
+	}
+	h, err := dht.NewHost(nil, nil, nil) // fresh identity per session, no listener
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg: cfg, log: log, clock: directory.NewClock(cfg.EpochLength.Duration), allow: allow,
+		host: h, sphinx: packet.NewSphinx(), queue: packet.QueueID(h.ID()),
+		pending: map[[16]byte]*pending{}, done: make(chan struct{}),
+	}
+	var errs []error
+	for _, gw := range gws {
+		if err := c.connect(ctx, gw); err != nil {
+			errs = append(errs, fmt.Errorf("gateway %s: %w", gw.ID, err))
+			continue
+		}
+		go c.readLoop()
+		return c, nil
+	}
+	h.Close()
+	return nil, fmt.Errorf("client: no gateway usable: %w", errors.Join(errs...))
+}
+
+func (c *Client) connect(ctx context.Context, gw peer.AddrInfo) error {
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := c.host.Connect(cctx, gw); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	id, err := directory.NodeIDFromPeer(gw.ID)
+	if err != nil {
+		return err
+	}
+	c.gateway, c.gwID = gw, id
+	if err := c.RefreshDirectory(cctx); err != nil {
+		return err
+	}
+	s, err := c.host.NewStream(cctx, gw.ID, packet.ClientProtocol)
+	if err != nil {
+		return fmt.Errorf("open client link: %w", err)
+	}
+	c.stream = s
+	return nil
+}
+
+// Gateway returns the peer id of the gateway in use.
+func (c *Client) Gateway() peer.ID { return c.gateway.ID }
+
+// Directory returns the directory last fetched.
+func (c *Client) Directory() *directory.Directory {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dir
+}
+
+// RefreshDirectory fetches the directory from the gateway and verifies every
+// descriptor's signature, its epoch and the allow-list.
+func (c *Client) RefreshDirectory(ctx context.Context) error {
+	dir, err := FetchDirectory(ctx, c.host, c.gateway.ID, c.clock, c.allow)
+	if err != nil {
+		return err
+	}
+	if _, ok := dir.Lookup(c.gwID); !ok {
+		return fmt.Errorf("client: gateway %s is not in its own directory", c.gwID.Short())
+	}
+	c.mu.Lock()
+	c.dir = dir
+	c.mu.Unlock()
+	return nil
+}
+
+// FetchDirectory asks a gateway for its directory and verifies it for the
+// current epoch of clock.
+func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock directory.Clock, allow map[directory.NodeID]bool) (*directory.Directory, error) {
+	s, err := h.NewStream(ctx, gw, packet.DirectoryProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("client: directory request: %w", err)
+	}
+	defer s.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		s.SetDeadline(dl)
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(s, hdr[:]); err != nil {
+		return nil, fmt.Errorf("client: directory response: %w", err)
+	}
+	size := binary.BigEndian.Uint32(hdr[:])
+	if size == 0 {
+		return nil, errors.New("client: gateway has no directory yet; retry in a moment")
+	}
+	if size > directory.MaxResponseSize {
+		return nil, fmt.Errorf("client: directory response of %d bytes is too large", size)
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(s, body); err != nil {
+		return nil, fmt.Errorf("client: directory response: %w", err)
+	}
+	resp, err := directory.DecodeResponse(body)
+	if err != nil {
+		return nil, err
+	}
+	e := clock.Current()
+	if resp.Epoch+1 < e || resp.Epoch > e+1 {
+		return nil, fmt.Errorf("client: gateway directory is for epoch %d, ours is %d (check the clock and epoch_length)", resp.Epoch, e)
+	}
+	return directory.Build(e, resp.Descriptors, allow)
+}
+
+// readLoop reads delivery frames from the gateway and hands each reply to
+// the request waiting for it.
+func (c *Client) readLoop() {
+	defer close(c.done)
+	buf := make([]byte, packet.PacketLength)
+	for {
+		if err := packet.ReadFrame(c.stream, buf); err != nil {
+			c.mu.Lock()
+			closed := c.closed
+			c.mu.Unlock()
+			if !closed {
+				c.log.Warn("gateway link closed", "err", err)
+			}
+			return
+		}
+		surbID, payload, err := packet.DecodeDelivery(buf)
+		if err != nil {
+			c.log.Debug("bad delivery frame", "err", err)
+			continue
+		}
+		c.mu.Lock()
+		p, ok := c.pending[surbID]
+		delete(c.pending, surbID)
+		c.mu.Unlock()
+		if !ok {
+			continue // late reply to a request that timed out
+		}
+		reply, err := packet.OpenReply(c.sphinx, p.surb, payload)
+		if err != nil {
+			c.log.Debug("reply failed to open", "err", err)
+			continue
+		}
+		p.ch <- reply
+	}
+}
+
+// Request sends one exit request through a fresh random path with a SURB and
+// waits for the reply or ctx's end. It returns the reply's status and body.
+func (c *Client) Request(ctx context.Context, op packet.Op, body []byte) (packet.Status, []byte, error) {
+	dir := c.Directory()
+	epoch := c.clock.Current()
+	if dir == nil || epoch != dir.Epoch {
+		if err := c.RefreshDirectory(ctx); err != nil {
+			return 0, nil, err
+		}
+		dir = c.Directory()
+	}
+	gw, ok := dir.Lookup(c.gwID)
+	if !ok {
+		return 0, nil, errors.New("client: gateway left the directory")
+	}
+	fwd, err := packet.RandomRoute(dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	back, err := packet.RandomRoute(dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	mu := c.cfg.Mu.Duration
+	fhops, err := packet.HopsFor(epoch, mu, gw, fwd[0], fwd[1], fwd[2])
+	if err != nil {
+		return 0, nil, err
+	}
+	bhops, err := packet.HopsFor(epoch, mu, back[0], back[1], back[2], gw)
+	if err != nil {
+		return 0, nil, err
+	}
+	surb, err := packet.NewSURB(c.sphinx, bhops, c.queue)
+	if err != nil {
+		return 0, nil, err
+	}
+	payload, err := packet.EncodeForwardPayload(surb.Block, op, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	pkt, err := packet.NewForward(c.sphinx, fhops, payload)
+	if err != nil {
+		return 0, nil, err
+	}
+	p := &pending{surb: surb, ch: make(chan []byte, 1)}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return 0, nil, ErrClosed
+	}
+	c.pending[surb.ID] = p
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, surb.ID)
+		c.mu.Unlock()
+	}()
+	c.wmu.Lock()
+	err = packet.WriteFrame(c.stream, pkt)
+	c.wmu.Unlock()
+	if err != nil {
+		return 0, nil, fmt.Errorf("client: send: %w", err)
+	}
+	select {
+	case reply := <-p.ch:
+		st, rb, err := packet.DecodeReply(reply)
+		if err != nil {
+			return 0, nil, err
+		}
+		return st, append([]byte(nil), rb...), nil
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	case <-c.done:
+		return 0, nil, errors.New("client: gateway link closed")
+	}
+}
+
+// Echo sends a random probe through the exit and back and returns the round
+// trip time.
+func (c *Client) Echo(ctx context.Context) (time.Duration, error) {
+	probe := make([]byte, 32)
+	rand.Read(probe)
+	start := time.Now()
+	st, body, err := c.Request(ctx, packet.OpEcho, probe)
+	if err != nil {
+		return 0, err
+	}
+	if st != packet.StatusOK {
+		return 0, fmt.Errorf("client: echo status %d", st)
+	}
+	if string(body) != string(probe) {
+		return 0, errors.New("client: echo reply does not match the probe")
+	}
+	return time.Since(start), nil
+}
+
+// SendRaw writes a raw frame on the client link (diagnostics and tests).
+func (c *Client) SendRaw(frame []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return packet.WriteFrame(c.stream, frame)
+}
+
+// Close ends the session.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	if c.stream != nil {
+		c.stream.Reset()
+	}
+	err := c.host.Close()
+	if c.stream != nil {
+		<-c.done
+	}
+	return err
+}

@@ -1,0 +1,320 @@
+// Package config holds the TOML configuration of a Komrade mix node and of a
+// client: the types, their defaults, strict loading (unknown keys are errors)
+// and validation that names the offending field.
+//
+// A node is configured by one file written by `komrade mixnode init`; a client
+// by one file such as the `client.toml` that `komrade testnet` writes. Network
+// parameters that every participant must agree on (epoch length) appear in
+// both.
+package config
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/multiformats/go-multiaddr"
+)
+
+// Duration is a time.Duration that reads and writes as a Go duration string
+// ("20m", "150ms") in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// D returns a Duration of v.
+func D(v time.Duration) Duration { return Duration{v} }
+
+// Default network and node parameters. They favour anonymity over latency;
+// testnet presets shorten them.
+const (
+	DefaultEpochLength   = 20 * time.Minute
+	DefaultMu            = 50 * time.Millisecond
+	DefaultMaxDelay      = 2 * time.Second
+	DefaultLambdaM       = 2.0 // node loop packets per second
+	DefaultQueueSize     = 50000
+	DefaultClientBuffer  = 256
+	DefaultDirRefresh    = 30 * time.Second
+	DefaultListenAddress = "/ip4/0.0.0.0/tcp/7700"
+)
+
+// Node is the configuration of a mix node.
+type Node struct {
+	// DataDir holds the identity key and the DHT datastore.
+	DataDir string `toml:"data_dir"`
+	// ListenAddrs are the libp2p multiaddrs the node listens on (mix links,
+	// client links, DHT, directory service share one host).
+	ListenAddrs []string `toml:"listen_addrs"`
+	// AnnounceAddrs, when set, replace the listen addresses in the node's
+	// descriptor (e.g. a public address behind NAT).
+	AnnounceAddrs []string `toml:"announce_addrs"`
+	// Bootstrap lists multiaddrs with /p2p/ of nodes already in the network.
+	Bootstrap []string `toml:"bootstrap"`
+	// EpochLength is the network-wide Sphinx key epoch.
+	EpochLength Duration `toml:"epoch_length"`
+	// Mu is the mean per-hop delay this node uses for its own loop cover.
+	Mu Duration `toml:"mu"`
+	// MaxDelay is the largest NodeDelay the node honours; packets asking for
+	// more are dropped and counted.
+	MaxDelay Duration `toml:"max_delay"`
+	// LambdaM is the rate (packets per second) of the node's loop cover
+	// traffic; 0 disables it.
+	LambdaM float64 `toml:"lambda_m"`
+	// QueueSize bounds the delay queue; overload drops the newest packet.
+	QueueSize int `toml:"queue_size"`
+	// ClientBuffer bounds the per-client delivery buffer at a gateway.
+	ClientBuffer int `toml:"client_buffer"`
+	// DirectoryRefresh is how often the node rebuilds its view of the
+	// directory from the DHT.
+	DirectoryRefresh Duration `toml:"directory_refresh"`
+	// MetricsAddr, when set, serves counters in Prometheus text format on
+	// this host:port (keep it on a local address).
+	MetricsAddr string `toml:"metrics_addr"`
+	// AllowList, when non-empty, restricts the directory to these node ids
+	// (hex Ed25519 public keys).
+	AllowList []string `toml:"allow_list"`
+}
+
+// DefaultNode returns a node configuration with working defaults.
+func DefaultNode() Node {
+	return Node{
+		ListenAddrs:      []string{DefaultListenAddress},
+		EpochLength:      D(DefaultEpochLength),
+		Mu:               D(DefaultMu),
+		MaxDelay:         D(DefaultMaxDelay),
+		LambdaM:          DefaultLambdaM,
+		QueueSize:        DefaultQueueSize,
+		ClientBuffer:     DefaultClientBuffer,
+		DirectoryRefresh: D(DefaultDirRefresh),
+	}
+}
+
+// Validate reports the first invalid field by its TOML name.
+func (n *Node) Validate() error {
+	if n.DataDir == "" {
+		return fieldErr("data_dir", "must be set")
+	}
+	if len(n.ListenAddrs) == 0 {
+		return fieldErr("listen_addrs", "at least one address is needed")
+	}
+	for i, a := range n.ListenAddrs {
+		if _, err := multiaddr.NewMultiaddr(a); err != nil {
+			return fieldErr(fmt.Sprintf("listen_addrs[%d]", i), err.Error())
+		}
+	}
+	for i, a := range n.AnnounceAddrs {
+		if _, err := multiaddr.NewMultiaddr(a); err != nil {
+			return fieldErr(fmt.Sprintf("announce_addrs[%d]", i), err.Error())
+		}
+	}
+	if err := validatePeerAddrs("bootstrap", n.Bootstrap); err != nil {
+		return err
+	}
+	if err := validateNetwork(n.EpochLength.Duration, n.Mu.Duration); err != nil {
+		return err
+	}
+	if n.MaxDelay.Duration < n.Mu.Duration {
+		return fieldErr("max_delay", "must be at least mu")
+	}
+	if n.LambdaM < 0 || n.LambdaM > 1000 {
+		return fieldErr("lambda_m", "must be between 0 and 1000 packets per second")
+	}
+	if n.QueueSize < 1 || n.QueueSize > 10_000_000 {
+		return fieldErr("queue_size", "must be between 1 and 10000000")
+	}
+	if n.ClientBuffer < 1 || n.ClientBuffer > 1_000_000 {
+		return fieldErr("client_buffer", "must be between 1 and 1000000")
+	}
+	if n.DirectoryRefresh.Duration < 100*time.Millisecond {
+		return fieldErr("directory_refresh", "must be at least 100ms")
+	}
+	if err := validateAllowList(n.AllowList); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Client is the configuration the `komrade ping` diagnostic (and later the
+// client daemon) needs to join a network.
+type Client struct {
+	// Gateways are multiaddrs with /p2p/ of nodes that accept client links.
+	Gateways []string `toml:"gateways"`
+	// EpochLength must equal the network's.
+	EpochLength Duration `toml:"epoch_length"`
+	// Mu is the mean per-hop delay the client draws for its packets.
+	Mu Duration `toml:"mu"`
+	// AllowList, when non-empty, restricts the directory to these node ids.
+	AllowList []string `toml:"allow_list"`
+}
+
+// DefaultClient returns a client configuration with working defaults but no
+// gateways.
+func DefaultClient() Client {
+	return Client{EpochLength: D(DefaultEpochLength), Mu: D(DefaultMu)}
+}
+
+// Validate reports the first invalid field by its TOML name.
+func (c *Client) Validate() error {
+	if len(c.Gateways) == 0 {
+		return fieldErr("gateways", "at least one gateway address is needed")
+	}
+	if err := validatePeerAddrs("gateways", c.Gateways); err != nil {
+		return err
+	}
+	if err := validateNetwork(c.EpochLength.Duration, c.Mu.Duration); err != nil {
+		return err
+	}
+	return validateAllowList(c.AllowList)
+}
+
+func validateNetwork(epoch, mu time.Duration) error {
+	if epoch < time.Second {
+		return fieldErr("epoch_length", "must be at least 1s")
+	}
+	if epoch > 7*24*time.Hour {
+		return fieldErr("epoch_length", "must be at most 168h")
+	}
+	if mu < time.Millisecond {
+		return fieldErr("mu", "must be at least 1ms (delays travel in whole milliseconds)")
+	}
+	if mu > time.Hour {
+		return fieldErr("mu", "must be at most 1h")
+	}
+	return nil
+}
+
+func validatePeerAddrs(field string, addrs []string) error {
+	for i, a := range addrs {
+		m, err := multiaddr.NewMultiaddr(a)
+		if err != nil {
+			return fieldErr(fmt.Sprintf("%s[%d]", field, i), err.Error())
+		}
+		if _, err := m.ValueForProtocol(multiaddr.P_P2P); err != nil {
+			return fieldErr(fmt.Sprintf("%s[%d]", field, i), "must end in /p2p/<peer id>")
+		}
+	}
+	return nil
+}
+
+func validateAllowList(ids []string) error {
+	for i, id := range ids {
+		b, err := hex.DecodeString(id)
+		if err != nil || len(b) != 32 {
+			return fieldErr(fmt.Sprintf("allow_list[%d]", i), "must be a node id: 64 hex characters")
+		}
+	}
+	return nil
+}
+
+// FieldError names the configuration field that is wrong.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("config: %s: %s", e.Field, e.Reason) }
+
+func fieldErr(field, reason string) error { return &FieldError{Field: field, Reason: reason} }
+
+// LoadNode reads a node configuration: defaults, then the file; unknown keys
+// and invalid values are errors naming the field.
+func LoadNode(path string) (Node, error) {
+	n := DefaultNode()
+	if err := decodeStrict(path, &n); err != nil {
+		return Node{}, err
+	}
+	if err := n.Validate(); err != nil {
+		return Node{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return n, nil
+}
+
+// LoadClient reads a client configuration like LoadNode does.
+func LoadClient(path string) (Client, error) {
+	c := DefaultClient()
+	if err := decodeStrict(path, &c); err != nil {
+		return Client{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Client{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func decodeStrict(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(v)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return fmt.Errorf("%s: %s", path, perr.ErrorWithPosition())
+		}
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return fmt.Errorf("%s: config: unknown key(s): %s", path, strings.Join(keys, ", "))
+	}
+	return nil
+}
+
+// Write encodes v (a Node or Client) as TOML into path with mode 0600,
+// atomically (write to a temporary file, then rename).
+func Write(path string, v any) error {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(v); err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	return WriteFileAtomic(path, buf.Bytes(), 0o600)
+}
+
+// WriteFileAtomic writes data to a temporary file beside path, syncs it and
+// renames it over path, so a crash leaves either the old or the new file.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	return nil
+}

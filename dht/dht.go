@@ -1,0 +1,289 @@
+// Package dht runs the libp2p host and the private Kademlia DHT that the mix
+// nodes form (the "dust cloud"): a kad-dht under the /komrade protocol prefix,
+// in server mode, with only Komrade's record namespaces, and no public
+// bootstrap peers. It also publishes and enumerates node descriptors: a
+// descriptor is stored as a /kmix/ record and announced under a per-epoch
+// provider key, so a gateway can list every node of an epoch.
+package dht
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p"
+	kaddht "github.com/libp2p/go-libp2p-kad-dht"
+	record "github.com/libp2p/go-libp2p-record"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/x/rate"
+	"github.com/multiformats/go-multiaddr"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/komrade-net/komrade/dht/directory"
+)
+
+// ProtocolPrefix keeps Komrade's DHT apart from IPFS's.
+const ProtocolPrefix = "/komrade"
+
+// DialTimeout is short so that dead peers do not stall lookups for long.
+const DialTimeout = 3 * time.Second
+
+// Config describes a DHT node.
+type Config struct {
+	// Identity is the node's Ed25519 key; it is also its libp2p identity.
+	Identity ed25519.PrivateKey
+	// ListenAddrs are libp2p multiaddrs to listen on.
+	ListenAddrs []string
+	// AnnounceAddrs, when set, are advertised instead of the listen addresses.
+	AnnounceAddrs []string
+	// Clock gives epochs to the descriptor validator.
+	Clock directory.Clock
+	// Logger receives the node's log; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Node is a libp2p host running the Komrade kad-dht in server mode.
+type Node struct {
+	Host  host.Host
+	DHT   *kaddht.IpfsDHT
+	clock directory.Clock
+	log   *slog.Logger
+}
+
+// NewHost builds a libp2p host with the given identity: TCP only, Noise or
+// TLS security, no relay, per-IP connection limits lifted so that a gateway
+// can serve many clients behind one address.
+func NewHost(identity ed25519.PrivateKey, listen, announce []string) (host.Host, error) {
+	var opts []libp2p.Option
+	if identity != nil {
+		priv, err := crypto.UnmarshalEd25519PrivateKey(identity)
+		if err != nil {
+			return nil, fmt.Errorf("dht: identity: %w", err)
+		}
+		opts = append(opts, libp2p.Identity(priv))
+	}
+	rm, err := rcmgr.NewResourceManager(
+		rcmgr.NewFixedLimiter(rcmgr.InfiniteLimits),
+		rcmgr.WithLimitPerSubnet([]rcmgr.ConnLimitPerSubnet{{PrefixLength: 32, ConnCount: 4096}},
+			[]rcmgr.ConnLimitPerSubnet{{PrefixLength: 56, ConnCount: 4096}}),
+		rcmgr.WithConnRateLimiters(&rate.Limiter{}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dht: resource manager: %w", err)
+	}
+	opts = append(opts,
+		libp2p.ListenAddrStrings(listen...),
+		libp2p.DefaultTransports,
+		libp2p.DisableRelay(),
+		libp2p.ResourceManager(rm),
+		libp2p.WithDialTimeout(DialTimeout),
+		libp2p.DisableMetrics(),
+	)
+	if len(listen) == 0 {
+		opts = append(opts, libp2p.NoListenAddrs)
+	}
+	if len(announce) > 0 {
+		var mas []multiaddr.Multiaddr
+		for _, a := range announce {
+			m, err := multiaddr.NewMultiaddr(a)
+			if err != nil {
+				return nil, fmt.Errorf("dht: announce address %q: %w", a, err)
+			}
+			mas = append(mas, m)
+		}
+		opts = append(opts, libp2p.AddrsFactory(func([]multiaddr.Multiaddr) []multiaddr.Multiaddr { return mas }))
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("dht: libp2p host: %w", err)
+	}
+	return h, nil
+}
+
+// New starts a host and a kad-dht server on it.
+func New(cfg Config) (*Node, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	h, err := NewHost(cfg.Identity, cfg.ListenAddrs, cfg.AnnounceAddrs)
+	if err != nil {
+		return nil, err
+	}
+	d, err := kaddht.New(h,
+		kaddht.ProtocolPrefix(ProtocolPrefix),
+		kaddht.Mode(kaddht.ModeServer),
+		kaddht.Validator(record.NamespacedValidator{"kmix": directory.Validator{Clock: cfg.Clock}}),
+	)
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("dht: kad-dht: %w", err)
+	}
+	return &Node{Host: h, DHT: d, clock: cfg.Clock, log: log}, nil
+}
+
+// Close stops the DHT and the host.
+func (n *Node) Close() error {
+	err1 := n.DHT.Close()
+	err2 := n.Host.Close()
+	return errors.Join(err1, err2)
+}
+
+// ParsePeers parses multiaddrs that end in /p2p/<id>.
+func ParsePeers(addrs []string) ([]peer.AddrInfo, error) {
+	var out []peer.AddrInfo
+	for _, a := range addrs {
+		ai, err := peer.AddrInfoFromString(a)
+		if err != nil {
+			return nil, fmt.Errorf("peer address %q: %w", a, err)
+		}
+		out = append(out, *ai)
+	}
+	return out, nil
+}
+
+// Bootstrap connects to peers and waits until the routing table holds at
+// least one peer, then refreshes it. Peers that cannot be reached are
+// skipped; it fails only if none can be. With no peers (the first node of a
+// network) it returns at once.
+func (n *Node) Bootstrap(ctx context.Context, peers []peer.AddrInfo) error {
+	if len(peers) == 0 {
+		return nil
+	}
+	var ok int
+	var lastErr error
+	for _, p := range peers {
+		if p.ID == n.Host.ID() {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*DialTimeout)
+		err := n.Host.Connect(cctx, p)
+		cancel()
+		if err != nil {
+			lastErr = err
+			n.log.Warn("bootstrap peer unreachable", "peer", p.ID, "err", err)
+			continue
+		}
+		ok++
+	}
+	if ok == 0 {
+		if lastErr == nil {
+			return nil // only ourselves listed
+		}
+		return fmt.Errorf("dht: no bootstrap peer reachable: %w", lastErr)
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for n.DHT.RoutingTable().Size() == 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dht: waiting for routing table: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+	select {
+	case err := <-n.DHT.RefreshRoutingTable():
+		if err != nil {
+			n.log.Debug("routing table refresh", "err", err)
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// epochCID is the provider key under which nodes of an epoch announce
+// themselves.
+func epochCID(epoch uint64) cid.Cid {
+	mh, err := multihash.Sum([]byte(fmt.Sprintf("komrade/mix/epoch/%d", epoch)), multihash.SHA2_256, -1)
+	if err != nil {
+		panic(err)
+	}
+	return cid.NewCidV1(cid.Raw, mh)
+}
+
+// PublishDescriptor stores a signed descriptor under its /kmix/ key and
+// announces the node under the provider key of each epoch given.
+func (n *Node) PublishDescriptor(ctx context.Context, id directory.NodeID, raw []byte, epochs ...uint64) error {
+	if err := n.DHT.PutValue(ctx, directory.RecordKey(id), raw); err != nil {
+		return fmt.Errorf("dht: put descriptor: %w", err)
+	}
+	for _, e := range epochs {
+		if err := n.DHT.Provide(ctx, epochCID(e), true); err != nil {
+			return fmt.Errorf("dht: announce for epoch %d: %w", e, err)
+		}
+	}
+	return nil
+}
+
+// Descriptor fetches the newest signed descriptor of id from the DHT.
+func (n *Node) Descriptor(ctx context.Context, id directory.NodeID) ([]byte, error) {
+	return n.DHT.GetValue(ctx, directory.RecordKey(id), kaddht.Quorum(3))
+}
+
+// FindDescriptors lists the nodes announced for epoch and fetches their
+// descriptors. Nodes that cannot be reached within the timeout are left out,
+// so a stopped node drops out of the directory. The own descriptor, if
+// announced, is fetched like any other.
+func (n *Node) FindDescriptors(ctx context.Context, epoch uint64) ([][]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	provs := n.DHT.FindProvidersAsync(ctx, epochCID(epoch), 0)
+	var (
+		mu   sync.Mutex
+		out  [][]byte
+		wg   sync.WaitGroup
+		seen = map[peer.ID]bool{}
+	)
+	for p := range provs {
+		if seen[p.ID] {
+			continue
+		}
+		seen[p.ID] = true
+		wg.Add(1)
+		go func(p peer.AddrInfo) {
+			defer wg.Done()
+			id, err := directory.NodeIDFromPeer(p.ID)
+			if err != nil {
+				return
+			}
+			if p.ID != n.Host.ID() && !n.alive(ctx, p) {
+				return
+			}
+			gctx, gcancel := context.WithTimeout(ctx, 5*time.Second)
+			raw, err := n.Descriptor(gctx, id)
+			gcancel()
+			if err != nil {
+				n.log.Debug("descriptor fetch failed", "node", id.Short(), "err", err)
+				return
+			}
+			mu.Lock()
+			out = append(out, raw)
+			mu.Unlock()
+		}(p)
+	}
+	wg.Wait()
+	if len(out) == 0 {
+		return nil, fmt.Errorf("dht: no descriptors found for epoch %d", epoch)
+	}
+	return out, nil
+}
+
+// alive reports whether p answers a connection attempt.
+func (n *Node) alive(ctx context.Context, p peer.AddrInfo) bool {
+	if n.Host.Network().Connectedness(p.ID) == network.Connected {
+		return true
+	}
+	cctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	defer cancel()
+	return n.Host.Connect(cctx, p) == nil
+}

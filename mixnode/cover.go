@@ -1,0 +1,136 @@
+package mixnode
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/mixnode/packet"
+)
+
+// Node cover traffic (Loopix λM): at Poisson times the node sends a loop
+// packet through one node of each layer and back to itself. To every other
+// node it looks like any forward packet. Loops that do not come back in time
+// are counted as lost, a sign of an active attack or a broken path.
+
+type loopTable struct {
+	mu      sync.Mutex
+	pending map[[16]byte]time.Time // loop id -> deadline
+}
+
+func newLoopTable() *loopTable { return &loopTable{pending: map[[16]byte]time.Time{}} }
+
+func (t *loopTable) add(id [16]byte, deadline time.Time) {
+	t.mu.Lock()
+	t.pending[id] = deadline
+	t.mu.Unlock()
+}
+
+// returned reports whether body is the id of a pending loop, and counts it.
+func (t *loopTable) returned(body []byte, m *Metrics) bool {
+	if len(body) != 16 {
+		return false
+	}
+	var id [16]byte
+	copy(id[:], body)
+	t.mu.Lock()
+	_, ok := t.pending[id]
+	delete(t.pending, id)
+	t.mu.Unlock()
+	if ok {
+		m.LoopsReturned.Add(1)
+	}
+	return ok
+}
+
+// sweepLoop counts loops past their deadline as lost.
+func (t *loopTable) sweepLoop(m *Metrics) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				t.mu.Lock()
+				for id, dl := range t.pending {
+					if now.After(dl) {
+						delete(t.pending, id)
+						m.LoopsLost.Add(1)
+					}
+				}
+				t.mu.Unlock()
+			}
+		}
+	}
+}
+
+// expInterval draws the time to the next event of a Poisson process of rate
+// lambda per second.
+func expInterval(lambda float64) time.Duration {
+	var b [8]byte
+	rand.Read(b[:])
+	u := float64(binary.BigEndian.Uint64(b[:])>>11) / (1 << 53)
+	return time.Duration(-math.Log1p(-u) / lambda * float64(time.Second))
+}
+
+func (n *Node) coverLoop(ctx context.Context) {
+	if n.cfg.LambdaM <= 0 {
+		return
+	}
+	timer := time.NewTimer(expInterval(n.cfg.LambdaM))
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		n.sendLoop()
+		timer.Reset(expInterval(n.cfg.LambdaM))
+	}
+}
+
+// sendLoop builds and sends one loop packet: L1 → L2 → L3 → this node.
+func (n *Node) sendLoop() {
+	dir := n.Directory()
+	if dir == nil {
+		return
+	}
+	self, ok := dir.Lookup(n.id)
+	if !ok {
+		return // not in the directory (yet): nobody would route to us either
+	}
+	epoch := n.clock.Current()
+	route, err := packet.RandomRoute(dir)
+	if err != nil {
+		return
+	}
+	hops, err := packet.HopsFor(epoch, n.cfg.Mu.Duration, route[0], route[1], route[2], self)
+	if err != nil {
+		return
+	}
+	var id [16]byte
+	rand.Read(id[:])
+	payload, err := packet.EncodeForwardPayload(nil, packet.OpLoop, id[:])
+	if err != nil {
+		return
+	}
+	pkt, err := packet.NewForward(n.sphinx, hops, payload)
+	if err != nil {
+		n.log.Warn("loop packet", "err", err)
+		return
+	}
+	var total time.Duration
+	for _, h := range hops {
+		total += h.Delay
+	}
+	n.loops.add(id, time.Now().Add(total+4*n.cfg.MaxDelay.Duration+10*time.Second))
+	n.metrics.LoopsSent.Add(1)
+	n.forward(directory.NodeID(hops[0].ID), pkt)
+}

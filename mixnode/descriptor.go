@@ -1,0 +1,138 @@
+package mixnode
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+
+	"github.com/komrade-net/komrade/dht/directory"
+)
+
+// publish signs a descriptor for the current epoch (keys for it and the
+// next) and publishes it: the /kmix/ record plus provider announcements for
+// both epochs, so that a directory built at the start of the next epoch
+// finds the node before it republishes.
+func (n *Node) publish(ctx context.Context) error {
+	e := n.clock.Current()
+	n.keys.rotate(e)
+	d := &directory.Descriptor{NodeID: n.id, Epoch: e, Issued: time.Now().UnixNano(), Addrs: n.descriptorAddrs()}
+	for _, ep := range []uint64{e, e + 1} {
+		pk, ok := n.keys.public(ep)
+		if !ok {
+			return fmt.Errorf("mixnode: no key for epoch %d", ep)
+		}
+		d.Keys = append(d.Keys, directory.EpochKey{Epoch: ep, Key: pk})
+	}
+	raw, err := directory.Sign(d, n.priv)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := n.dht.PublishDescriptor(pctx, n.id, raw, e, e+1); err != nil {
+		return err
+	}
+	n.log.Debug("descriptor published", "epoch", e)
+	return nil
+}
+
+// epochLoop rotates keys and republishes at every epoch boundary, and retries
+// a failed publication.
+func (n *Node) epochLoop(ctx context.Context) {
+	for {
+		wait := n.clock.UntilNext() + 10*time.Millisecond
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		e := n.clock.Current()
+		n.keys.rotate(e)
+		if e > 0 {
+			n.replay.forgetBefore(e - 1)
+		}
+		for attempt := 0; ctx.Err() == nil; attempt++ {
+			err := n.publish(ctx)
+			if err == nil {
+				break
+			}
+			n.log.Warn("descriptor publication failed", "epoch", e, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(min(time.Duration(attempt+1)*time.Second, n.clock.Period/4)):
+			}
+			if n.clock.Current() != e {
+				break
+			}
+		}
+		n.requestDirectoryRefresh()
+	}
+}
+
+func (n *Node) requestDirectoryRefresh() {
+	select {
+	case n.dirRefr <- struct{}{}:
+	default:
+	}
+}
+
+// RefreshDirectory rebuilds the node's view of the directory now.
+func (n *Node) RefreshDirectory(ctx context.Context) error {
+	e := n.clock.Current()
+	raws, err := n.dht.FindDescriptors(ctx, e)
+	if err != nil {
+		return err
+	}
+	dir, err := directory.Build(e, raws, n.allow)
+	if err != nil {
+		return err
+	}
+	known := map[directory.NodeID]peer.AddrInfo{}
+	n.dirMu.Lock()
+	// Nodes of the previous view stay reachable as next hops: packets built
+	// from it are still in flight.
+	if n.dir != nil {
+		for _, d := range n.dir.Nodes {
+			if ai, err := d.AddrInfo(); err == nil {
+				known[d.NodeID] = ai
+			}
+		}
+	}
+	for _, d := range dir.Nodes {
+		if ai, err := d.AddrInfo(); err == nil {
+			known[d.NodeID] = ai
+			n.dht.Host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.RecentlyConnectedAddrTTL)
+		}
+	}
+	n.dir = dir
+	n.known = known
+	n.dirMu.Unlock()
+	n.links.prune(known)
+	return nil
+}
+
+// directoryLoop refreshes the directory every directory_refresh, and soon
+// after each epoch boundary.
+func (n *Node) directoryLoop(ctx context.Context) {
+	tick := time.NewTicker(n.cfg.DirectoryRefresh.Duration)
+	defer tick.Stop()
+	for {
+		if err := n.RefreshDirectory(ctx); err != nil && ctx.Err() == nil {
+			n.log.Debug("directory refresh", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-n.dirRefr:
+		}
+	}
+}
+
+// Publish signs and publishes the node's descriptor now (it also happens at
+// start and at every epoch boundary).
+func (n *Node) Publish(ctx context.Context) error { return n.publish(ctx) }

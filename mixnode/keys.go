@@ -1,0 +1,153 @@
+package mixnode
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/katzenpost/hpqc/nike"
+	"github.com/katzenpost/hpqc/nike/x25519"
+	hpqcrand "github.com/katzenpost/hpqc/rand"
+
+	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/dht/directory"
+)
+
+// IdentityFile is the name of the identity key file in a node's data dir.
+const IdentityFile = "identity.pem"
+
+const identityPEMType = "KOMRADE NODE IDENTITY"
+
+// LoadIdentity reads the node's Ed25519 identity key from dataDir. The file
+// must not be readable by group or others.
+func LoadIdentity(dataDir string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(dataDir, IdentityFile)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("identity key: %w (run `komrade mixnode init` first)", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("identity key %s has mode %v: must not be readable by others (chmod 600)", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("identity key: %w", err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != identityPEMType || len(blk.Bytes) != ed25519.SeedSize {
+		return nil, fmt.Errorf("identity key %s: not a Komrade node identity", path)
+	}
+	return ed25519.NewKeyFromSeed(blk.Bytes), nil
+}
+
+// CreateIdentity generates a new identity key in dataDir (created 0700 if
+// missing). It refuses to overwrite an existing key.
+func CreateIdentity(dataDir string) (ed25519.PrivateKey, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	path := filepath.Join(dataDir, IdentityFile)
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("identity key %s already exists", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("identity key: %w", err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	data := pem.EncodeToMemory(&pem.Block{Type: identityPEMType, Bytes: priv.Seed()})
+	if err := config.WriteFileAtomic(path, data, 0o600); err != nil {
+		return nil, err
+	}
+	return priv, nil
+}
+
+// NodeIDOf returns the node id of an identity key.
+func NodeIDOf(priv ed25519.PrivateKey) directory.NodeID {
+	var id directory.NodeID
+	copy(id[:], priv.Public().(ed25519.PublicKey))
+	return id
+}
+
+// epochKeys holds the node's Sphinx X25519 keys by epoch. They live only in
+// memory: after a restart the node publishes fresh keys, and an erased key
+// cannot be recovered from disk (forward secrecy of past epochs).
+type epochKeys struct {
+	mu   sync.RWMutex
+	keys map[uint64]nike.PrivateKey
+}
+
+type liveKey struct {
+	epoch uint64
+	priv  nike.PrivateKey
+}
+
+func newEpochKeys() *epochKeys { return &epochKeys{keys: map[uint64]nike.PrivateKey{}} }
+
+// rotate makes sure keys for cur and cur+1 exist and erases every key older
+// than cur-1. It returns the epochs erased.
+func (k *epochKeys) rotate(cur uint64) []uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	scheme := x25519.Scheme(hpqcrand.Reader)
+	for _, e := range []uint64{cur, cur + 1} {
+		if _, ok := k.keys[e]; !ok {
+			_, priv, err := scheme.GenerateKeyPairFromEntropy(rand.Reader)
+			if err != nil {
+				panic(fmt.Sprintf("mixnode: generate epoch key: %v", err))
+			}
+			k.keys[e] = priv
+		}
+	}
+	var erased []uint64
+	for e, priv := range k.keys {
+		if e+1 < cur {
+			priv.Reset()
+			delete(k.keys, e)
+			erased = append(erased, e)
+		}
+	}
+	return erased
+}
+
+// public returns the public key for epoch e.
+func (k *epochKeys) public(e uint64) ([]byte, bool) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	priv, ok := k.keys[e]
+	if !ok {
+		return nil, false
+	}
+	return x25519.Scheme(hpqcrand.Reader).DerivePublicKey(priv).Bytes(), true
+}
+
+// live returns the keys that may open packets now, the current epoch's
+// first, then the next, then the previous.
+func (k *epochKeys) live(cur uint64) []liveKey {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	out := make([]liveKey, 0, len(k.keys))
+	for e, priv := range k.keys {
+		out = append(out, liveKey{e, priv})
+	}
+	rank := func(e uint64) int {
+		switch {
+		case e == cur:
+			return 0
+		case e == cur+1:
+			return 1
+		default:
+			return 2
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return rank(out[i].epoch) < rank(out[j].epoch) })
+	return out
+}

@@ -1,0 +1,183 @@
+package mixnode
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+
+	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/mixnode/packet"
+)
+
+// Link protocols, defined in package packet so clients share them.
+const (
+	MixProtocol       = packet.MixProtocol
+	ClientProtocol    = packet.ClientProtocol
+	DirectoryProtocol = packet.DirectoryProtocol
+)
+
+const (
+	linkBuffer     = 1024
+	backoffMin     = 50 * time.Millisecond
+	backoffMax     = 10 * time.Second
+	streamOpenTime = 5 * time.Second
+)
+
+func (n *Node) registerHandlers() {
+	h := n.dht.Host
+	h.SetStreamHandler(MixProtocol, n.handleMix)
+	h.SetStreamHandler(ClientProtocol, n.handleClient)
+	h.SetStreamHandler(DirectoryProtocol, n.handleDirectory)
+}
+
+func (n *Node) removeHandlers() {
+	h := n.dht.Host
+	h.RemoveStreamHandler(MixProtocol)
+	h.RemoveStreamHandler(ClientProtocol)
+	h.RemoveStreamHandler(DirectoryProtocol)
+}
+
+// handleMix reads frames from another mix node until the stream ends.
+func (n *Node) handleMix(s network.Stream) {
+	defer s.Close()
+	n.readFrames(s, &n.metrics.ReceivedMix)
+}
+
+type counter interface{ Add(uint64) uint64 }
+
+// readFrames reads whole frames and submits each; a partial frame ends the
+// stream and is counted, never processed.
+func (n *Node) readFrames(s network.Stream, recv counter) {
+	for {
+		buf := make([]byte, packet.PacketLength)
+		if err := packet.ReadFrame(s, buf); err != nil {
+			if !errors.Is(err, io.EOF) && n.ctx.Err() == nil {
+				n.metrics.drop(DropTruncated)
+				s.Reset()
+			}
+			return
+		}
+		recv.Add(1)
+		n.submit(buf)
+	}
+}
+
+// linkPool keeps one outbound stream per next-hop node, reopened with
+// exponential backoff when it breaks. Each link has a bounded buffer; a full
+// buffer drops the packet and counts it.
+type linkPool struct {
+	n      *Node
+	mu     sync.Mutex
+	links  map[peer.ID]*link
+	closed bool
+}
+
+type link struct {
+	ch     chan []byte
+	cancel context.CancelFunc
+}
+
+func newLinkPool(n *Node) *linkPool { return &linkPool{n: n, links: map[peer.ID]*link{}} }
+
+// send queues pkt for the node described by ai.
+func (p *linkPool) send(ai peer.AddrInfo, pkt []byte) {
+	p.mu.Lock()
+	l, ok := p.links[ai.ID]
+	if !ok {
+		if p.closed {
+			p.mu.Unlock()
+			p.n.metrics.drop(DropShuttingDown)
+			return
+		}
+		ctx, cancel := context.WithCancel(p.n.ctx)
+		l = &link{ch: make(chan []byte, linkBuffer), cancel: cancel}
+		p.links[ai.ID] = l
+		p.n.wg.Add(1)
+		go func() {
+			defer p.n.wg.Done()
+			p.run(ctx, ai.ID, l)
+		}()
+	}
+	p.mu.Unlock()
+	p.n.dht.Host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+	select {
+	case l.ch <- pkt:
+	default:
+		p.n.metrics.drop(DropLinkFull)
+	}
+}
+
+// run owns one outbound link: it opens the stream, writes frames, and on any
+// error reopens it after a growing backoff.
+func (p *linkPool) run(ctx context.Context, pid peer.ID, l *link) {
+	backoff := backoffMin
+	for ctx.Err() == nil {
+		octx, cancel := context.WithTimeout(ctx, streamOpenTime)
+		s, err := p.n.dht.Host.NewStream(network.WithAllowLimitedConn(octx, "mix"), pid, MixProtocol)
+		cancel()
+		if err != nil {
+			p.n.log.Debug("mix link open failed", "peer", pid, "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, backoffMax)
+			continue
+		}
+		backoff = backoffMin
+		err = p.write(ctx, s, l)
+		if err != nil {
+			s.Reset()
+		} else {
+			s.Close()
+		}
+	}
+}
+
+func (p *linkPool) write(ctx context.Context, s network.Stream, l *link) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case pkt := <-l.ch:
+			if err := packet.WriteFrame(s, pkt); err != nil {
+				p.n.log.Debug("mix link write failed", "peer", s.Conn().RemotePeer(), "err", err)
+				return err
+			}
+			p.n.metrics.Forwarded.Add(1)
+		}
+	}
+}
+
+// prune closes links to nodes no longer known.
+func (p *linkPool) prune(known map[directory.NodeID]peer.AddrInfo) {
+	keep := map[peer.ID]bool{}
+	for _, ai := range known {
+		keep[ai.ID] = true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for pid, l := range p.links {
+		if !keep[pid] {
+			l.cancel()
+			delete(p.links, pid)
+		}
+	}
+}
+
+func (p *linkPool) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for pid, l := range p.links {
+		l.cancel()
+		delete(p.links, pid)
+	}
+}

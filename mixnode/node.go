@@ -1,0 +1,266 @@
+// Package mixnode is the Komrade mix node: it takes fixed-size Sphinx packets
+// from mix links and client links, opens one layer with its epoch key,
+// rejects replays, holds each packet for the delay its sender chose and sends
+// it on; as a gateway it hands replies to connected clients, as an exit it
+// serves requests, and it sends loop cover traffic of its own.
+//
+// The path of a packet reads from the file list: link.go (frames in and
+// out), unwrap.go (Sphinx processing), replay.go, delayqueue.go, forward.go,
+// gateway.go (client links and the directory service), exit.go, cover.go
+// (loop cover) and descriptor.go (publishing keys and building the
+// directory). keys.go holds the identity and epoch keys, metrics.go the
+// counters.
+package mixnode
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/katzenpost/katzenpost/core/sphinx"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+
+	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/dht"
+	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/mixnode/packet"
+)
+
+// Options are the parts of a node's setup that do not come from its TOML
+// file.
+type Options struct {
+	// Identity is the node's key; nil means load it from the data dir.
+	Identity ed25519.PrivateKey
+	// Logger receives the node's log; nil means slog.Default().
+	Logger *slog.Logger
+	// OnRelease, when set, is called with how long each packet was held in
+	// the delay queue and the delay its sender asked for (tests and
+	// benchmarks use it).
+	OnRelease func(held, requested time.Duration)
+	// Clock overrides the epoch clock (tests).
+	Clock *directory.Clock
+}
+
+// Node is a running mix node.
+type Node struct {
+	cfg    config.Node
+	opts   Options
+	log    *slog.Logger
+	id     directory.NodeID
+	priv   ed25519.PrivateKey
+	clock  directory.Clock
+	dht    *dht.Node
+	sphinx *sphinx.Sphinx
+	allow  map[directory.NodeID]bool
+
+	keys    *epochKeys
+	replay  *replayCache
+	queue   *delayQueue
+	inbox   chan inbound
+	links   *linkPool
+	clients *clientTable
+	loops   *loopTable
+	metrics Metrics
+
+	dirMu   sync.RWMutex
+	dir     *directory.Directory // current view, nil until built
+	known   map[directory.NodeID]peer.AddrInfo
+	dirRefr chan struct{}
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	started atomic.Bool
+	metricsSrv *http.Server
+}
+
+// New creates a node from its configuration: it loads (or takes) the
+// identity and starts listening. Call Start to join the network.
+func New(cfg config.Node, opts Options) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	priv := opts.Identity
+	if priv == nil {
+		var err error
+		if priv, err = LoadIdentity(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	clock := directory.NewClock(cfg.EpochLength.Duration)
+	if opts.Clock != nil {
+		clock = *opts.Clock
+	}
+	allow := map[directory.NodeID]bool{}
+	for _, s := range cfg.AllowList {
+		id, err := directory.ParseNodeID(s)
+		if err != nil {
+			return nil, fmt.Errorf("config: allow_list: %w", err)
+		}
+		allow[id] = true
+	}
+	id := NodeIDOf(priv)
+	log = log.With("node", id.Short())
+	d, err := dht.New(dht.Config{
+		Identity:      priv,
+		ListenAddrs:   cfg.ListenAddrs,
+		AnnounceAddrs: cfg.AnnounceAddrs,
+		Clock:         clock,
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg: cfg, opts: opts, log: log, id: id, priv: priv, clock: clock, dht: d,
+		sphinx:  packet.NewSphinx(),
+		allow:   allow,
+		keys:    newEpochKeys(),
+		replay:  newReplayCache(),
+		queue:   newDelayQueue(cfg.QueueSize),
+		inbox:   make(chan inbound, 4096),
+		clients: newClientTable(),
+		loops:   newLoopTable(),
+		known:   map[directory.NodeID]peer.AddrInfo{},
+		dirRefr: make(chan struct{}, 1),
+	}
+	n.links = newLinkPool(n)
+	n.keys.rotate(clock.Current())
+	return n, nil
+}
+
+// ID is the node's id (its Ed25519 public key).
+func (n *Node) ID() directory.NodeID { return n.id }
+
+// PeerID is the node's libp2p peer id.
+func (n *Node) PeerID() peer.ID { return n.dht.Host.ID() }
+
+// Addrs returns the node's multiaddrs, each ending in /p2p/<peer id>.
+func (n *Node) Addrs() []string {
+	var out []string
+	for _, a := range n.dht.Host.Addrs() {
+		out = append(out, a.String()+"/p2p/"+n.PeerID().String())
+	}
+	return out
+}
+
+// Metrics returns the node's counters.
+func (n *Node) Metrics() *Metrics { return &n.metrics }
+
+// DHT returns the node's DHT (for storage services and tests).
+func (n *Node) DHT() *dht.Node { return n.dht }
+
+// Directory returns the node's current view of the directory, or nil.
+func (n *Node) Directory() *directory.Directory {
+	n.dirMu.RLock()
+	defer n.dirMu.RUnlock()
+	return n.dir
+}
+
+// Start joins the network through the configured bootstrap peers, publishes
+// the node's descriptor and starts processing. It returns once the node is
+// serving; the work goes on until Close.
+func (n *Node) Start(ctx context.Context) error {
+	if !n.started.CompareAndSwap(false, true) {
+		return errors.New("mixnode: already started")
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	peers, err := dht.ParsePeers(n.cfg.Bootstrap)
+	if err != nil {
+		return err
+	}
+	if err := n.dht.Bootstrap(ctx, peers); err != nil {
+		return err
+	}
+	n.registerHandlers()
+	workers := runtime.GOMAXPROCS(0)
+	for i := 0; i < workers; i++ {
+		n.goRun(n.unwrapWorker)
+	}
+	n.goRun(func(ctx context.Context) { n.queue.run(ctx, n.release) })
+	n.goRun(n.epochLoop)
+	n.goRun(n.directoryLoop)
+	n.goRun(n.coverLoop)
+	n.goRun(n.loops.sweepLoop(&n.metrics))
+	if n.cfg.MetricsAddr != "" {
+		if err := n.serveMetrics(); err != nil {
+			return err
+		}
+	}
+	if err := n.publish(ctx); err != nil {
+		n.log.Warn("first descriptor publication failed; will retry", "err", err)
+	}
+	n.log.Info("mix node started", "peer", n.PeerID(), "addrs", n.dht.Host.Addrs())
+	return nil
+}
+
+func (n *Node) goRun(f func(ctx context.Context)) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f(n.ctx)
+	}()
+}
+
+// Close stops every goroutine of the node, closes its links and its host.
+func (n *Node) Close() error {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.removeHandlers()
+	n.links.closeAll()
+	n.clients.closeAll()
+	if n.metricsSrv != nil {
+		n.metricsSrv.Close()
+	}
+	err := n.dht.Close()
+	n.wg.Wait()
+	return err
+}
+
+func (n *Node) serveMetrics() error {
+	ln, err := net.Listen("tcp", n.cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		n.metrics.WritePrometheus(w)
+	})
+	n.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	n.goRun(func(ctx context.Context) {
+		if err := n.metricsSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("metrics server", "err", err)
+		}
+	})
+	n.log.Info("serving metrics", "addr", ln.Addr().String())
+	return nil
+}
+
+// descriptorAddrs returns the addresses to publish (without /p2p/).
+func (n *Node) descriptorAddrs() [][]byte {
+	var out [][]byte
+	for _, a := range n.dht.Host.Addrs() {
+		if len(out) == directory.MaxAddrs {
+			break
+		}
+		out = append(out, a.Bytes())
+	}
+	return out
+}
+
+var _ = multiaddr.P_P2P

@@ -1,0 +1,211 @@
+// Package testnet starts a whole Komrade mix network in one process on
+// 127.0.0.1: real libp2p hosts, a real kad-dht, real Sphinx, with short
+// delays and epochs. `komrade testnet` runs one for people; the integration
+// tests run many.
+package testnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/mixnode"
+)
+
+// Options shape a test network. Zero values take the defaults below.
+type Options struct {
+	Nodes       int           // default 9
+	Dir         string        // data dirs and client.toml; default: a temporary dir
+	EpochLength time.Duration // default 2m
+	Mu          time.Duration // default 5ms
+	MaxDelay    time.Duration // default 1s
+	LambdaM     float64       // default 1 loop/s per node; negative disables
+	Refresh     time.Duration // directory refresh; default 2s
+	Logger      *slog.Logger
+	// NodeOptions, when set, is called for each node's Options (tests).
+	NodeOptions func(i int, o *mixnode.Options)
+}
+
+func (o *Options) defaults() {
+	if o.Nodes == 0 {
+		o.Nodes = 9
+	}
+	if o.EpochLength == 0 {
+		o.EpochLength = 2 * time.Minute
+	}
+	if o.Mu == 0 {
+		o.Mu = 5 * time.Millisecond
+	}
+	if o.MaxDelay == 0 {
+		o.MaxDelay = time.Second
+	}
+	if o.LambdaM == 0 {
+		o.LambdaM = 1
+	}
+	if o.LambdaM < 0 {
+		o.LambdaM = 0
+	}
+	if o.Refresh == 0 {
+		o.Refresh = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Network is a running test network.
+type Network struct {
+	Nodes  []*mixnode.Node
+	Client config.Client
+	// ClientConfigPath is where client.toml was written.
+	ClientConfigPath string
+	opts             Options
+	tmp              string
+}
+
+// NodeConfig returns the configuration test node i would get.
+func (o Options) NodeConfig(dataDir string) config.Node {
+	c := config.DefaultNode()
+	c.DataDir = dataDir
+	c.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+	c.EpochLength = config.D(o.EpochLength)
+	c.Mu = config.D(o.Mu)
+	c.MaxDelay = config.D(o.MaxDelay)
+	c.LambdaM = o.LambdaM
+	c.DirectoryRefresh = config.D(o.Refresh)
+	return c
+}
+
+// Start creates and starts the nodes, waits until every node's directory
+// lists all of them, and writes client.toml.
+func Start(ctx context.Context, opts Options) (*Network, error) {
+	opts.defaults()
+	if opts.Nodes < 3 {
+		return nil, fmt.Errorf("testnet: need at least 3 nodes (one per layer), got %d", opts.Nodes)
+	}
+	net := &Network{opts: opts}
+	if opts.Dir == "" {
+		tmp, err := os.MkdirTemp("", "komrade-testnet-")
+		if err != nil {
+			return nil, err
+		}
+		net.tmp, opts.Dir = tmp, tmp
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	newNode := func(i int, bootstrap []string) (*mixnode.Node, error) {
+		dir := filepath.Join(opts.Dir, fmt.Sprintf("node-%02d", i))
+		priv, err := mixnode.LoadIdentity(dir)
+		if err != nil {
+			if priv, err = mixnode.CreateIdentity(dir); err != nil {
+				return nil, err
+			}
+		}
+		cfg := opts.NodeConfig(dir)
+		cfg.Bootstrap = bootstrap
+		no := mixnode.Options{Identity: priv, Logger: opts.Logger}
+		if opts.NodeOptions != nil {
+			opts.NodeOptions(i, &no)
+		}
+		n, err := mixnode.New(cfg, no)
+		if err != nil {
+			return nil, err
+		}
+		if err := n.Start(ctx); err != nil {
+			n.Close()
+			return nil, err
+		}
+		return n, nil
+	}
+	first, err := newNode(0, nil)
+	if err != nil {
+		net.Close()
+		return nil, err
+	}
+	net.Nodes = make([]*mixnode.Node, opts.Nodes)
+	net.Nodes[0] = first
+	boot := first.Addrs()[:1]
+	var wg sync.WaitGroup
+	errs := make([]error, opts.Nodes)
+	for i := 1; i < opts.Nodes; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			net.Nodes[i], errs[i] = newNode(i, boot)
+		}(i)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		net.Close()
+		return nil, err
+	}
+	// The first node published before anyone else was there: publish again.
+	if err := net.WaitDirectories(ctx, opts.Nodes); err != nil {
+		net.Close()
+		return nil, err
+	}
+	net.Client = config.DefaultClient()
+	net.Client.EpochLength = config.D(opts.EpochLength)
+	net.Client.Mu = config.D(opts.Mu)
+	for _, n := range net.Nodes[:min(3, len(net.Nodes))] {
+		net.Client.Gateways = append(net.Client.Gateways, n.Addrs()[0])
+	}
+	net.ClientConfigPath = filepath.Join(opts.Dir, "client.toml")
+	if err := config.Write(net.ClientConfigPath, net.Client); err != nil {
+		net.Close()
+		return nil, err
+	}
+	return net, nil
+}
+
+// WaitDirectories waits until every running node's directory lists want
+// nodes, republishing and refreshing as it goes.
+func (n *Network) WaitDirectories(ctx context.Context, want int) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		ok := true
+		for _, node := range n.Nodes {
+			if node == nil {
+				continue
+			}
+			if d := node.Directory(); d == nil || len(d.Nodes) != want {
+				ok = false
+				if err := node.Publish(ctx); err != nil && ctx.Err() == nil {
+					continue
+				}
+				node.RefreshDirectory(ctx)
+			}
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("testnet: directories did not converge on %d nodes: %w", want, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops every node and removes a temporary dir.
+func (n *Network) Close() {
+	var wg sync.WaitGroup
+	for _, node := range n.Nodes {
+		if node != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); node.Close() }()
+		}
+	}
+	wg.Wait()
+	if n.tmp != "" {
+		os.RemoveAll(n.tmp)
+	}
+}
