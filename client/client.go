@@ -48,6 +48,8 @@ type Client struct {
 	wmu    sync.Mutex
 	stream network.Stream
 
+	refreshMu sync.Mutex // one directory fetch at a time
+
 	mu      sync.Mutex
 	dir     *directory.Directory
 	pending map[[16]byte]*pending
@@ -189,6 +191,37 @@ func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock director
 	return directory.Build(e, resp.Descriptors, allow)
 }
 
+// currentDirectory returns a directory for the current epoch, fetching a new
+// one when the epoch has changed. Right after an epoch boundary the gateway
+// may still be collecting fresh descriptors, so a failed fetch is retried
+// until ctx ends.
+func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, uint64, error) {
+	backoff := 50 * time.Millisecond
+	for {
+		epoch := c.clock.Current()
+		if dir := c.Directory(); dir != nil && dir.Epoch == epoch {
+			return dir, epoch, nil
+		}
+		c.refreshMu.Lock()
+		var err error
+		if dir := c.Directory(); dir == nil || dir.Epoch != epoch {
+			err = c.RefreshDirectory(ctx)
+		}
+		c.refreshMu.Unlock()
+		if err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil, 0, fmt.Errorf("client: no directory for epoch %d: %w", epoch, err)
+		case <-c.done:
+			return nil, 0, errors.New("client: gateway link closed")
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
 // readLoop reads delivery frames from the gateway and hands each reply to
 // the request waiting for it.
 func (c *Client) readLoop() {
@@ -228,13 +261,9 @@ func (c *Client) readLoop() {
 // Request sends one exit request through a fresh random path with a SURB and
 // waits for the reply or ctx's end. It returns the reply's status and body.
 func (c *Client) Request(ctx context.Context, op packet.Op, body []byte) (packet.Status, []byte, error) {
-	dir := c.Directory()
-	epoch := c.clock.Current()
-	if dir == nil || epoch != dir.Epoch {
-		if err := c.RefreshDirectory(ctx); err != nil {
-			return 0, nil, err
-		}
-		dir = c.Directory()
+	dir, epoch, err := c.currentDirectory(ctx)
+	if err != nil {
+		return 0, nil, err
 	}
 	gw, ok := dir.Lookup(c.gwID)
 	if !ok {

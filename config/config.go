@@ -132,7 +132,7 @@ func (n *Node) Validate() error {
 	if n.MaxDelay.Duration < n.Mu.Duration {
 		return fieldErr("max_delay", "must be at least mu")
 	}
-	if n.LambdaM < 0 || n.LambdaM > 1000 {
+	if !(n.LambdaM >= 0 && n.LambdaM <= 1000) { // also rejects NaN
 		return fieldErr("lambda_m", "must be between 0 and 1000 packets per second")
 	}
 	if n.QueueSize < 1 || n.QueueSize > 10_000_000 {
@@ -266,7 +266,7 @@ func decodeStrict(path string, v any) error {
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
-			return fmt.Errorf("%s: %s", path, perr.ErrorWithPosition())
+			return fmt.Errorf("%s: %s", path, parseErrorText(perr))
 		}
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -278,6 +278,18 @@ func decodeStrict(path string, v any) error {
 		return fmt.Errorf("%s: config: unknown key(s): %s", path, strings.Join(keys, ", "))
 	}
 	return nil
+}
+
+// parseErrorText renders a TOML parse error with its position. The toml
+// package's ErrorWithPosition panics on some malformed inputs (e.g. a file
+// that is just `"\`, reported at line 0); fall back to the plain message.
+func parseErrorText(perr toml.ParseError) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = perr.Error()
+		}
+	}()
+	return perr.ErrorWithPosition()
 }
 
 // Write encodes v (a Node or Client) as TOML into path with mode 0600,
@@ -296,6 +308,13 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	// O_CREATE does not change the mode of a stale temporary file left by an
+	// earlier crash; set it so the result never ends up more permissive.
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if _, err := f.Write(data); err != nil {

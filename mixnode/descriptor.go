@@ -35,6 +35,7 @@ func (n *Node) publish(ctx context.Context) error {
 	if err := n.dht.PublishDescriptor(pctx, n.id, raw, e, e+1); err != nil {
 		return err
 	}
+	n.lastPublish.Store(time.Now().UnixNano())
 	n.log.Debug("descriptor published", "epoch", e)
 	return nil
 }
@@ -124,6 +125,7 @@ func (n *Node) directoryLoop(ctx context.Context) {
 		if err := n.RefreshDirectory(ctx); err != nil && ctx.Err() == nil {
 			n.log.Debug("directory refresh", "err", err)
 		}
+		n.republishIfNeeded(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -136,3 +138,34 @@ func (n *Node) directoryLoop(ctx context.Context) {
 // Publish signs and publishes the node's descriptor now (it also happens at
 // start and at every epoch boundary).
 func (n *Node) Publish(ctx context.Context) error { return n.publish(ctx) }
+
+// republishInterval keeps the /kmix/ record and provider announcements alive
+// well inside kad-dht's 48 h record and provider expiry, whatever the epoch
+// length.
+const republishInterval = time.Hour
+
+// republishIfNeeded publishes again when the node is missing from its own
+// directory (it started alone, or its records were lost) or its last
+// publication is old.
+func (n *Node) republishIfNeeded(ctx context.Context) {
+	if n.dht.DHT.RoutingTable().Size() == 0 {
+		return
+	}
+	dir := n.Directory()
+	listed := false
+	if dir != nil {
+		_, listed = dir.Lookup(n.id)
+	}
+	if listed && time.Since(time.Unix(0, n.lastPublish.Load())) < republishInterval {
+		return
+	}
+	if err := n.publish(ctx); err != nil && ctx.Err() == nil {
+		n.log.Debug("republish", "err", err)
+		return
+	}
+	if !listed {
+		if err := n.RefreshDirectory(ctx); err != nil && ctx.Err() == nil {
+			n.log.Debug("directory refresh", "err", err)
+		}
+	}
+}

@@ -122,7 +122,18 @@ func (n *Node) handleDirectory(s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(30 * time.Second))
 	var body []byte
-	if dir := n.Directory(); dir != nil {
+	dir := n.Directory()
+	if dir == nil || dir.Epoch != n.clock.Current() {
+		// A new epoch began: serve a directory built for it, so that every
+		// descriptor carries a key for the epoch the client builds with.
+		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+		if err := n.RefreshDirectory(ctx); err != nil {
+			n.log.Debug("directory refresh for a client", "err", err)
+		}
+		cancel()
+		dir = n.Directory()
+	}
+	if dir != nil {
 		b, err := directory.EncodeResponse(&directory.Response{Epoch: dir.Epoch, Descriptors: dir.Raw})
 		if err == nil {
 			body = b

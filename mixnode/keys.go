@@ -151,3 +151,29 @@ func (k *epochKeys) live(cur uint64) []liveKey {
 	sort.Slice(out, func(i, j int) bool { return rank(out[i].epoch) < rank(out[j].epoch) })
 	return out
 }
+
+// ConfigFile is the name of the config file `komrade mixnode init` writes.
+const ConfigFile = "komrade-node.toml"
+
+// Init prepares a data dir for a new node: a fresh identity key and a config
+// file (cfg with DataDir set to dataDir). It returns the config file's path
+// and the node id. It refuses to overwrite an existing identity.
+func Init(dataDir string, cfg config.Node) (string, directory.NodeID, error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", directory.NodeID{}, err
+	}
+	cfg.DataDir = abs
+	if err := cfg.Validate(); err != nil {
+		return "", directory.NodeID{}, err
+	}
+	priv, err := CreateIdentity(abs)
+	if err != nil {
+		return "", directory.NodeID{}, err
+	}
+	path := filepath.Join(abs, ConfigFile)
+	if err := config.Write(path, cfg); err != nil {
+		return "", directory.NodeID{}, err
+	}
+	return path, NodeIDOf(priv), nil
+}

@@ -10,19 +10,19 @@ import (
 
 // Drop reasons, used as the "reason" label of dropped packets.
 const (
-	DropUnwrap        = "unwrap_failed"      // no live key opens it: garbage, tampering or an unknown epoch
-	DropReplay        = "replay"             // replay tag already seen in its epoch
-	DropDelayTooLong  = "delay_too_long"     // NodeDelay above max_delay
-	DropQueueFull     = "queue_full"         // delay queue at queue_size
-	DropOverload      = "overload"           // unwrap workers saturated
-	DropUnknownHop    = "unknown_next_hop"   // next hop not in the directory
-	DropLinkFull      = "link_full"          // outbound link buffer full
-	DropNoClient      = "no_client"          // reply for a client not connected here
-	DropClientFull    = "client_buffer_full" // client's delivery buffer full
-	DropBadEnvelope   = "bad_envelope"       // exit payload malformed
-	DropBadCommands   = "bad_commands"       // routing commands make no sense
-	DropTruncated     = "truncated_frame"    // link closed mid-frame
-	DropShuttingDown  = "shutting_down"
+	DropUnwrap       = "unwrap_failed"      // no live key opens it: garbage, tampering or an unknown epoch
+	DropReplay       = "replay"             // replay tag already seen in its epoch
+	DropDelayTooLong = "delay_too_long"     // NodeDelay above max_delay
+	DropQueueFull    = "queue_full"         // delay queue at queue_size
+	DropOverload     = "overload"           // unwrap workers saturated
+	DropUnknownHop   = "unknown_next_hop"   // next hop not in the directory
+	DropLinkFull     = "link_full"          // outbound link buffer full
+	DropNoClient     = "no_client"          // reply for a client not connected here
+	DropClientFull   = "client_buffer_full" // client's delivery buffer full
+	DropBadEnvelope  = "bad_envelope"       // exit payload malformed
+	DropBadCommands  = "bad_commands"       // routing commands make no sense
+	DropTruncated    = "truncated_frame"    // link closed mid-frame
+	DropShuttingDown = "shutting_down"
 )
 
 // Metrics are a node's counters. All methods are safe for concurrent use.

@@ -80,7 +80,9 @@ type Node struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	started atomic.Bool
-	metricsSrv *http.Server
+	// lastPublish is when the descriptor was last published (unix ns).
+	lastPublish atomic.Int64
+	metricsSrv  *http.Server
 }
 
 // New creates a node from its configuration: it loads (or takes) the
@@ -200,7 +202,9 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := n.publish(ctx); err != nil {
+	if n.dht.DHT.RoutingTable().Size() == 0 {
+		n.log.Info("no peers yet: the descriptor is published once others join")
+	} else if err := n.publish(ctx); err != nil {
 		n.log.Warn("first descriptor publication failed; will retry", "err", err)
 	}
 	n.log.Info("mix node started", "peer", n.PeerID(), "addrs", n.dht.Host.Addrs())

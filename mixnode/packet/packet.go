@@ -81,7 +81,12 @@ func WriteFrame(w io.Writer, pkt []byte) error {
 	if len(pkt) != PacketLength {
 		return fmt.Errorf("packet: frame of %d bytes, want %d", len(pkt), PacketLength)
 	}
-	_, err := w.Write(pkt)
+	n, err := w.Write(pkt)
+	if err == nil && n != len(pkt) {
+		// A Writer must not do this, but a link must never pass on a
+		// partial packet as if it had been sent.
+		err = fmt.Errorf("packet: frame write of %d of %d bytes: %w", n, len(pkt), io.ErrShortWrite)
+	}
 	return err
 }
 

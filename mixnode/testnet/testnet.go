@@ -146,7 +146,6 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		net.Close()
 		return nil, err
 	}
-	// The first node published before anyone else was there: publish again.
 	if err := net.WaitDirectories(ctx, opts.Nodes); err != nil {
 		net.Close()
 		return nil, err
@@ -166,23 +165,29 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 }
 
 // WaitDirectories waits until every running node's directory lists want
-// nodes, republishing and refreshing as it goes.
+// nodes, refreshing as it goes (and republishing a node's descriptor at most
+// once a second).
 func (n *Network) WaitDirectories(ctx context.Context, want int) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	var lastPub time.Time
 	for {
 		ok := true
+		pub := time.Since(lastPub) > time.Second
 		for _, node := range n.Nodes {
 			if node == nil {
 				continue
 			}
 			if d := node.Directory(); d == nil || len(d.Nodes) != want {
 				ok = false
-				if err := node.Publish(ctx); err != nil && ctx.Err() == nil {
-					continue
+				if pub {
+					node.Publish(ctx)
 				}
 				node.RefreshDirectory(ctx)
 			}
+		}
+		if pub {
+			lastPub = time.Now()
 		}
 		if ok {
 			return nil
@@ -198,8 +203,9 @@ func (n *Network) WaitDirectories(ctx context.Context, want int) error {
 // Close stops every node and removes a temporary dir.
 func (n *Network) Close() {
 	var wg sync.WaitGroup
-	for _, node := range n.Nodes {
+	for i, node := range n.Nodes {
 		if node != nil {
+			n.Nodes[i] = nil
 			wg.Add(1)
 			go func() { defer wg.Done(); node.Close() }()
 		}
@@ -208,4 +214,14 @@ func (n *Network) Close() {
 	if n.tmp != "" {
 		os.RemoveAll(n.tmp)
 	}
+}
+
+// StopNode closes node i and removes it from the network.
+func (n *Network) StopNode(i int) error {
+	node := n.Nodes[i]
+	if node == nil {
+		return fmt.Errorf("testnet: node %d is not running", i)
+	}
+	n.Nodes[i] = nil
+	return node.Close()
 }

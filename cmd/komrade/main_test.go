@@ -1,0 +1,185 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildKomrade compiles the binary once per test.
+func buildKomrade(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "komrade")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startProcess starts bin with args and returns a channel of its stdout
+// lines; the process is interrupted and reaped at cleanup.
+func startProcess(t *testing.T, bin string, args ...string) (*exec.Cmd, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	return cmd, lines
+}
+
+// waitLine returns the first line matching re, failing after timeout.
+func waitLine(t *testing.T, lines <-chan string, re *regexp.Regexp, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("process exited before printing %q", re)
+			}
+			t.Log(l)
+			if re.MatchString(l) {
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("timed out waiting for %q", re)
+		}
+	}
+}
+
+// TestTestnetAndPing runs `komrade testnet` and `komrade ping` as separate
+// processes, then has a node made by `komrade mixnode init` join the testnet
+// by its bootstrap address and shows up in the directory ping sees.
+func TestTestnetAndPing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildKomrade(t)
+	dir := t.TempDir()
+	_, lines := startProcess(t, bin, "--log-level", "warn", "testnet", "--nodes", "9", "--dir", dir, "--epoch", "2m")
+	waitLine(t, lines, regexp.MustCompile(`running until interrupted`), 90*time.Second)
+	cfg := filepath.Join(dir, "client.toml")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "ping", "--config", cfg, "--count", "10").CombinedOutput()
+	t.Logf("ping:\n%s", out)
+	if err != nil {
+		t.Fatalf("ping failed: %v", err)
+	}
+	if !strings.Contains(string(out), "10/10 replies") {
+		t.Fatal("ping did not report 10/10 replies")
+	}
+
+	// A node set up with `mixnode init` joins the running testnet.
+	boot := firstNodeAddr(t, dir)
+	nodeDir := filepath.Join(t.TempDir(), "node")
+	out, err = exec.Command(bin, "mixnode", "init", "--datadir", nodeDir,
+		"--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", boot, "--epoch", "2m").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mixnode init: %v\n%s", err, out)
+	}
+	fi, err := os.Stat(filepath.Join(nodeDir, "identity.pem"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("identity key: %v, mode %v", err, fi.Mode().Perm())
+	}
+	_, nlines := startProcess(t, bin, "--log-level", "warn", "mixnode", "run", "--config", filepath.Join(nodeDir, "komrade-node.toml"))
+	waitLine(t, nlines, regexp.MustCompile(`running; addresses`), 60*time.Second)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err = exec.CommandContext(ctx, bin, "ping", "--config", cfg, "--count", "3").CombinedOutput()
+		if err == nil && strings.Contains(string(out), ", 10 nodes") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new node never appeared in the directory:\n%s", out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("after join:\n%s", out)
+}
+
+// firstNodeAddr reads a node address from the client config's gateways.
+func firstNodeAddr(t *testing.T, dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "client.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`"(/ip4/[^"]+/p2p/[^"]+)"`).FindStringSubmatch(string(b))
+	if m == nil {
+		t.Fatalf("no gateway address in client.toml:\n%s", b)
+	}
+	return m[1]
+}
+
+// TestPingErrors checks the messages a user sees for a missing or bad
+// config and an unreachable gateway.
+func TestPingErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildKomrade(t)
+	dir := t.TempDir()
+	run := func(args ...string) string {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err == nil {
+			t.Fatalf("komrade %v succeeded, want failure:\n%s", args, out)
+		}
+		return string(out)
+	}
+	if out := run("ping", "--config", filepath.Join(dir, "nope.toml")); !strings.Contains(out, "no such file") {
+		t.Errorf("missing config: %s", out)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\ncolour = 1\n"), 0o600)
+	if out := run("ping", "--config", bad); !strings.Contains(out, "colour") {
+		t.Errorf("unknown key not named: %s", out)
+	}
+	bad2 := filepath.Join(dir, "bad2.toml")
+	os.WriteFile(bad2, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\nmu = \"0s\"\n"), 0o600)
+	if out := run("ping", "--config", bad2); !strings.Contains(out, "mu") {
+		t.Errorf("invalid field not named: %s", out)
+	}
+	unreachable := filepath.Join(dir, "unreachable.toml")
+	os.WriteFile(unreachable, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\n"), 0o600)
+	if out := run("ping", "--config", unreachable); !strings.Contains(out, "no gateway usable") {
+		t.Errorf("unreachable gateway: %s", out)
+	}
+	if out := run("mixnode", "run", "--config", unreachable); !strings.Contains(out, "unknown key") {
+		t.Errorf("client config given to mixnode run: %s", out)
+	}
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/mixnode"
+)
+
+func mixnodeCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "mixnode",
+		Usage: "set up and run a mix node",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "init",
+				Usage:     "create a node identity and a config file in a data directory",
+				ArgsUsage: " ",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "datadir", Required: true, Usage: "directory for the identity key, config and data (created 0700)"},
+					&cli.StringSliceFlag{Name: "listen", Usage: "libp2p listen multiaddr (default " + config.DefaultListenAddress + ")"},
+					&cli.StringSliceFlag{Name: "bootstrap", Usage: "multiaddr with /p2p/ of a node already in the network (repeatable)"},
+					&cli.StringFlag{Name: "announce", Usage: "public multiaddr to publish instead of the listen address"},
+					&cli.DurationFlag{Name: "epoch", Value: config.DefaultEpochLength, Usage: "Sphinx key epoch length: must equal the network's"},
+				},
+				Action: func(c *cli.Context) error {
+					cfg := config.DefaultNode()
+					if l := c.StringSlice("listen"); len(l) > 0 {
+						cfg.ListenAddrs = l
+					}
+					cfg.Bootstrap = c.StringSlice("bootstrap")
+					cfg.EpochLength = config.D(c.Duration("epoch"))
+					if a := c.String("announce"); a != "" {
+						cfg.AnnounceAddrs = []string{a}
+					}
+					path, id, err := mixnode.Init(c.String("datadir"), cfg)
+					if err != nil {
+						return err
+					}
+					fmt.Printf("node id: %s\nconfig:  %s\nstart it with: komrade mixnode run --config %s\n", id, path, path)
+					return nil
+				},
+			},
+			{
+				Name:      "run",
+				Usage:     "run a mix node until SIGINT or SIGTERM",
+				ArgsUsage: " ",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "config", Required: true, Usage: "node config file (from `komrade mixnode init`)"},
+				},
+				Action: func(c *cli.Context) error {
+					cfg, err := config.LoadNode(c.String("config"))
+					if err != nil {
+						return err
+					}
+					n, err := mixnode.New(cfg, mixnode.Options{})
+					if err != nil {
+						return err
+					}
+					ctx, stop := signalContext(c.Context)
+					defer stop()
+					if err := n.Start(ctx); err != nil {
+						n.Close()
+						return err
+					}
+					fmt.Printf("node %s running; addresses:\n%s\n", n.ID(), indent(n.Addrs()))
+					<-ctx.Done()
+					slog.Info("shutting down")
+					return n.Close()
+				},
+			},
+		},
+	}
+}

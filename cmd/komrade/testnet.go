@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/komrade-net/komrade/mixnode/testnet"
+)
+
+func testnetCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "testnet",
+		Usage:     "run a local mix network in this process on 127.0.0.1 until interrupted",
+		ArgsUsage: " ",
+		Description: "Starts --nodes mix nodes (real libp2p, kad-dht and Sphinx) with short delays,\n" +
+			"writes DIR/client.toml and waits. In another terminal:\n\n" +
+			"   komrade ping --config DIR/client.toml --count 10",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "nodes", Value: 9, Usage: "number of mix nodes (at least 3)"},
+			&cli.StringFlag{Name: "dir", Value: "komrade-testnet", Usage: "directory for node data and client.toml"},
+			&cli.DurationFlag{Name: "epoch", Value: 2 * time.Minute, Usage: "Sphinx key epoch length"},
+			&cli.DurationFlag{Name: "mu", Value: 5 * time.Millisecond, Usage: "mean per-hop delay"},
+			&cli.Float64Flag{Name: "lambda-m", Value: 1, Usage: "loop cover packets per second per node (0: none)"},
+			&cli.IntFlag{Name: "ping", Usage: "send this many echo probes through the network from an in-process client, print them and exit"},
+		},
+		Action: func(c *cli.Context) error {
+			ctx, stop := signalContext(c.Context)
+			defer stop()
+			lm := c.Float64("lambda-m")
+			if lm == 0 {
+				lm = -1
+			}
+			dir, err := filepath.Abs(c.String("dir"))
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			net, err := testnet.Start(ctx, testnet.Options{
+				Nodes: c.Int("nodes"), Dir: dir, EpochLength: c.Duration("epoch"),
+				Mu: c.Duration("mu"), LambdaM: lm, Logger: slog.Default(),
+			})
+			if err != nil {
+				return err
+			}
+			defer net.Close()
+			dirv := net.Nodes[0].Directory()
+			fmt.Printf("testnet: %d nodes up in %v (epoch %d)\n", len(net.Nodes), time.Since(start).Round(time.Millisecond), dirv.Epoch)
+			for i, n := range net.Nodes {
+				fmt.Printf("  node %d  layer %d  %s\n", i, dirv.LayerOf(n.ID())+1, n.Addrs()[0])
+			}
+			fmt.Printf("client config: %s\n", net.ClientConfigPath)
+			if n := c.Int("ping"); n > 0 {
+				return runPing(ctx, net.Client, n, 100*time.Millisecond, 30*time.Second, false)
+			}
+			fmt.Printf("try: komrade ping --config %s --count 10\n", net.ClientConfigPath)
+			fmt.Println("running until interrupted (Ctrl-C)")
+			os.Stdout.Sync()
+			<-ctx.Done()
+			fmt.Println("testnet: stopping")
+			return nil
+		},
+	}
+}

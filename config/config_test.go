@@ -1,0 +1,444 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A syntactically valid libp2p peer id (Ed25519, identity multihash).
+const testPeerID = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"
+
+const (
+	testBootstrap = "/ip4/127.0.0.1/tcp/7700/p2p/" + testPeerID
+	testNodeID    = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+)
+
+// writeFile writes content into a fresh file in a temporary directory and
+// returns its path.
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "cfg.toml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const validNodeTOML = `
+data_dir = "/var/lib/komrade"
+listen_addrs = ["/ip4/0.0.0.0/tcp/7700", "/ip6/::/udp/7700/quic-v1"]
+announce_addrs = ["/ip4/203.0.113.7/tcp/7700"]
+bootstrap = ["` + testBootstrap + `"]
+epoch_length = "10m"
+mu = "20ms"
+max_delay = "1s"
+lambda_m = 0.5
+queue_size = 1000
+client_buffer = 64
+directory_refresh = "5s"
+metrics_addr = "127.0.0.1:9100"
+allow_list = ["` + testNodeID + `"]
+`
+
+const validClientTOML = `
+gateways = ["` + testBootstrap + `"]
+epoch_length = "10m"
+mu = "20ms"
+allow_list = ["` + testNodeID + `"]
+`
+
+func TestLoadNodeValid(t *testing.T) {
+	n, err := LoadNode(writeFile(t, validNodeTOML))
+	if err != nil {
+		t.Fatalf("LoadNode: %v", err)
+	}
+	want := Node{
+		DataDir:          "/var/lib/komrade",
+		ListenAddrs:      []string{"/ip4/0.0.0.0/tcp/7700", "/ip6/::/udp/7700/quic-v1"},
+		AnnounceAddrs:    []string{"/ip4/203.0.113.7/tcp/7700"},
+		Bootstrap:        []string{testBootstrap},
+		EpochLength:      D(10 * time.Minute),
+		Mu:               D(20 * time.Millisecond),
+		MaxDelay:         D(time.Second),
+		LambdaM:          0.5,
+		QueueSize:        1000,
+		ClientBuffer:     64,
+		DirectoryRefresh: D(5 * time.Second),
+		MetricsAddr:      "127.0.0.1:9100",
+		AllowList:        []string{testNodeID},
+	}
+	if !reflect.DeepEqual(n, want) {
+		t.Fatalf("LoadNode:\n got %+v\nwant %+v", n, want)
+	}
+}
+
+func TestLoadNodeMinimalUsesDefaults(t *testing.T) {
+	n, err := LoadNode(writeFile(t, `data_dir = "/d"`+"\n"))
+	if err != nil {
+		t.Fatalf("LoadNode: %v", err)
+	}
+	want := DefaultNode()
+	want.DataDir = "/d"
+	if !reflect.DeepEqual(n, want) {
+		t.Fatalf("LoadNode:\n got %+v\nwant %+v", n, want)
+	}
+}
+
+func TestLoadClientValid(t *testing.T) {
+	c, err := LoadClient(writeFile(t, validClientTOML))
+	if err != nil {
+		t.Fatalf("LoadClient: %v", err)
+	}
+	want := Client{
+		Gateways:    []string{testBootstrap},
+		EpochLength: D(10 * time.Minute),
+		Mu:          D(20 * time.Millisecond),
+		AllowList:   []string{testNodeID},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("LoadClient:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestDefaultsValidate(t *testing.T) {
+	n := DefaultNode()
+	if err := n.Validate(); err == nil || !strings.Contains(err.Error(), "data_dir") {
+		t.Fatalf("default node without data_dir: got %v, want an error naming data_dir", err)
+	}
+	n.DataDir = t.TempDir()
+	if err := n.Validate(); err != nil {
+		t.Fatalf("default node with data_dir: %v", err)
+	}
+
+	c := DefaultClient()
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "gateways") {
+		t.Fatalf("default client without gateways: got %v, want an error naming gateways", err)
+	}
+	c.Gateways = []string{testBootstrap}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("default client with a gateway: %v", err)
+	}
+}
+
+func TestLoadNodeUnknownKey(t *testing.T) {
+	for _, tc := range []struct{ name, toml, key string }{
+		{"top level", "data_dir = \"/d\"\nlisten_adrs = [\"/ip4/0.0.0.0/tcp/1\"]\n", "listen_adrs"},
+		{"table", "data_dir = \"/d\"\n[extra]\nfoo = 1\n", "extra"},
+		{"second of two", "data_dir = \"/d\"\nmu = \"5ms\"\nmux = \"5ms\"\n", "mux"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadNode(writeFile(t, tc.toml))
+			if err == nil {
+				t.Fatal("LoadNode accepted an unknown key")
+			}
+			if !strings.Contains(err.Error(), "unknown key") || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("error %q does not name unknown key %q", err, tc.key)
+			}
+		})
+	}
+}
+
+func TestLoadClientUnknownKey(t *testing.T) {
+	_, err := LoadClient(writeFile(t, validClientTOML+"data_dir = \"/d\"\n"))
+	if err == nil {
+		t.Fatal("LoadClient accepted an unknown key")
+	}
+	if !strings.Contains(err.Error(), "unknown key") || !strings.Contains(err.Error(), "data_dir") {
+		t.Fatalf("error %q does not name unknown key data_dir", err)
+	}
+}
+
+func TestLoadNodeInvalid(t *testing.T) {
+	base := "data_dir = \"/d\"\n"
+	for _, tc := range []struct {
+		name  string
+		toml  string
+		field string // FieldError.Field
+	}{
+		{"no data_dir", `mu = "5ms"`, "data_dir"},
+		{"empty listen_addrs", base + "listen_addrs = []", "listen_addrs"},
+		{"bad listen addr", base + `listen_addrs = ["/ip4/0.0.0.0/tcp/1", "not-a-multiaddr"]`, "listen_addrs[1]"},
+		{"bad listen protocol", base + `listen_addrs = ["/ip4/300.0.0.1/tcp/1"]`, "listen_addrs[0]"},
+		{"bad announce addr", base + `announce_addrs = ["/tcp/x"]`, "announce_addrs[0]"},
+		{"bootstrap without p2p", base + `bootstrap = ["/ip4/127.0.0.1/tcp/7700"]`, "bootstrap[0]"},
+		{"bootstrap bad multiaddr", base + `bootstrap = ["` + testBootstrap + `", "garbage"]`, "bootstrap[1]"},
+		{"epoch too short", base + `epoch_length = "999ms"`, "epoch_length"},
+		{"epoch too long", base + `epoch_length = "169h"`, "epoch_length"},
+		{"mu zero", base + `mu = "0s"`, "mu"},
+		{"mu negative", base + `mu = "-5ms"`, "mu"},
+		{"mu too long", base + `mu = "2h"` + "\n" + `max_delay = "3h"`, "mu"},
+		{"max_delay below mu", base + `mu = "100ms"` + "\n" + `max_delay = "50ms"`, "max_delay"},
+		{"lambda negative", base + "lambda_m = -1.0", "lambda_m"},
+		{"lambda too high", base + "lambda_m = 1000.5", "lambda_m"},
+		{"lambda nan", base + "lambda_m = nan", "lambda_m"},
+		{"lambda inf", base + "lambda_m = inf", "lambda_m"},
+		{"queue zero", base + "queue_size = 0", "queue_size"},
+		{"queue huge", base + "queue_size = 10000001", "queue_size"},
+		{"client buffer zero", base + "client_buffer = 0", "client_buffer"},
+		{"client buffer huge", base + "client_buffer = 1000001", "client_buffer"},
+		{"refresh short", base + `directory_refresh = "99ms"`, "directory_refresh"},
+		{"allow not hex", base + `allow_list = ["zz23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"]`, "allow_list[0]"},
+		{"allow short", base + `allow_list = ["` + testNodeID + `", "0123"]`, "allow_list[1]"},
+		{"allow long", base + `allow_list = ["` + testNodeID + `00"]`, "allow_list[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, tc.toml+"\n")
+			_, err := LoadNode(path)
+			if err == nil {
+				t.Fatal("LoadNode accepted an invalid configuration")
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %q is not a *FieldError", err)
+			}
+			if fe.Field != tc.field {
+				t.Fatalf("error %q names field %q, want %q", err, fe.Field, tc.field)
+			}
+			if !strings.Contains(err.Error(), tc.field) {
+				t.Fatalf("error %q does not mention %q", err, tc.field)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %q does not mention the file %q", err, path)
+			}
+		})
+	}
+}
+
+func TestLoadNodeBadSyntaxOrType(t *testing.T) {
+	for _, tc := range []struct {
+		name, toml, want string
+	}{
+		{"bad duration", "data_dir = \"/d\"\nmu = \"fast\"\n", "mu"},
+		{"integer duration", "data_dir = \"/d\"\nmu = 5\n", "mu"},
+		{"wrong type", "data_dir = 5\n", "data_dir"},
+		{"syntax", "data_dir = \n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadNode(writeFile(t, tc.toml))
+			if err == nil {
+				t.Fatal("LoadNode accepted a malformed file")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadClientInvalid(t *testing.T) {
+	gw := `gateways = ["` + testBootstrap + `"]` + "\n"
+	for _, tc := range []struct{ name, toml, field string }{
+		{"no gateways", `mu = "5ms"`, "gateways"},
+		{"gateway without p2p", `gateways = ["/ip4/127.0.0.1/tcp/7700"]`, "gateways[0]"},
+		{"gateway bad multiaddr", `gateways = ["` + testBootstrap + `", "/nope"]`, "gateways[1]"},
+		{"mu zero", gw + `mu = "0s"`, "mu"},
+		{"epoch zero", gw + `epoch_length = "0s"`, "epoch_length"},
+		{"allow bad", gw + `allow_list = ["xyz"]`, "allow_list[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadClient(writeFile(t, tc.toml+"\n"))
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FieldError", err)
+			}
+			if fe.Field != tc.field || !strings.Contains(err.Error(), tc.field) {
+				t.Fatalf("error %q, want it to name %q", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "missing.toml")
+	if _, err := LoadNode(p); err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("LoadNode(missing): %v", err)
+	}
+	if _, err := LoadClient(p); err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("LoadClient(missing): %v", err)
+	}
+}
+
+func TestWriteLoadRoundTripNode(t *testing.T) {
+	dir := t.TempDir()
+	n := DefaultNode()
+	n.DataDir = filepath.Join(dir, "data")
+	n.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	n.AnnounceAddrs = []string{"/dns4/mix.example.org/tcp/7700"}
+	n.Bootstrap = []string{testBootstrap}
+	n.EpochLength = D(90 * time.Second)
+	n.Mu = D(1500 * time.Microsecond)
+	n.MaxDelay = D(3*time.Second + 250*time.Millisecond)
+	n.LambdaM = 0.125
+	n.QueueSize = 7
+	n.ClientBuffer = 3
+	n.DirectoryRefresh = D(250 * time.Millisecond)
+	n.MetricsAddr = "127.0.0.1:9100"
+	n.AllowList = []string{testNodeID, strings.Repeat("ab", 32)}
+
+	path := filepath.Join(dir, "node.toml")
+	if err := Write(path, n); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	got, err := LoadNode(path)
+	if err != nil {
+		t.Fatalf("LoadNode: %v", err)
+	}
+	if !reflect.DeepEqual(got, n) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, n)
+	}
+
+	// Defaults survive a round trip too (nil slices stay absent).
+	d := DefaultNode()
+	d.DataDir = "/d"
+	if err := Write(path, d); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	got, err = LoadNode(path)
+	if err != nil {
+		t.Fatalf("LoadNode: %v", err)
+	}
+	if !reflect.DeepEqual(got, d) {
+		t.Fatalf("round trip of defaults:\n got %+v\nwant %+v", got, d)
+	}
+}
+
+func TestWriteLoadRoundTripClient(t *testing.T) {
+	c := DefaultClient()
+	c.Gateways = []string{testBootstrap, "/ip4/10.0.0.1/udp/1/quic-v1/p2p/" + testPeerID}
+	c.AllowList = []string{testNodeID}
+	c.Mu = D(7 * time.Millisecond)
+	path := filepath.Join(t.TempDir(), "client.toml")
+	if err := Write(path, &c); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	got, err := LoadClient(path)
+	if err != nil {
+		t.Fatalf("LoadClient: %v", err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, c)
+	}
+}
+
+func TestWriteMode0600(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "node.toml")
+	n := DefaultNode()
+	n.DataDir = dir
+	if err := Write(path, n); err != nil {
+		t.Fatal(err)
+	}
+	checkMode(t, path, 0o600)
+	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("temporary file left behind: %v", err)
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "key")
+
+	if err := WriteFileAtomic(path, []byte("first"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkContent(t, path, "first")
+	checkMode(t, path, 0o600)
+
+	// Replacing an existing, more permissive file yields the new mode.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(path, []byte("second"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkContent(t, path, "second")
+	checkMode(t, path, 0o600)
+
+	// A stale, world-readable temporary file from an earlier crash must not
+	// lend its mode to the result.
+	if err := os.WriteFile(path+".tmp", []byte("stale stale stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path+".tmp", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(path, []byte("third"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkContent(t, path, "third")
+	checkMode(t, path, 0o600)
+	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("temporary file left behind: %v", err)
+	}
+
+	// Unwritable destination: an error, no file.
+	bad := filepath.Join(dir, "no-such-dir", "key")
+	if err := WriteFileAtomic(bad, []byte("x"), 0o600); err == nil {
+		t.Fatal("WriteFileAtomic into a missing directory succeeded")
+	}
+}
+
+func checkMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != want {
+		t.Fatalf("%s: mode %#o, want %#o", path, got, want)
+	}
+}
+
+func checkContent(t *testing.T, path, want string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != want {
+		t.Fatalf("%s: content %q, want %q", path, b, want)
+	}
+}
+
+func TestDurationText(t *testing.T) {
+	var d Duration
+	if err := d.UnmarshalText([]byte("1h2m3.5s")); err != nil {
+		t.Fatal(err)
+	}
+	if d.Duration != time.Hour+2*time.Minute+3500*time.Millisecond {
+		t.Fatalf("parsed %v", d.Duration)
+	}
+	b, err := d.MarshalText()
+	if err != nil || string(b) != "1h2m3.5s" {
+		t.Fatalf("MarshalText: %q, %v", b, err)
+	}
+	if err := d.UnmarshalText([]byte("5 parsecs")); err == nil {
+		t.Fatal("UnmarshalText accepted garbage")
+	}
+}
+
+func TestFieldErrorMessage(t *testing.T) {
+	err := fieldErr("mu", "must be at least 1ms")
+	if got, want := err.Error(), "config: mu: must be at least 1ms"; got != want {
+		t.Fatalf("Error() = %q, want %q", got, want)
+	}
+}
+
+// The toml package's ErrorWithPosition panics on a parse error it reports at
+// line 0; LoadNode and LoadClient must return an error instead.
+func TestLoadParseErrorAtLineZero(t *testing.T) {
+	for _, content := range []string{"\"\\", "\"\\\n", "data_dir = \"\\"} {
+		p := writeFile(t, content)
+		if _, err := LoadNode(p); err == nil || !strings.Contains(err.Error(), p) {
+			t.Fatalf("LoadNode(%q): %v, want an error naming the file", content, err)
+		}
+		if _, err := LoadClient(p); err == nil {
+			t.Fatalf("LoadClient(%q) succeeded", content)
+		}
+	}
+}

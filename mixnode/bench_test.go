@@ -1,0 +1,393 @@
+package mixnode
+
+// Benchmarks of the packet path; docs/benchmarks.md has the commands and
+// the results.
+//
+//	go test -run '^$' -bench 'SphinxUnwrap|X25519ECDH|PacketCreate' -benchtime=2s -count=3 ./mixnode/
+//	go test -run '^$' -bench NodeThroughput -benchtime=3000x -count=3 ./mixnode/
+//
+// BenchmarkNodeThroughput pre-builds b.N distinct packets before it starts
+// timing, which costs about as much as processing them: give it an explicit
+// count (-benchtime=3000x), not a duration.
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/katzenpost/hpqc/nike"
+	"github.com/katzenpost/hpqc/nike/x25519"
+	hpqcrand "github.com/katzenpost/hpqc/rand"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/dht"
+	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/mixnode/packet"
+)
+
+// benchHops is the path length of the client benchmarks: gateway plus one
+// node of each of the three layers, as in client.Request.
+const benchHops = 4
+
+// buildParallel calls build(i) for i in [0, count) on GOMAXPROCS goroutines
+// and returns the results in order. Packet construction costs about as much
+// as unwrapping, so the set-up of the benchmarks uses every core.
+func buildParallel(tb testing.TB, count int, build func(i int) ([]byte, error)) [][]byte {
+	tb.Helper()
+	out := make([][]byte, count)
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		firstEr error
+	)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= count {
+					return
+				}
+				p, err := build(i)
+				if err != nil {
+					errOnce.Do(func() { firstEr = err })
+					return
+				}
+				out[i] = p
+			}
+		}()
+	}
+	wg.Wait()
+	if firstEr != nil {
+		tb.Fatal(firstEr)
+	}
+	return out
+}
+
+// randomHop returns a hop with a fresh X25519 key (nobody holds the private
+// half: these hops are never unwrapped).
+func randomHop(tb testing.TB) packet.Hop {
+	tb.Helper()
+	pub, _, err := x25519.Scheme(hpqcrand.Reader).GenerateKeyPairFromEntropy(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var id directory.NodeID
+	rand.Read(id[:])
+	return packet.Hop{ID: id, Key: pub.Bytes()}
+}
+
+// unwrapPoolSize distinct packets are built once per process and copied,
+// one per iteration, into a scratch buffer before each unwrap (Unwrap works
+// in place). The copy of PacketLength (3130) bytes takes well under 1 µs,
+// negligible next to the unwrap; b.StopTimer/StartTimer around it would cost
+// more than the copy itself.
+const unwrapPoolSize = 256
+
+var unwrapFixture struct {
+	once sync.Once
+	priv nike.PrivateKey
+	pool [][]byte
+}
+
+func unwrapPool(b *testing.B) (nike.PrivateKey, [][]byte) {
+	f := &unwrapFixture
+	f.once.Do(func() {
+		pub, priv, err := x25519.Scheme(hpqcrand.Reader).GenerateKeyPairFromEntropy(rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		hops := []packet.Hop{{ID: directory.NodeID{1}, Key: pub.Bytes()}}
+		for len(hops) < benchHops {
+			hops = append(hops, randomHop(b))
+		}
+		payload, err := packet.EncodeForwardPayload(nil, packet.OpDrop, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := packet.NewSphinx()
+		f.pool = buildParallel(b, unwrapPoolSize, func(int) ([]byte, error) {
+			return packet.NewForward(s, hops, payload)
+		})
+		f.priv = priv
+	})
+	if f.pool == nil {
+		b.Fatal("unwrap fixture failed to build")
+	}
+	return f.priv, f.pool
+}
+
+// BenchmarkSphinxUnwrap times one hop of Sphinx processing of a 4-hop
+// forward packet by its first hop: what a mix node's unwrap worker spends
+// per packet, without replay check and queueing.
+func BenchmarkSphinxUnwrap(b *testing.B) {
+	priv, pool := unwrapPool(b)
+	s := packet.NewSphinx()
+	scratch := make([]byte, packet.PacketLength)
+	b.SetBytes(int64(packet.PacketLength))
+	i := 0
+	for b.Loop() {
+		copy(scratch, pool[i%len(pool)])
+		i++
+		if _, _, _, err := s.Unwrap(priv, scratch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkX25519ECDH is one X25519 shared secret with the standard library,
+// the unit in which the unwrap cost is read.
+func BenchmarkX25519ECDH(b *testing.B) {
+	c := ecdh.X25519()
+	priv, err := c.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	peerPriv, err := c.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := peerPriv.PublicKey()
+	for b.Loop() {
+		if _, err := priv.ECDH(pub); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPacketCreate is the client's cost of one request as in
+// client.Request: a 4-hop SURB for the reply and a 4-hop forward packet
+// carrying it.
+func BenchmarkPacketCreate(b *testing.B) {
+	fhops := make([]packet.Hop, benchHops)
+	bhops := make([]packet.Hop, benchHops)
+	for i := range fhops {
+		fhops[i] = randomHop(b)
+		fhops[i].Delay = packet.ExpDelay(config.DefaultMu)
+		bhops[i] = randomHop(b)
+		bhops[i].Delay = packet.ExpDelay(config.DefaultMu)
+	}
+	var queue [32]byte
+	rand.Read(queue[:])
+	body := []byte("komrade benchmark echo")
+	s := packet.NewSphinx()
+	for b.Loop() {
+		surb, err := packet.NewSURB(s, bhops, queue)
+		if err != nil {
+			b.Fatal(err)
+		}
+		payload, err := packet.EncodeForwardPayload(surb.Block, packet.OpEcho, body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := packet.NewForward(s, fhops, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// frameSink is a plain libp2p host that stands for the next hop: it counts
+// the frames arriving on mix links.
+type frameSink struct {
+	count    atomic.Int64
+	progress chan struct{} // poked (never blocking) after each frame
+}
+
+func (k *frameSink) handle(s network.Stream) {
+	defer s.Close()
+	buf := make([]byte, packet.PacketLength)
+	for {
+		if _, err := io.ReadFull(s, buf); err != nil {
+			return
+		}
+		k.count.Add(1)
+		select {
+		case k.progress <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waitCount waits until the sink has counted at least want frames.
+func (k *frameSink) waitCount(want int64, deadline time.Time) bool {
+	for k.count.Load() < want {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return false
+		}
+		select {
+		case <-k.progress:
+		case <-time.After(min(d, 100*time.Millisecond)):
+		}
+	}
+	return true
+}
+
+// throughputWindow bounds the packets in flight (sent but not yet counted by
+// the sink). Below the node's outbound link buffer (1024) and inbox (4096),
+// it guarantees that pacing, not the node, decides when frames are sent: no
+// packet is dropped as overload or link_full, and the sink sees all b.N.
+const throughputWindow = 1000
+
+// BenchmarkNodeThroughput measures the packets per second one node carries
+// end to end: read from a libp2p mix stream, unwrap, replay check, delay
+// queue (zero delay), forward over loopback to a second host. The sending and
+// receiving hosts run in the same process and share its cores (their Noise
+// and yamux work counts against the node).
+//
+// Besides pkt/s it reports, from the same run, the serial cost of one unwrap
+// (unwrap-ns) and the ceiling GOMAXPROCS/unwrap (unwrap-ceiling-pkt/s).
+func BenchmarkNodeThroughput(b *testing.B) {
+	ctx := context.Background()
+	logger := slog.New(slog.DiscardHandler)
+
+	// Pin the epoch so that no key rotation happens mid-run: with the
+	// current epoch's key tried first, every packet costs one unwrap.
+	period := config.DefaultEpochLength
+	clk := directory.NewClock(period)
+	pinned := clk.Start(clk.Current()).Add(period / 2)
+	clk.Now = func() time.Time { return pinned }
+
+	cfg := config.DefaultNode()
+	cfg.DataDir = b.TempDir()
+	cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.LambdaM = 0
+	cfg.QueueSize = 1_000_000
+	cfg.DirectoryRefresh = config.D(time.Hour)
+	_, nodeKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := New(cfg, Options{Identity: nodeKey, Logger: logger, Clock: &clk})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { n.Close() })
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = n.Start(sctx)
+	cancel()
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	// The next hop: an Ed25519 identity, so its node id is its public key.
+	sinkPub, sinkKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sinkHost, err := dht.NewHost(sinkKey, []string{"/ip4/127.0.0.1/tcp/0"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sinkHost.Close() })
+	sink := &frameSink{progress: make(chan struct{}, 1)}
+	sinkHost.SetStreamHandler(packet.MixProtocol, sink.handle)
+	var sinkID directory.NodeID
+	copy(sinkID[:], sinkPub)
+	n.dirMu.Lock()
+	n.known[sinkID] = peer.AddrInfo{ID: sinkHost.ID(), Addrs: sinkHost.Addrs()}
+	n.dirMu.Unlock()
+
+	// Packets: node (delay 0) -> sink. Only the node's hop is ever unwrapped,
+	// so the sink's hop key is any X25519 key.
+	nodePub, ok := n.keys.public(n.clock.Current())
+	if !ok {
+		b.Fatal("node has no key for the current epoch")
+	}
+	sinkHop := randomHop(b)
+	sinkHop.ID = sinkID
+	hops := []packet.Hop{{ID: n.ID(), Key: nodePub}, sinkHop}
+	payload, err := packet.EncodeForwardPayload(nil, packet.OpDrop, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const (
+		warmup       = 16  // open the node's link to the sink before timing
+		unwrapProbes = 200 // serial unwraps timed for the ceiling
+		probePool    = 8
+	)
+	pkts := buildParallel(b, warmup+probePool+b.N, func(int) ([]byte, error) {
+		return packet.NewForward(n.sphinx, hops, payload)
+	})
+	probes := pkts[warmup : warmup+probePool]
+	timed := pkts[warmup+probePool:]
+
+	// Serial unwrap cost with the node's own key and Sphinx instance, on
+	// copies (the originals of the probes are never sent).
+	liveKey := n.keys.live(n.clock.Current())[0]
+	scratch := make([]byte, packet.PacketLength)
+	start := time.Now()
+	for i := 0; i < unwrapProbes; i++ {
+		copy(scratch, probes[i%probePool])
+		if _, _, _, err := n.sphinx.Unwrap(liveKey.priv, scratch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	unwrapTime := time.Since(start) / unwrapProbes
+
+	// The sender: a third host with a mix stream to the node.
+	sender, err := dht.NewHost(nil, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sender.Close() })
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sender.Connect(cctx, peer.AddrInfo{ID: n.PeerID(), Addrs: n.dht.Host.Addrs()}); err != nil {
+		b.Fatal(err)
+	}
+	stream, err := sender.NewStream(cctx, n.PeerID(), packet.MixProtocol)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stream.Close() })
+
+	for _, p := range pkts[:warmup] {
+		if err := packet.WriteFrame(stream, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if !sink.waitCount(warmup, time.Now().Add(20*time.Second)) {
+		b.Fatalf("warm-up: sink counted %d of %d frames; node metrics %+v", sink.count.Load(), warmup, n.Metrics().Snapshot())
+	}
+
+	b.ResetTimer()
+	start = time.Now()
+	base := sink.count.Load()
+	for i, p := range timed {
+		for int64(i)-(sink.count.Load()-base) >= throughputWindow {
+			select {
+			case <-sink.progress:
+			case <-time.After(time.Second):
+			}
+		}
+		if err := packet.WriteFrame(stream, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30*time.Second + time.Duration(b.N)*10*unwrapTime)
+	if !sink.waitCount(base+int64(b.N), deadline) {
+		b.Fatalf("sink counted %d of %d frames; node metrics %+v", sink.count.Load()-base, b.N, n.Metrics().Snapshot())
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+
+	if snap := n.Metrics().Snapshot(); len(snap.Dropped) > 0 {
+		b.Fatalf("node dropped packets: %v", snap.Dropped)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "pkt/s")
+	b.ReportMetric(float64(unwrapTime.Nanoseconds()), "unwrap-ns")
+	b.ReportMetric(float64(runtime.GOMAXPROCS(0))/unwrapTime.Seconds(), "unwrap-ceiling-pkt/s")
+}
