@@ -18,6 +18,7 @@ require (
 require (
 	codeberg.org/vula/highctidh v1.0.2024092800 // indirect
 	filippo.io/bigmod v0.1.1-0.20260103110540-f8a47775ebe5 // indirect
+	filippo.io/edwards25519 v1.2.0 // indirect
 	filippo.io/keygen v1.0.0 // indirect
 	filippo.io/mlkem768 v0.0.0-20240221181710-5ce91625fdc1 // indirect
 	github.com/benbjohnson/clock v1.3.5 // indirect

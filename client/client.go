@@ -50,10 +50,11 @@ type Client struct {
 
 	refreshMu sync.Mutex // one directory fetch at a time
 
-	mu      sync.Mutex
-	dir     *directory.Directory
-	pending map[[16]byte]*pending
-	closed  bool
+	mu         sync.Mutex
+	dir        *directory.Directory
+	dirFetched time.Time
+	pending    map[[16]byte]*pending
+	closed     bool
 
 	done chan struct{}
 }
@@ -149,7 +150,7 @@ func (c *Client) RefreshDirectory(ctx context.Context) error {
 		return fmt.Errorf("client: gateway %s is not in its own directory", c.gwID.Short())
 	}
 	c.mu.Lock()
-	c.dir = dir
+	c.dir, c.dirFetched = dir, time.Now()
 	c.mu.Unlock()
 	return nil
 }
@@ -191,25 +192,42 @@ func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock director
 	return directory.Build(e, resp.Descriptors, allow)
 }
 
+// DirectoryMaxAge is how long a client uses a directory before fetching it
+// again within an epoch, so that nodes that left, joined or restarted (with
+// fresh keys) are noticed.
+const DirectoryMaxAge = time.Minute
+
 // currentDirectory returns a directory for the current epoch, fetching a new
-// one when the epoch has changed. Right after an epoch boundary the gateway
-// may still be collecting fresh descriptors, so a failed fetch is retried
-// until ctx ends.
+// one when the epoch has changed or the one held is older than
+// DirectoryMaxAge. Right after an epoch boundary the gateway may still be
+// collecting fresh descriptors, so a failed fetch is retried until ctx ends;
+// a failed periodic refresh keeps the current directory.
 func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, uint64, error) {
 	backoff := 50 * time.Millisecond
 	for {
 		epoch := c.clock.Current()
-		if dir := c.Directory(); dir != nil && dir.Epoch == epoch {
+		c.mu.Lock()
+		dir, fetched := c.dir, c.dirFetched
+		c.mu.Unlock()
+		valid := dir != nil && dir.Epoch == epoch
+		if valid && time.Since(fetched) < DirectoryMaxAge {
 			return dir, epoch, nil
 		}
 		c.refreshMu.Lock()
 		var err error
-		if dir := c.Directory(); dir == nil || dir.Epoch != epoch {
+		c.mu.Lock()
+		stale := c.dir != dir || c.dirFetched != fetched
+		c.mu.Unlock()
+		if !stale { // nobody refreshed while we waited for the lock
 			err = c.RefreshDirectory(ctx)
 		}
 		c.refreshMu.Unlock()
 		if err == nil {
 			continue
+		}
+		if valid {
+			c.log.Debug("directory refresh failed; keeping the current one", "err", err)
+			return dir, epoch, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -367,7 +385,7 @@ func (c *Client) Close() error {
 	c.closed = true
 	c.mu.Unlock()
 	if c.stream != nil {
-		c.stream.Reset()
+		c.stream.Close() // a clean end of the link, not a truncated frame
 	}
 	err := c.host.Close()
 	if c.stream != nil {

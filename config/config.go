@@ -56,7 +56,8 @@ const (
 
 // Node is the configuration of a mix node.
 type Node struct {
-	// DataDir holds the identity key and the DHT datastore.
+	// DataDir holds the identity key (and, with the storage service, the
+	// DHT's records).
 	DataDir string `toml:"data_dir"`
 	// ListenAddrs are the libp2p multiaddrs the node listens on (mix links,
 	// client links, DHT, directory service share one host).

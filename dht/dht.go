@@ -59,8 +59,9 @@ type Node struct {
 	log   *slog.Logger
 }
 
-// NewHost builds a libp2p host with the given identity: TCP only, Noise or
-// TLS security, no relay, per-IP connection limits lifted so that a gateway
+// NewHost builds a libp2p host with the given identity: libp2p's default
+// transports (the listen addresses choose which are used; TCP by default),
+// Noise or TLS security, no relay, per-IP connection limits lifted so that a gateway
 // can serve many clients behind one address.
 func NewHost(identity ed25519.PrivateKey, listen, announce []string) (host.Host, error) {
 	var opts []libp2p.Option
@@ -183,10 +184,14 @@ func (n *Node) Bootstrap(ctx context.Context, peers []peer.AddrInfo) error {
 	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	wait := time.NewTimer(time.Minute)
+	defer wait.Stop()
 	for n.DHT.RoutingTable().Size() == 0 {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("dht: waiting for routing table: %w", ctx.Err())
+		case <-wait.C:
+			return errors.New("dht: connected to bootstrap peers but none speaks the Komrade DHT (is it a Komrade node of this network?)")
 		case <-tick.C:
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
@@ -57,7 +58,7 @@ func (n *Node) epochLoop(ctx context.Context) {
 		}
 		for attempt := 0; ctx.Err() == nil; attempt++ {
 			err := n.publish(ctx)
-			if err == nil {
+			if err == nil || ctx.Err() != nil {
 				break
 			}
 			n.log.Warn("descriptor publication failed", "epoch", e, "err", err)
@@ -87,6 +88,24 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 	raws, err := n.dht.FindDescriptors(ctx, e)
 	if err != nil {
 		return err
+	}
+	// A lookup under load can miss a node. Nodes of the previous view that
+	// the lookup missed stay while this node still has a live connection to
+	// them; a stopped node's connections close, so it drops out.
+	if prev := n.Directory(); prev != nil {
+		found := map[string]bool{}
+		for _, r := range raws {
+			found[string(r)] = true
+		}
+		for i, d := range prev.Nodes {
+			if found[string(prev.Raw[i])] {
+				continue
+			}
+			pid, err := d.NodeID.PeerID()
+			if err == nil && (d.NodeID == n.id || n.dht.Host.Network().Connectedness(pid) == network.Connected) {
+				raws = append(raws, prev.Raw[i])
+			}
+		}
 	}
 	dir, err := directory.Build(e, raws, n.allow)
 	if err != nil {

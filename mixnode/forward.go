@@ -1,6 +1,23 @@
 package mixnode
 
-import "github.com/komrade-net/komrade/dht/directory"
+import (
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/komrade-net/komrade/dht/directory"
+)
+
+// knownPeer reports whether p is a node of the current or previous
+// directory view.
+func (n *Node) knownPeer(p peer.ID) bool {
+	id, err := directory.NodeIDFromPeer(p)
+	if err != nil {
+		return false
+	}
+	n.dirMu.RLock()
+	_, ok := n.known[id]
+	n.dirMu.RUnlock()
+	return ok
+}
 
 // forward sends pkt to the node with id next: to itself through the unwrap
 // workers, to any other node known from the directory over its mix link.

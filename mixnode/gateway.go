@@ -123,7 +123,7 @@ func (n *Node) handleDirectory(s network.Stream) {
 	s.SetDeadline(time.Now().Add(30 * time.Second))
 	var body []byte
 	dir := n.Directory()
-	if dir == nil || dir.Epoch != n.clock.Current() {
+	if (dir == nil || dir.Epoch != n.clock.Current()) && n.refreshLimiter.Allow() {
 		// A new epoch began: serve a directory built for it, so that every
 		// descriptor carries a key for the epoch the client builds with.
 		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)

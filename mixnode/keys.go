@@ -13,11 +13,10 @@ import (
 	"sync"
 
 	"github.com/katzenpost/hpqc/nike"
-	"github.com/katzenpost/hpqc/nike/x25519"
-	hpqcrand "github.com/katzenpost/hpqc/rand"
 
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/mixnode/packet"
 )
 
 // IdentityFile is the name of the identity key file in a node's data dir.
@@ -83,6 +82,7 @@ func NodeIDOf(priv ed25519.PrivateKey) directory.NodeID {
 type epochKeys struct {
 	mu   sync.RWMutex
 	keys map[uint64]nike.PrivateKey
+	pubs map[uint64][]byte
 }
 
 type liveKey struct {
@@ -90,21 +90,22 @@ type liveKey struct {
 	priv  nike.PrivateKey
 }
 
-func newEpochKeys() *epochKeys { return &epochKeys{keys: map[uint64]nike.PrivateKey{}} }
+func newEpochKeys() *epochKeys {
+	return &epochKeys{keys: map[uint64]nike.PrivateKey{}, pubs: map[uint64][]byte{}}
+}
 
 // rotate makes sure keys for cur and cur+1 exist and erases every key older
 // than cur-1. It returns the epochs erased.
 func (k *epochKeys) rotate(cur uint64) []uint64 {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	scheme := x25519.Scheme(hpqcrand.Reader)
 	for _, e := range []uint64{cur, cur + 1} {
 		if _, ok := k.keys[e]; !ok {
-			_, priv, err := scheme.GenerateKeyPairFromEntropy(rand.Reader)
+			priv, pub, err := packet.NewEpochKey()
 			if err != nil {
 				panic(fmt.Sprintf("mixnode: generate epoch key: %v", err))
 			}
-			k.keys[e] = priv
+			k.keys[e], k.pubs[e] = priv, pub
 		}
 	}
 	var erased []uint64
@@ -112,6 +113,7 @@ func (k *epochKeys) rotate(cur uint64) []uint64 {
 		if e+1 < cur {
 			priv.Reset()
 			delete(k.keys, e)
+			delete(k.pubs, e)
 			erased = append(erased, e)
 		}
 	}
@@ -122,11 +124,8 @@ func (k *epochKeys) rotate(cur uint64) []uint64 {
 func (k *epochKeys) public(e uint64) ([]byte, bool) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	priv, ok := k.keys[e]
-	if !ok {
-		return nil, false
-	}
-	return x25519.Scheme(hpqcrand.Reader).DerivePublicKey(priv).Bytes(), true
+	pub, ok := k.pubs[e]
+	return pub, ok
 }
 
 // live returns the keys that may open packets now, the current epoch's

@@ -43,9 +43,16 @@ func (n *Node) removeHandlers() {
 	h.RemoveStreamHandler(DirectoryProtocol)
 }
 
-// handleMix reads frames from another mix node until the stream ends.
+// handleMix reads frames from another mix node until the stream ends. Only
+// nodes of the directory (current or previous view) may open a mix link;
+// clients use the client protocol.
 func (n *Node) handleMix(s network.Stream) {
 	defer s.Close()
+	if !n.knownPeer(s.Conn().RemotePeer()) {
+		n.metrics.drop(DropUnknownPeer)
+		s.Reset()
+		return
+	}
 	n.readFrames(s, &n.metrics.ReceivedMix)
 }
 
@@ -57,8 +64,10 @@ func (n *Node) readFrames(s network.Stream, recv counter) {
 	for {
 		buf := make([]byte, packet.PacketLength)
 		if err := packet.ReadFrame(s, buf); err != nil {
-			if !errors.Is(err, io.EOF) && n.ctx.Err() == nil {
+			if errors.Is(err, packet.ErrTruncatedFrame) && n.ctx.Err() == nil {
 				n.metrics.drop(DropTruncated)
+			}
+			if !errors.Is(err, io.EOF) {
 				s.Reset()
 			}
 			return

@@ -23,6 +23,7 @@ const (
 	DropBadCommands  = "bad_commands"       // routing commands make no sense
 	DropTruncated    = "truncated_frame"    // link closed mid-frame
 	DropShuttingDown = "shutting_down"
+	DropUnknownPeer  = "unknown_peer" // mix link from a peer not in the directory
 )
 
 // Metrics are a node's counters. All methods are safe for concurrent use.

@@ -28,6 +28,7 @@ import (
 	"github.com/katzenpost/katzenpost/core/sphinx"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
+	"golang.org/x/time/rate"
 
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/dht"
@@ -80,6 +81,8 @@ type Node struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	started atomic.Bool
+	// refreshLimiter bounds the directory rebuilds client requests can cause.
+	refreshLimiter *rate.Limiter
 	// lastPublish is when the descriptor was last published (unix ns).
 	lastPublish atomic.Int64
 	metricsSrv  *http.Server
@@ -138,6 +141,8 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		loops:   newLoopTable(),
 		known:   map[directory.NodeID]peer.AddrInfo{},
 		dirRefr: make(chan struct{}, 1),
+
+		refreshLimiter: rate.NewLimiter(rate.Every(time.Second), 1),
 	}
 	n.links = newLinkPool(n)
 	n.keys.rotate(clock.Current())

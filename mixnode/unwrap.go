@@ -109,10 +109,11 @@ func (n *Node) process(pkt []byte) {
 			surbReply = c
 		}
 	}
-	var d time.Duration
-	if delay != nil {
-		d = time.Duration(delay.Delay) * time.Millisecond
+	if delay == nil {
+		n.metrics.drop(DropBadCommands) // every Komrade hop carries a delay
+		return
 	}
+	d := time.Duration(delay.Delay) * time.Millisecond
 	if d > n.cfg.MaxDelay.Duration {
 		n.metrics.drop(DropDelayTooLong)
 		return

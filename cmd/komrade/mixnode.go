@@ -49,7 +49,7 @@ func mixnodeCommand() *cli.Command {
 				Usage:     "run a mix node until SIGINT or SIGTERM",
 				ArgsUsage: " ",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "config", Required: true, Usage: "node config file (from `komrade mixnode init`)"},
+					&cli.StringFlag{Name: "config", Required: true, Usage: "node config file (written by 'komrade mixnode init')"},
 				},
 				Action: func(c *cli.Context) error {
 					cfg, err := config.LoadNode(c.String("config"))

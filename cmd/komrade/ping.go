@@ -22,7 +22,7 @@ func pingCommand() *cli.Command {
 			"fresh random path (gateway, L1, L2, L3) with a reply block back (L1, L2, L3,\n" +
 			"gateway), and waits for the replies. Exits non-zero if any is lost.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Required: true, Usage: "client config (e.g. DIR/client.toml from `komrade testnet`)"},
+			&cli.StringFlag{Name: "config", Required: true, Usage: "client config (e.g. DIR/client.toml written by 'komrade testnet')"},
 			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 5, Usage: "number of probes"},
 			&cli.DurationFlag{Name: "interval", Value: 100 * time.Millisecond, Usage: "time between probes"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "how long to wait for each reply"},

@@ -10,6 +10,7 @@ package directory
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
@@ -216,11 +217,36 @@ func (d *Descriptor) check() error {
 		if len(k.Key) != SphinxKeySize {
 			return errors.New("descriptor: bad Sphinx key size")
 		}
+		if !validSphinxKey(k.Key) {
+			return errors.New("descriptor: Sphinx key is a low-order point")
+		}
 	}
 	if len(d.Onion) > MaxOnionLen {
 		return errors.New("descriptor: onion address too long")
 	}
 	return nil
+}
+
+// probeKey is a fixed X25519 scalar used to test published keys: X25519 of
+// any scalar with a low-order point is all zeros, which crypto/ecdh reports as
+// an error. Such a key would make every packet through the node fail (or
+// crash a client library that panics on it), so descriptors carrying one are
+// invalid.
+var probeKey = func() *ecdh.PrivateKey {
+	k, err := ecdh.X25519().NewPrivateKey(bytes.Repeat([]byte{0x5a}, 32))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+func validSphinxKey(b []byte) bool {
+	pub, err := ecdh.X25519().NewPublicKey(b)
+	if err != nil {
+		return false
+	}
+	_, err = probeKey.ECDH(pub)
+	return err == nil
 }
 
 // KeyFor returns the node's Sphinx public key for epoch, if the descriptor

@@ -17,6 +17,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/katzenpost/hpqc/nike"
 	"github.com/katzenpost/hpqc/nike/x25519"
 	hpqcrand "github.com/katzenpost/hpqc/rand"
 	"github.com/katzenpost/katzenpost/core/sphinx"
@@ -26,6 +27,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/mixnode/packet/internal/x25519nike"
 )
 
 // Link protocols. Every frame on the mix and client links is exactly
@@ -55,21 +57,53 @@ var (
 	PacketLength = Geometry.PacketLength
 )
 
-// NewSphinx returns a Sphinx instance for Geometry.
+// NIKE is the X25519 scheme Komrade's Sphinx uses: wire-identical to hpqc's,
+// but with no redundant scalar multiplications (see internal/x25519nike).
+var NIKE nike.Scheme = x25519nike.Scheme{}
+
+// NewSphinx returns a Sphinx instance for Geometry using NIKE.
 func NewSphinx() *sphinx.Sphinx {
+	return sphinx.NewNIKESphinx(NIKE, Geometry)
+}
+
+// NewStockSphinx returns a Sphinx instance using hpqc's X25519 scheme, for
+// compatibility tests and benchmarks.
+func NewStockSphinx() *sphinx.Sphinx {
 	return sphinx.NewNIKESphinx(x25519.Scheme(hpqcrand.Reader), Geometry)
 }
 
+// NewEpochKey generates a mix node's Sphinx key for one epoch, prepared so
+// that each unwrap costs one scalar multiplication for the shared secret. It
+// returns the private key and the public key bytes to publish.
+func NewEpochKey() (nike.PrivateKey, []byte, error) {
+	pub, priv, err := NIKE.GenerateKeyPairFromEntropy(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p, ok := priv.(*x25519nike.PrivateKey); ok {
+		if err := p.Prepare(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return priv, pub.Bytes(), nil
+}
+
+// ErrTruncatedFrame is returned by ReadFrame when a link ends part-way
+// through a frame.
+var ErrTruncatedFrame = errors.New("packet: truncated frame")
+
 // ReadFrame reads exactly one frame of PacketLength bytes into buf, which must
-// have that length. A short read is an error: a link never passes on a
-// partial packet.
+// have that length. A link that ends between frames returns its error (io.EOF
+// for a clean close); one that ends part-way through a frame returns an error
+// wrapping ErrTruncatedFrame: a link never passes on a partial packet.
 func ReadFrame(r io.Reader, buf []byte) error {
 	if len(buf) != PacketLength {
 		return fmt.Errorf("packet: frame buffer of %d bytes, want %d", len(buf), PacketLength)
 	}
-	if _, err := io.ReadFull(r, buf); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("packet: truncated frame: %w", err)
+	n, err := io.ReadFull(r, buf)
+	if err != nil {
+		if n > 0 {
+			return fmt.Errorf("%w after %d bytes: %w", ErrTruncatedFrame, n, err)
 		}
 		return err
 	}
@@ -127,7 +161,12 @@ type Hop struct {
 
 // delayCommand converts a delay to whole milliseconds, rounding to nearest.
 func delayCommand(d time.Duration) *commands.NodeDelay {
-	ms := (d + time.Millisecond/2) / time.Millisecond
+	// Round without adding first: d + 0.5ms overflows for huge d and would
+	// turn the longest delays into 0.
+	ms := d / time.Millisecond
+	if d%time.Millisecond >= time.Millisecond/2 {
+		ms++
+	}
 	if ms < 0 {
 		ms = 0
 	}
@@ -141,10 +180,9 @@ func pathHops(hops []Hop) ([]*sphinx.PathHop, error) {
 	if len(hops) == 0 || len(hops) > MaxHops {
 		return nil, fmt.Errorf("packet: path of %d hops, want 1..%d", len(hops), MaxHops)
 	}
-	scheme := x25519.Scheme(hpqcrand.Reader)
 	out := make([]*sphinx.PathHop, len(hops))
 	for i, h := range hops {
-		pk, err := scheme.UnmarshalBinaryPublicKey(h.Key)
+		pk, err := NIKE.UnmarshalBinaryPublicKey(h.Key)
 		if err != nil {
 			return nil, fmt.Errorf("packet: hop %d key: %w", i, err)
 		}

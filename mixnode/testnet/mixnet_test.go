@@ -11,7 +11,9 @@ import (
 
 	"github.com/katzenpost/hpqc/nike/x25519"
 	hpqcrand "github.com/katzenpost/hpqc/rand"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/komrade-net/komrade/dht"
 	"github.com/komrade-net/komrade/dht/directory"
@@ -80,11 +82,8 @@ func TestHoldingTimesExponential(t *testing.T) {
 	}
 }
 
-// rawMixStream opens a mix link to node as some other peer would.
-func rawMixStream(t *testing.T, node *mixnode.Node) interface {
-	Write([]byte) (int, error)
-	Close() error
-} {
+// rawStream opens a stream of protocol proto to node from a fresh peer.
+func rawStream(t *testing.T, node *mixnode.Node, proto protocol.ID) network.Stream {
 	t.Helper()
 	h, err := dht.NewHost(nil, nil, nil)
 	if err != nil {
@@ -100,7 +99,7 @@ func rawMixStream(t *testing.T, node *mixnode.Node) interface {
 	if err := h.Connect(ctx, *ai); err != nil {
 		t.Fatal(err)
 	}
-	s, err := h.NewStream(ctx, ai.ID, packet.MixProtocol)
+	s, err := h.NewStream(ctx, ai.ID, proto)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,10 +118,11 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
-// TestBadFramesRejected sends a frame of random bytes, a packet for a key
-// the node never had (an unknown epoch) and a truncated frame to a node,
-// while echo traffic flows through the same network: each is counted as
-// dropped and the echoes all come back.
+// TestBadFramesRejected sends a gateway a frame of random bytes, a packet for
+// a key the node never had (an unknown epoch) and a truncated frame, and
+// opens a mix link from a peer that is not a node, while echo traffic flows
+// through the same network: each is counted as dropped and every echo comes
+// back.
 func TestBadFramesRejected(t *testing.T) {
 	net := startNet(t, testnet.Options{Nodes: 9, LambdaM: -1})
 	c := dial(t, net)
@@ -132,7 +132,7 @@ func TestBadFramesRejected(t *testing.T) {
 	done := make(chan int)
 	go func() { done <- echoes(t, c, 60, 10, 20*time.Second) }()
 
-	s := rawMixStream(t, target)
+	s := rawStream(t, target, packet.ClientProtocol)
 	junk := make([]byte, packet.PacketLength)
 	rand.Read(junk)
 	if _, err := s.Write(junk); err != nil {
@@ -153,12 +153,16 @@ func TestBadFramesRejected(t *testing.T) {
 	}
 	waitFor(t, "two unwrap failures", 10*time.Second, func() bool { return m.Dropped(mixnode.DropUnwrap) >= 2 })
 
-	s2 := rawMixStream(t, target)
+	s2 := rawStream(t, target, packet.ClientProtocol)
 	if _, err := s2.Write(junk[:1000]); err != nil {
 		t.Fatal(err)
 	}
 	s2.Close()
 	waitFor(t, "a truncated frame", 10*time.Second, func() bool { return m.Dropped(mixnode.DropTruncated) >= 1 })
+
+	s3 := rawStream(t, target, packet.MixProtocol)
+	s3.Write(pkt)
+	waitFor(t, "a refused mix link", 10*time.Second, func() bool { return m.Dropped(mixnode.DropUnknownPeer) >= 1 })
 
 	if got := <-done; got != 60 {
 		t.Fatalf("%d/60 echo replies while bad frames were rejected", got)
@@ -215,23 +219,30 @@ func TestReplayDropped(t *testing.T) {
 }
 
 // TestEpochRotation keeps echo traffic flowing across several epoch
-// boundaries (3 s epochs): nothing built with published keys is lost.
+// boundaries (4 s epochs): nothing built with published keys is lost. (A
+// node keeps the previous epoch's key, so a packet may take up to one epoch
+// to cross the network; echoes time out before that.)
 func TestEpochRotation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spans several epochs")
 	}
-	const epoch = 3 * time.Second
+	const epoch = 4 * time.Second
 	net := startNet(t, testnet.Options{Nodes: 9, EpochLength: epoch, LambdaM: 2, Refresh: 500 * time.Millisecond})
 	c := dial(t, net)
 	clock := directory.NewClock(epoch)
 	first := clock.Current()
 	var total, ok int
 	for clock.Current() < first+3 {
-		got := echoes(t, c, 10, 10, 10*time.Second)
+		got := echoes(t, c, 10, 10, 2*epoch)
 		total += 10
 		ok += got
 	}
 	t.Logf("%d/%d echoes across epochs %d..%d", ok, total, first, clock.Current())
+	for i, n := range net.Nodes {
+		if d := n.Metrics().Snapshot().Dropped; len(d) > 0 {
+			t.Logf("node %d drops: %v", i, d)
+		}
+	}
 	if ok != total {
 		t.Fatalf("%d/%d echo replies across epoch rotations", ok, total)
 	}

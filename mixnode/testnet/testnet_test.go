@@ -36,6 +36,16 @@ func startNet(t *testing.T, opts testnet.Options) *testnet.Network {
 		t.Fatal(err)
 	}
 	t.Cleanup(net.Close)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for i, n := range net.Nodes {
+			if n != nil {
+				t.Logf("node %d (%s): %+v", i, n.ID().Short(), n.Metrics().Snapshot())
+			}
+		}
+	})
 	return net
 }
 
