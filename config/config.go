@@ -51,6 +51,9 @@ const (
 	DefaultQueueSize     = 50000
 	DefaultClientBuffer  = 256
 	DefaultDirRefresh    = 30 * time.Second
+	DefaultPoWBits       = 16
+	DefaultRepublish     = time.Hour
+	DefaultStorageTime   = 20 * time.Second
 	DefaultListenAddress = "/ip4/0.0.0.0/tcp/7700"
 )
 
@@ -90,6 +93,16 @@ type Node struct {
 	// AllowList, when non-empty, restricts the directory to these node ids
 	// (hex Ed25519 public keys).
 	AllowList []string `toml:"allow_list"`
+	// PoWBits is the proof-of-work difficulty (leading zero bits) of
+	// anonymous posts and anonymous set items. Every node of a network must
+	// use the same value.
+	PoWBits int `toml:"pow_bits"`
+	// RepublishInterval is how often the node re-stores the records it holds
+	// on the current closest nodes (keeps them past kad-dht's 48 h limit and
+	// restores lost replicas).
+	RepublishInterval Duration `toml:"republish_interval"`
+	// StorageTimeout bounds one storage operation an exit performs.
+	StorageTimeout Duration `toml:"storage_timeout"`
 }
 
 // DefaultNode returns a node configuration with working defaults.
@@ -103,6 +116,10 @@ func DefaultNode() Node {
 		QueueSize:        DefaultQueueSize,
 		ClientBuffer:     DefaultClientBuffer,
 		DirectoryRefresh: D(DefaultDirRefresh),
+
+		PoWBits:           DefaultPoWBits,
+		RepublishInterval: D(DefaultRepublish),
+		StorageTimeout:    D(DefaultStorageTime),
 	}
 }
 
@@ -147,6 +164,15 @@ func (n *Node) Validate() error {
 	}
 	if err := validateAllowList(n.AllowList); err != nil {
 		return err
+	}
+	if n.PoWBits < 0 || n.PoWBits > 32 {
+		return fieldErr("pow_bits", "must be between 0 and 32")
+	}
+	if n.RepublishInterval.Duration < time.Second || n.RepublishInterval.Duration > 24*time.Hour {
+		return fieldErr("republish_interval", "must be between 1s and 24h")
+	}
+	if n.StorageTimeout.Duration < 100*time.Millisecond || n.StorageTimeout.Duration > 5*time.Minute {
+		return fieldErr("storage_timeout", "must be between 100ms and 5m")
 	}
 	return nil
 }

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	ds "github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p"
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
-	record "github.com/libp2p/go-libp2p-record"
+	kadpb "github.com/libp2p/go-libp2p-kad-dht/pb"
+	libp2precord "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -49,6 +51,11 @@ type Config struct {
 	Clock directory.Clock
 	// Logger receives the node's log; nil means slog.Default().
 	Logger *slog.Logger
+	// DataDir, when set, holds the persistent record store; otherwise
+	// records live in memory.
+	DataDir string
+	// PoWBits is the proof-of-work difficulty of anonymous posts.
+	PoWBits int
 }
 
 // Node is a libp2p host running the Komrade kad-dht in server mode.
@@ -57,6 +64,13 @@ type Node struct {
 	DHT   *kaddht.IpfsDHT
 	clock directory.Clock
 	log   *slog.Logger
+
+	validator  libp2precord.NamespacedValidator
+	store      ds.Batching
+	closeStore func() error
+	pmOnce     sync.Once
+	pm         *kadpb.ProtocolMessenger
+	pmErr      error
 }
 
 // NewHost builds a libp2p host with the given identity: libp2p's default
@@ -116,27 +130,36 @@ func New(cfg Config) (*Node, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	h, err := NewHost(cfg.Identity, cfg.ListenAddrs, cfg.AnnounceAddrs)
+	store, closeStore, err := openDatastore(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
+	h, err := NewHost(cfg.Identity, cfg.ListenAddrs, cfg.AnnounceAddrs)
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	val := validators(cfg.Clock, cfg.PoWBits, log)
 	d, err := kaddht.New(h,
 		kaddht.ProtocolPrefix(ProtocolPrefix),
 		kaddht.Mode(kaddht.ModeServer),
-		kaddht.Validator(record.NamespacedValidator{"kmix": directory.Validator{Clock: cfg.Clock}}),
+		kaddht.Validator(val),
+		kaddht.Datastore(store),
 	)
 	if err != nil {
 		h.Close()
+		closeStore()
 		return nil, fmt.Errorf("dht: kad-dht: %w", err)
 	}
-	return &Node{Host: h, DHT: d, clock: cfg.Clock, log: log}, nil
+	return &Node{Host: h, DHT: d, clock: cfg.Clock, log: log, validator: val, store: store, closeStore: closeStore}, nil
 }
 
-// Close stops the DHT and the host.
+// Close stops the DHT and the host and closes the record store.
 func (n *Node) Close() error {
 	err1 := n.DHT.Close()
 	err2 := n.Host.Close()
-	return errors.Join(err1, err2)
+	err3 := n.closeStore()
+	return errors.Join(err1, err2, err3)
 }
 
 // ParsePeers parses multiaddrs that end in /p2p/<id>.

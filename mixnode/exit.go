@@ -29,6 +29,12 @@ func (n *Node) exit(payload []byte) {
 		}
 		n.metrics.ExitEcho.Add(1)
 		n.reply(surb, packet.StatusOK, req.Body)
+	case packet.OpPutRecord, packet.OpGetRecord, packet.OpPutBox, packet.OpGetBox, packet.OpAppend, packet.OpScan:
+		if surb == nil {
+			n.metrics.drop(DropBadEnvelope) // a storage request needs a reply path
+			return
+		}
+		n.submitStorage(storageJob{op: req.Op, body: append([]byte(nil), req.Body...), surb: append([]byte(nil), surb...)})
 	default:
 		if surb != nil {
 			n.reply(surb, packet.StatusBadOp, nil)

@@ -24,6 +24,7 @@ const (
 	DropTruncated    = "truncated_frame"    // link closed mid-frame
 	DropShuttingDown = "shutting_down"
 	DropUnknownPeer  = "unknown_peer" // mix link from a peer not in the directory
+	DropStorageBusy  = "storage_busy" // exit storage queue full; the client got StatusBusy
 )
 
 // Metrics are a node's counters. All methods are safe for concurrent use.
@@ -35,6 +36,7 @@ type Metrics struct {
 	Replays        atomic.Uint64
 	ExitDrop       atomic.Uint64
 	ExitEcho       atomic.Uint64
+	ExitStorage    atomic.Uint64
 	LoopsSent      atomic.Uint64
 	LoopsReturned  atomic.Uint64
 	LoopsLost      atomic.Uint64
@@ -71,7 +73,7 @@ func (m *Metrics) Dropped(reason string) uint64 {
 // Snapshot is a copy of the counters at one moment.
 type Snapshot struct {
 	ReceivedMix, ReceivedClient, Forwarded, Delivered uint64
-	Replays, ExitDrop, ExitEcho                       uint64
+	Replays, ExitDrop, ExitEcho, ExitStorage          uint64
 	LoopsSent, LoopsReturned, LoopsLost               uint64
 	QueueLength                                       int64
 	Dropped                                           map[string]uint64
@@ -82,7 +84,7 @@ func (m *Metrics) Snapshot() Snapshot {
 	s := Snapshot{
 		ReceivedMix: m.ReceivedMix.Load(), ReceivedClient: m.ReceivedClient.Load(),
 		Forwarded: m.Forwarded.Load(), Delivered: m.Delivered.Load(),
-		Replays: m.Replays.Load(), ExitDrop: m.ExitDrop.Load(), ExitEcho: m.ExitEcho.Load(),
+		Replays: m.Replays.Load(), ExitDrop: m.ExitDrop.Load(), ExitEcho: m.ExitEcho.Load(), ExitStorage: m.ExitStorage.Load(),
 		LoopsSent: m.LoopsSent.Load(), LoopsReturned: m.LoopsReturned.Load(), LoopsLost: m.LoopsLost.Load(),
 		QueueLength: m.QueueLength.Load(),
 		Dropped:     map[string]uint64{},
@@ -111,7 +113,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p("# HELP komrade_packets_delivered_total Replies handed to connected clients.\n# TYPE komrade_packets_delivered_total counter\nkomrade_packets_delivered_total %d\n", s.Delivered)
 	p("# HELP komrade_replays_total Packets dropped as replays.\n# TYPE komrade_replays_total counter\nkomrade_replays_total %d\n", s.Replays)
 	p("# HELP komrade_exit_requests_total Exit requests served, by operation.\n# TYPE komrade_exit_requests_total counter\n")
-	p("komrade_exit_requests_total{op=\"drop\"} %d\nkomrade_exit_requests_total{op=\"echo\"} %d\n", s.ExitDrop, s.ExitEcho)
+	p("komrade_exit_requests_total{op=\"drop\"} %d\nkomrade_exit_requests_total{op=\"echo\"} %d\nkomrade_exit_requests_total{op=\"storage\"} %d\n", s.ExitDrop, s.ExitEcho, s.ExitStorage)
 	p("# HELP komrade_packets_dropped_total Packets dropped, by reason.\n# TYPE komrade_packets_dropped_total counter\n")
 	reasons := make([]string, 0, len(s.Dropped))
 	for r := range s.Dropped {

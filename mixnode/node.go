@@ -72,6 +72,8 @@ type Node struct {
 	loops   *loopTable
 	metrics Metrics
 
+	storageJobs chan storageJob
+
 	dirMu   sync.RWMutex
 	dir     *directory.Directory // current view, nil until built
 	known   map[directory.NodeID]peer.AddrInfo
@@ -125,6 +127,8 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		AnnounceAddrs: cfg.AnnounceAddrs,
 		Clock:         clock,
 		Logger:        log,
+		DataDir:       cfg.DataDir,
+		PoWBits:       cfg.PoWBits,
 	})
 	if err != nil {
 		return nil, err
@@ -141,6 +145,8 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		loops:   newLoopTable(),
 		known:   map[directory.NodeID]peer.AddrInfo{},
 		dirRefr: make(chan struct{}, 1),
+
+		storageJobs: make(chan storageJob, storageQueue),
 
 		refreshLimiter: rate.NewLimiter(rate.Every(time.Second), 1),
 	}
@@ -202,6 +208,10 @@ func (n *Node) Start(ctx context.Context) error {
 	n.goRun(n.directoryLoop)
 	n.goRun(n.coverLoop)
 	n.goRun(n.loops.sweepLoop(&n.metrics))
+	for i := 0; i < storageWorkers; i++ {
+		n.goRun(n.storageWorker)
+	}
+	n.goRun(func(ctx context.Context) { n.dht.RunRepublisher(ctx, n.cfg.RepublishInterval.Duration) })
 	if n.cfg.MetricsAddr != "" {
 		if err := n.serveMetrics(); err != nil {
 			return err

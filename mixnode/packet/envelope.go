@@ -41,6 +41,18 @@ func (o Op) String() string {
 		return "echo"
 	case OpLoop:
 		return "loop"
+	case OpPutRecord:
+		return "put-record"
+	case OpGetRecord:
+		return "get-record"
+	case OpPutBox:
+		return "put-box"
+	case OpGetBox:
+		return "get-box"
+	case OpAppend:
+		return "append"
+	case OpScan:
+		return "scan"
 	}
 	return fmt.Sprintf("op(%d)", uint8(o))
 }
@@ -52,7 +64,7 @@ type Status uint8
 const (
 	StatusOK      Status = 0
 	StatusBadOp   Status = 1
-	StatusInvalid Status = 2
+	StatusInvalid Status = 2 // the request or the record is malformed or fails validation
 )
 
 // MaxRequestBody is the largest request body.

@@ -30,6 +30,8 @@ type Options struct {
 	Logger      *slog.Logger
 	// NodeOptions, when set, is called for each node's Options (tests).
 	NodeOptions func(i int, o *mixnode.Options)
+	// Configure, when set, may change each node's configuration (tests).
+	Configure func(i int, c *config.Node)
 }
 
 func (o *Options) defaults() {
@@ -67,6 +69,7 @@ type Network struct {
 	ClientConfigPath string
 	opts             Options
 	tmp              string
+	boot             []string
 }
 
 // NodeConfig returns the configuration test node i would get.
@@ -79,6 +82,7 @@ func (o Options) NodeConfig(dataDir string) config.Node {
 	c.MaxDelay = config.D(o.MaxDelay)
 	c.LambdaM = o.LambdaM
 	c.DirectoryRefresh = config.D(o.Refresh)
+	c.PoWBits = 8 // cheap proof of work for people and tests
 	return c
 }
 
@@ -100,29 +104,9 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, err
 	}
+	net.opts = opts
 	newNode := func(i int, bootstrap []string) (*mixnode.Node, error) {
-		dir := filepath.Join(opts.Dir, fmt.Sprintf("node-%02d", i))
-		priv, err := mixnode.LoadIdentity(dir)
-		if err != nil {
-			if priv, err = mixnode.CreateIdentity(dir); err != nil {
-				return nil, err
-			}
-		}
-		cfg := opts.NodeConfig(dir)
-		cfg.Bootstrap = bootstrap
-		no := mixnode.Options{Identity: priv, Logger: opts.Logger}
-		if opts.NodeOptions != nil {
-			opts.NodeOptions(i, &no)
-		}
-		n, err := mixnode.New(cfg, no)
-		if err != nil {
-			return nil, err
-		}
-		if err := n.Start(ctx); err != nil {
-			n.Close()
-			return nil, err
-		}
-		return n, nil
+		return net.startNode(ctx, i, bootstrap)
 	}
 	first, err := newNode(0, nil)
 	if err != nil {
@@ -132,6 +116,7 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	net.Nodes = make([]*mixnode.Node, opts.Nodes)
 	net.Nodes[0] = first
 	boot := first.Addrs()[:1]
+	net.boot = boot
 	var wg sync.WaitGroup
 	errs := make([]error, opts.Nodes)
 	for i := 1; i < opts.Nodes; i++ {
@@ -214,6 +199,75 @@ func (n *Network) Close() {
 	if n.tmp != "" {
 		os.RemoveAll(n.tmp)
 	}
+}
+
+// startNode creates (or reloads, if its data dir exists) node i and starts it.
+func (n *Network) startNode(ctx context.Context, i int, bootstrap []string) (*mixnode.Node, error) {
+	opts := n.opts
+	dir := filepath.Join(opts.Dir, fmt.Sprintf("node-%02d", i))
+	priv, err := mixnode.LoadIdentity(dir)
+	if err != nil {
+		if priv, err = mixnode.CreateIdentity(dir); err != nil {
+			return nil, err
+		}
+	}
+	cfg := opts.NodeConfig(dir)
+	cfg.Bootstrap = bootstrap
+	if opts.Configure != nil {
+		opts.Configure(i, &cfg)
+	}
+	no := mixnode.Options{Identity: priv, Logger: opts.Logger}
+	if opts.NodeOptions != nil {
+		opts.NodeOptions(i, &no)
+	}
+	node, err := mixnode.New(cfg, no)
+	if err != nil {
+		return nil, err
+	}
+	if err := node.Start(ctx); err != nil {
+		node.Close()
+		return nil, err
+	}
+	return node, nil
+}
+
+// RestartNode starts node i again from its data dir (same identity, same
+// stored records) after StopNode.
+func (n *Network) RestartNode(ctx context.Context, i int) error {
+	if n.Nodes[i] != nil {
+		return fmt.Errorf("testnet: node %d is running", i)
+	}
+	boot := n.boot
+	if i == 0 {
+		boot = n.liveAddr()
+	}
+	node, err := n.startNode(ctx, i, boot)
+	if err != nil {
+		return err
+	}
+	n.Nodes[i] = node
+	return nil
+}
+
+// AddNode starts one more node that joins through the bootstrap node and
+// returns its index.
+func (n *Network) AddNode(ctx context.Context) (int, error) {
+	i := len(n.Nodes)
+	node, err := n.startNode(ctx, i, n.liveAddr())
+	if err != nil {
+		return 0, err
+	}
+	n.Nodes = append(n.Nodes, node)
+	return i, nil
+}
+
+func (n *Network) liveAddr() []string {
+	for _, node := range n.Nodes {
+		if node != nil {
+			return node.Addrs()[:1]
+		}
+	}
+	return nil
 }
 
 // StopNode closes node i and removes it from the network.

@@ -1,0 +1,101 @@
+package client
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/mixnode/packet"
+)
+
+// Storage requests travel like every other packet: through the gateway and
+// three mix layers to a random exit, which performs them in the DHT and
+// answers through the request's SURB. Failures come back typed: test them
+// with errors.Is against packet.ErrInvalid, ErrQuota, ErrNotFound,
+// ErrTimeout, ErrTooLarge, ErrReplicas, ErrStale, ErrBusy.
+
+func (c *Client) storage(ctx context.Context, op packet.Op, req any) ([]byte, error) {
+	body, ok := req.([]byte)
+	if !ok {
+		var err error
+		if body, err = packet.EncodeBody(req); err != nil {
+			return nil, fmt.Errorf("client: %s request: %w", op, err)
+		}
+	}
+	st, reply, err := c.Request(ctx, op, body)
+	if err != nil {
+		return nil, fmt.Errorf("client: %s: %w", op, err)
+	}
+	if err := st.Err(); err != nil {
+		return nil, fmt.Errorf("client: %s: %w", op, err)
+	}
+	return reply, nil
+}
+
+func putResult(b []byte) (int, error) {
+	var r packet.PutResult
+	if err := packet.DecodeBody(b, &r); err != nil {
+		return 0, err
+	}
+	return r.Replicas, nil
+}
+
+// PutRecord stores a signed record (see package record) and returns how
+// many storage nodes acknowledged it.
+func (c *Client) PutRecord(ctx context.Context, key string, value []byte) (int, error) {
+	b, err := c.storage(ctx, packet.OpPutRecord, &packet.RecordRequest{Key: key, Value: value})
+	if err != nil {
+		return 0, err
+	}
+	return putResult(b)
+}
+
+// GetRecord reads the record stored under key.
+func (c *Client) GetRecord(ctx context.Context, key string) ([]byte, error) {
+	return c.storage(ctx, packet.OpGetRecord, &packet.RecordRequest{Key: key})
+}
+
+// PutBox fills a mailbox box with a value made by record.SealBox.
+func (c *Client) PutBox(ctx context.Context, id [32]byte, value []byte) (int, error) {
+	b, err := c.storage(ctx, packet.OpPutBox, &packet.BoxRequest{ID: id, Value: value})
+	if err != nil {
+		return 0, err
+	}
+	return putResult(b)
+}
+
+// GetBox reads a mailbox box and verifies its signature against the box id
+// (the exit could lie; the signature cannot).
+func (c *Client) GetBox(ctx context.Context, id [32]byte) (*record.Box, error) {
+	b, err := c.storage(ctx, packet.OpGetBox, &packet.BoxRequest{ID: id})
+	if err != nil {
+		return nil, err
+	}
+	box, err := record.DecodeBox(id, b)
+	if err != nil {
+		return nil, fmt.Errorf("client: box from the exit: %w", err)
+	}
+	return box, nil
+}
+
+// Append adds an encoded set item and returns how many replicas stored it.
+func (c *Client) Append(ctx context.Context, item []byte) (int, error) {
+	b, err := c.storage(ctx, packet.OpAppend, item)
+	if err != nil {
+		return 0, err
+	}
+	return putResult(b)
+}
+
+// Scan reads one page of a set.
+func (c *Client) Scan(ctx context.Context, req packet.ScanRequest) (*packet.ScanResult, error) {
+	b, err := c.storage(ctx, packet.OpScan, &req)
+	if err != nil {
+		return nil, err
+	}
+	var r packet.ScanResult
+	if err := packet.DecodeBody(b, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

@@ -1,0 +1,233 @@
+package testnet_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/katzenpost/hpqc/bacap"
+	kadpb "github.com/libp2p/go-libp2p-kad-dht/pb"
+	libp2precord "github.com/libp2p/go-libp2p-record"
+
+	"github.com/komrade-net/komrade/dht"
+	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/mixnode/testnet"
+)
+
+func storageCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestStorageThroughMixnet runs the record and box services of issue 4 on a
+// 12-node network, every request through the mix network.
+func TestStorageThroughMixnet(t *testing.T) {
+	net := startNet(t, testnet.Options{Nodes: 12, LambdaM: -1})
+	writer := dial(t, net)
+	reader := dial(t, net)
+	ctx := storageCtx(t)
+
+	t.Run("box written by one client is read by another", func(t *testing.T) {
+		wc, err := bacap.NewWriteCap(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bctx := []byte("komrade test stream")
+		idx := wc.GetFirstMessageBoxIndex()
+		blob := []byte("a message for the reader only")
+		id, val, err := record.SealBox(wc, idx, bctx, blob, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := writer.PutBox(ctx, id, val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < dht.Replication {
+			t.Fatalf("box stored on %d nodes, want >= %d", n, dht.Replication)
+		}
+		// The reader derives the same box id from the read capability.
+		rid := idx.BoxIDForContext(wc.ReadCap(), bctx)
+		var rb [32]byte
+		copy(rb[:], rid.Bytes())
+		if rb != id {
+			t.Fatal("read capability derives another box id")
+		}
+		box, err := reader.GetBox(ctx, rb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(box.Blob, blob) {
+			t.Fatal("box content differs")
+		}
+		// The next box is unlinkable to this one and empty.
+		next, _ := idx.NextIndex()
+		nid := next.BoxIDForContext(wc.ReadCap(), bctx)
+		var nb [32]byte
+		copy(nb[:], nid.Bytes())
+		if _, err := reader.GetBox(ctx, nb); !errors.Is(err, packet.ErrNotFound) {
+			t.Fatalf("empty next box: %v, want not found", err)
+		}
+	})
+
+	t.Run("box with a wrong signature is refused by every storing node", func(t *testing.T) {
+		wc, _ := bacap.NewWriteCap(rand.Reader)
+		other, _ := bacap.NewWriteCap(rand.Reader)
+		idx := wc.GetFirstMessageBoxIndex()
+		id, _, _ := record.SealBox(wc, idx, []byte("c"), []byte("x"), time.Hour)
+		// Signed with another capability's key for the same index.
+		_, forged, _ := record.SealBox(other, idx, []byte("c"), []byte("x"), time.Hour)
+		if _, err := writer.PutBox(ctx, id, forged); !errors.Is(err, packet.ErrInvalid) {
+			t.Fatalf("forged box through the exit: %v, want invalid", err)
+		}
+		// Bypass the exit's own check: every node refuses it directly.
+		src := net.Nodes[0].DHT()
+		pm, err := kadpb.NewProtocolMessenger(src.DHT.MessageSender())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := libp2precord.MakePutRecord(record.BoxKey(id), forged)
+		for i, n := range net.Nodes[1:] {
+			if err := pm.PutValue(ctx, n.PeerID(), rec); err == nil {
+				t.Fatalf("node %d stored a forged box", i+1)
+			}
+			if _, err := n.DHT().LocalRecord(ctx, record.BoxKey(id)); !errors.Is(err, dht.ErrNotFound) {
+				t.Fatalf("node %d holds the forged box: %v", i+1, err)
+			}
+		}
+	})
+
+	t.Run("profile with a higher sequence number replaces, a lower one does not", func(t *testing.T) {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		key := record.ProfileKey(priv.Public().(ed25519.PublicKey))
+		put := func(seq uint64) error {
+			v, err := record.SignProfile(record.NewProfile(seq, time.Hour, []byte{byte(seq)}), priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = writer.PutRecord(ctx, key, v)
+			return err
+		}
+		get := func() uint64 {
+			v, err := reader.GetRecord(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := record.DecodeProfile(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.Seq
+		}
+		if err := put(2); err != nil {
+			t.Fatal(err)
+		}
+		if err := put(3); err != nil {
+			t.Fatal(err)
+		}
+		if got := get(); got != 3 {
+			t.Fatalf("seq %d after update, want 3", got)
+		}
+		if err := put(1); !errors.Is(err, packet.ErrStale) {
+			t.Fatalf("older profile: %v, want stale", err)
+		}
+		if got := get(); got != 3 {
+			t.Fatalf("seq %d after an older put, want 3", got)
+		}
+	})
+
+	t.Run("oversize record and anonymous post without work get typed errors", func(t *testing.T) {
+		big := make([]byte, record.MaxValue+40)
+		if _, err := writer.PutRecord(ctx, "/kpost/00", big); !errors.Is(err, packet.ErrTooLarge) {
+			t.Fatalf("oversize record: %v, want too large", err)
+		}
+		p := &record.Post{Created: time.Now().Unix(), Expires: time.Now().Add(time.Hour).Unix(), Body: []byte("hi")}
+		v, _ := record.StampPost(p, 0) // no work at all
+		if _, err := record.DecodePost(v, 8); err == nil {
+			t.Skip("a zero-work stamp happened to meet the difficulty (p = 1/256)")
+		}
+		if _, err := writer.PutRecord(ctx, record.PostKey(v), v); !errors.Is(err, packet.ErrInvalid) {
+			t.Fatalf("post without work: %v, want invalid", err)
+		}
+		good, _ := record.StampPost(p, 8)
+		if _, err := writer.PutRecord(ctx, record.PostKey(good), good); err != nil {
+			t.Fatal(err)
+		}
+		got, err := reader.GetRecord(ctx, record.PostKey(good))
+		if err != nil || !bytes.Equal(got, good) {
+			t.Fatalf("anonymous post read back: %v", err)
+		}
+	})
+}
+
+// TestRecordsSurviveRestartAndLoss: a node restarted from its data dir still
+// holds the records it stored; with two storing nodes stopped a record stays
+// readable; republishing copies it to a node that joined later.
+func TestRecordsSurviveRestartAndLoss(t *testing.T) {
+	net := startNet(t, testnet.Options{Nodes: 12, LambdaM: -1})
+	c := dial(t, net)
+	ctx := storageCtx(t)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	key := record.ProfileKey(priv.Public().(ed25519.PublicKey))
+	v, _ := record.SignProfile(record.NewProfile(1, time.Hour, []byte("profile")), priv)
+	if _, err := c.PutRecord(ctx, key, v); err != nil {
+		t.Fatal(err)
+	}
+	var holders []int
+	for i, n := range net.Nodes {
+		if got, err := n.DHT().LocalRecord(ctx, key); err == nil && bytes.Equal(got, v) {
+			holders = append(holders, i)
+		}
+	}
+	if len(holders) < dht.Replication {
+		t.Fatalf("record on %d nodes, want >= %d", len(holders), dht.Replication)
+	}
+	// Restart one holder (not the client's gateway, node 0).
+	h := holders[len(holders)-1]
+	if err := net.StopNode(h); err != nil {
+		t.Fatal(err)
+	}
+	if err := net.RestartNode(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := net.Nodes[h].DHT().LocalRecord(ctx, key); err != nil || !bytes.Equal(got, v) {
+		t.Fatalf("restarted node lost the record: %v", err)
+	}
+	// Stop two other holders: still readable through the mix network.
+	stopped := 0
+	for _, i := range holders {
+		if i != 0 && i != h && stopped < 2 {
+			net.StopNode(i)
+			stopped++
+		}
+	}
+	if err := net.WaitDirectories(ctx, len(net.Nodes)-stopped); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RefreshDirectory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.GetRecord(ctx, key); err != nil || !bytes.Equal(got, v) {
+		t.Fatalf("record with two holders stopped: %v", err)
+	}
+	// A node that joins later gets the record when a holder republishes.
+	j, err := net.AddNode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.Nodes[j].DHT().LocalRecord(ctx, key); !errors.Is(err, dht.ErrNotFound) {
+		t.Fatalf("new node already has the record: %v", err)
+	}
+	if n, err := net.Nodes[h].DHT().Republish(ctx); err != nil || n == 0 {
+		t.Fatalf("republish: %d records, %v", n, err)
+	}
+	if got, err := net.Nodes[j].DHT().LocalRecord(ctx, key); err != nil || !bytes.Equal(got, v) {
+		t.Fatalf("new node did not receive the republished record: %v", err)
+	}
+}
