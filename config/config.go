@@ -103,6 +103,10 @@ type Node struct {
 	RepublishInterval Duration `toml:"republish_interval"`
 	// StorageTimeout bounds one storage operation an exit performs.
 	StorageTimeout Duration `toml:"storage_timeout"`
+	// PassphraseFile, when set, names a file (mode 0600) holding the
+	// passphrase that encrypts the identity key on disk. Without it the key
+	// is stored unencrypted (mode 0600) so the node can restart unattended.
+	PassphraseFile string `toml:"passphrase_file"`
 }
 
 // DefaultNode returns a node configuration with working defaults.

@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/katzenpost/hpqc/nike"
 
 	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/config/seal"
 	"github.com/komrade-net/komrade/dht/directory"
 	"github.com/komrade-net/komrade/mixnode/packet"
 )
@@ -22,11 +24,15 @@ import (
 // IdentityFile is the name of the identity key file in a node's data dir.
 const IdentityFile = "identity.pem"
 
-const identityPEMType = "KOMRADE NODE IDENTITY"
+const (
+	identityPEMType       = "KOMRADE NODE IDENTITY"
+	sealedIdentityPEMType = "KOMRADE SEALED NODE IDENTITY"
+)
 
-// LoadIdentity reads the node's Ed25519 identity key from dataDir. The file
-// must not be readable by group or others.
-func LoadIdentity(dataDir string) (ed25519.PrivateKey, error) {
+// LoadIdentity reads the node's Ed25519 identity key from dataDir,
+// decrypting it with passphrase if it was stored sealed. The file must not
+// be readable by group or others.
+func LoadIdentity(dataDir string, passphrase []byte) (ed25519.PrivateKey, error) {
 	path := filepath.Join(dataDir, IdentityFile)
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -40,15 +46,33 @@ func LoadIdentity(dataDir string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("identity key: %w", err)
 	}
 	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != identityPEMType || len(blk.Bytes) != ed25519.SeedSize {
+	if blk == nil {
 		return nil, fmt.Errorf("identity key %s: not a Komrade node identity", path)
 	}
-	return ed25519.NewKeyFromSeed(blk.Bytes), nil
+	seed := blk.Bytes
+	switch blk.Type {
+	case identityPEMType:
+	case sealedIdentityPEMType:
+		if len(passphrase) == 0 {
+			return nil, fmt.Errorf("identity key %s is encrypted: set passphrase_file in the config", path)
+		}
+		if seed, err = seal.Open(passphrase, blk.Bytes); err != nil {
+			return nil, fmt.Errorf("identity key %s: %w", path, err)
+		}
+		defer clear(seed)
+	default:
+		return nil, fmt.Errorf("identity key %s: not a Komrade node identity", path)
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("identity key %s: bad key size", path)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
 }
 
 // CreateIdentity generates a new identity key in dataDir (created 0700 if
-// missing). It refuses to overwrite an existing key.
-func CreateIdentity(dataDir string) (ed25519.PrivateKey, error) {
+// missing), sealed with passphrase (argon2id, XChaCha20-Poly1305) unless the
+// passphrase is empty. It refuses to overwrite an existing key.
+func CreateIdentity(dataDir string, passphrase []byte) (ed25519.PrivateKey, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -62,7 +86,15 @@ func CreateIdentity(dataDir string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := pem.EncodeToMemory(&pem.Block{Type: identityPEMType, Bytes: priv.Seed()})
+	blk := &pem.Block{Type: identityPEMType, Bytes: priv.Seed()}
+	if len(passphrase) > 0 {
+		sealed, err := seal.Seal(passphrase, priv.Seed())
+		if err != nil {
+			return nil, err
+		}
+		blk = &pem.Block{Type: sealedIdentityPEMType, Bytes: sealed}
+	}
+	data := pem.EncodeToMemory(blk)
 	if err := config.WriteFileAtomic(path, data, 0o600); err != nil {
 		return nil, err
 	}
@@ -154,9 +186,10 @@ func (k *epochKeys) live(cur uint64) []liveKey {
 // ConfigFile is the name of the config file `komrade mixnode init` writes.
 const ConfigFile = "komrade-node.toml"
 
-// Init prepares a data dir for a new node: a fresh identity key and a config
-// file (cfg with DataDir set to dataDir). It returns the config file's path
-// and the node id. It refuses to overwrite an existing identity.
+// Init prepares a data dir for a new node: a fresh identity key (sealed with
+// the passphrase in cfg.PassphraseFile, if set) and a config file (cfg with
+// DataDir set to dataDir). It returns the config file's path and the node
+// id. It refuses to overwrite an existing identity.
 func Init(dataDir string, cfg config.Node) (string, directory.NodeID, error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
@@ -166,7 +199,11 @@ func Init(dataDir string, cfg config.Node) (string, directory.NodeID, error) {
 	if err := cfg.Validate(); err != nil {
 		return "", directory.NodeID{}, err
 	}
-	priv, err := CreateIdentity(abs)
+	pass, err := ReadPassphrase(cfg.PassphraseFile)
+	if err != nil {
+		return "", directory.NodeID{}, err
+	}
+	priv, err := CreateIdentity(abs, pass)
 	if err != nil {
 		return "", directory.NodeID{}, err
 	}
@@ -175,4 +212,28 @@ func Init(dataDir string, cfg config.Node) (string, directory.NodeID, error) {
 		return "", directory.NodeID{}, err
 	}
 	return path, NodeIDOf(priv), nil
+}
+
+// ReadPassphrase reads a passphrase file (trailing newlines removed). An
+// empty path means no passphrase. The file must not be readable by others.
+func ReadPassphrase(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("passphrase file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("passphrase file %s has mode %v: must not be readable by others (chmod 600)", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("passphrase file: %w", err)
+	}
+	b = []byte(strings.TrimRight(string(b), "\r\n"))
+	if len(b) == 0 {
+		return nil, fmt.Errorf("passphrase file %s is empty", path)
+	}
+	return b, nil
 }

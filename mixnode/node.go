@@ -103,7 +103,11 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 	priv := opts.Identity
 	if priv == nil {
 		var err error
-		if priv, err = LoadIdentity(cfg.DataDir); err != nil {
+		pass, err := ReadPassphrase(cfg.PassphraseFile)
+		if err != nil {
+			return nil, err
+		}
+		if priv, err = LoadIdentity(cfg.DataDir, pass); err != nil {
 			return nil, err
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -25,6 +26,7 @@ func mixnodeCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "bootstrap", Usage: "multiaddr with /p2p/ of a node already in the network (repeatable)"},
 					&cli.StringFlag{Name: "announce", Usage: "public multiaddr to publish instead of the listen address"},
 					&cli.DurationFlag{Name: "epoch", Value: config.DefaultEpochLength, Usage: "Sphinx key epoch length: must equal the network's"},
+					&cli.StringFlag{Name: "passphrase-file", Usage: "encrypt the identity key with the passphrase in this file (mode 0600); the config remembers the path"},
 				},
 				Action: func(c *cli.Context) error {
 					cfg := config.DefaultNode()
@@ -33,6 +35,13 @@ func mixnodeCommand() *cli.Command {
 					}
 					cfg.Bootstrap = c.StringSlice("bootstrap")
 					cfg.EpochLength = config.D(c.Duration("epoch"))
+					if pf := c.String("passphrase-file"); pf != "" {
+						abs, err := filepath.Abs(pf)
+						if err != nil {
+							return err
+						}
+						cfg.PassphraseFile = abs
+					}
 					if a := c.String("announce"); a != "" {
 						cfg.AnnounceAddrs = []string{a}
 					}

@@ -205,9 +205,9 @@ func (n *Network) Close() {
 func (n *Network) startNode(ctx context.Context, i int, bootstrap []string) (*mixnode.Node, error) {
 	opts := n.opts
 	dir := filepath.Join(opts.Dir, fmt.Sprintf("node-%02d", i))
-	priv, err := mixnode.LoadIdentity(dir)
+	priv, err := mixnode.LoadIdentity(dir, nil)
 	if err != nil {
-		if priv, err = mixnode.CreateIdentity(dir); err != nil {
+		if priv, err = mixnode.CreateIdentity(dir, nil); err != nil {
 			return nil, err
 		}
 	}
