@@ -38,13 +38,16 @@ func ksExponential(samples []time.Duration, mu time.Duration) float64 {
 
 // TestHoldingTimesExponential checks that the time packets spend in the
 // nodes' delay queues follows Exp(mu), the mixing delay the senders drew.
-// mu is large against scheduler jitter (milliseconds) so the test is not
-// flaky; the critical value is for alpha = 0.001.
+// The critical value is for alpha = 0.001. mu is large against scheduler
+// jitter: when other tests load both cores, timers fire tens of
+// milliseconds late, which shifts the distribution by about late/mu; with
+// mu = 500 ms and 400 samples that stays well under the critical value,
+// while a wrong distribution (constant or uniform delays) is far above it.
 func TestHoldingTimesExponential(t *testing.T) {
 	if testing.Short() {
-		t.Skip("statistical test with 100 ms delays")
+		t.Skip("statistical test with 500 ms delays")
 	}
-	const mu = 100 * time.Millisecond
+	const mu = 500 * time.Millisecond
 	var mu_ sync.Mutex
 	var held []time.Duration
 	net := startNet(t, testnet.Options{
@@ -61,13 +64,13 @@ func TestHoldingTimesExponential(t *testing.T) {
 	mu_.Lock()
 	held = held[:0] // only packets of the probes below
 	mu_.Unlock()
-	if got := echoes(t, c, 200, 25, 60*time.Second); got != 200 {
-		t.Fatalf("%d/200 replies", got)
+	if got := echoes(t, c, 50, 50, 90*time.Second); got != 50 {
+		t.Fatalf("%d/50 replies", got)
 	}
 	mu_.Lock()
 	samples := append([]time.Duration(nil), held...)
 	mu_.Unlock()
-	if len(samples) < 1500 {
+	if len(samples) < 400 {
 		t.Fatalf("only %d holding times recorded", len(samples))
 	}
 	d := ksExponential(samples, mu)
@@ -219,14 +222,14 @@ func TestReplayDropped(t *testing.T) {
 }
 
 // TestEpochRotation keeps echo traffic flowing across several epoch
-// boundaries (4 s epochs): nothing built with published keys is lost. (A
+// boundaries (6 s epochs): nothing built with published keys is lost. (A
 // node keeps the previous epoch's key, so a packet may take up to one epoch
 // to cross the network; echoes time out before that.)
 func TestEpochRotation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spans several epochs")
 	}
-	const epoch = 4 * time.Second
+	const epoch = 6 * time.Second
 	net := startNet(t, testnet.Options{Nodes: 9, EpochLength: epoch, LambdaM: 2, Refresh: 500 * time.Millisecond})
 	c := dial(t, net)
 	clock := directory.NewClock(epoch)
