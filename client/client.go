@@ -40,6 +40,7 @@ type Client struct {
 	clock   directory.Clock
 	allow   map[directory.NodeID]bool
 	host    host.Host
+	tor     io.Closer // the session's tor (tor.go), nil for a direct link
 	gateway peer.AddrInfo
 	gwID    directory.NodeID
 	sphinx  *sphinx.Sphinx
@@ -49,6 +50,9 @@ type Client struct {
 	stream network.Stream
 
 	refreshMu sync.Mutex // one directory fetch at a time
+	onSend    func(time.Time, int)
+	cover     *cover // Loopix send loop, nil until StartCover
+	wg        sync.WaitGroup
 
 	mu         sync.Mutex
 	dir        *directory.Directory
@@ -62,6 +66,7 @@ type Client struct {
 type pending struct {
 	surb *packet.SURB
 	ch   chan []byte
+	loop bool // a loop cover packet (cover.go), not a request
 }
 
 // Dial connects to the first reachable gateway of cfg, fetches and verifies
@@ -85,13 +90,13 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 		}
 		allow[id] = true
 	}
-	h, err := dht.NewHost(nil, nil, nil) // fresh identity per session, no listener
+	h, torc, err := newHost(ctx, cfg, log) // fresh identity per session, no listener
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
 		cfg: cfg, log: log, clock: directory.NewClock(cfg.EpochLength.Duration), allow: allow,
-		host: h, sphinx: packet.NewSphinx(), queue: packet.QueueID(h.ID()),
+		host: h, tor: torc, sphinx: packet.NewSphinx(), queue: packet.QueueID(h.ID()),
 		pending: map[[16]byte]*pending{}, done: make(chan struct{}),
 	}
 	var errs []error
@@ -104,11 +109,12 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 		return c, nil
 	}
 	h.Close()
+	closeTor(torc)
 	return nil, fmt.Errorf("client: no gateway usable: %w", errors.Join(errs...))
 }
 
 func (c *Client) connect(ctx context.Context, gw peer.AddrInfo) error {
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout(c.cfg))
 	defer cancel()
 	if err := c.host.Connect(cctx, gw); err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -272,6 +278,10 @@ func (c *Client) readLoop() {
 			c.log.Debug("reply failed to open", "err", err)
 			continue
 		}
+		if p.loop {
+			c.loopReturned(surbID)
+			continue
+		}
 		p.ch <- reply
 	}
 }
@@ -279,40 +289,7 @@ func (c *Client) readLoop() {
 // Request sends one exit request through a fresh random path with a SURB and
 // waits for the reply or ctx's end. It returns the reply's status and body.
 func (c *Client) Request(ctx context.Context, op packet.Op, body []byte) (packet.Status, []byte, error) {
-	dir, epoch, err := c.currentDirectory(ctx)
-	if err != nil {
-		return 0, nil, err
-	}
-	gw, ok := dir.Lookup(c.gwID)
-	if !ok {
-		return 0, nil, errors.New("client: gateway left the directory")
-	}
-	fwd, err := packet.RandomRoute(dir)
-	if err != nil {
-		return 0, nil, err
-	}
-	back, err := packet.RandomRoute(dir)
-	if err != nil {
-		return 0, nil, err
-	}
-	mu := c.cfg.Mu.Duration
-	fhops, err := packet.HopsFor(epoch, mu, gw, fwd[0], fwd[1], fwd[2])
-	if err != nil {
-		return 0, nil, err
-	}
-	bhops, err := packet.HopsFor(epoch, mu, back[0], back[1], back[2], gw)
-	if err != nil {
-		return 0, nil, err
-	}
-	surb, err := packet.NewSURB(c.sphinx, bhops, c.queue)
-	if err != nil {
-		return 0, nil, err
-	}
-	payload, err := packet.EncodeForwardPayload(surb.Block, op, body)
-	if err != nil {
-		return 0, nil, err
-	}
-	pkt, err := packet.NewForward(c.sphinx, fhops, payload)
+	pkt, surb, err := c.buildRequest(ctx, op, body)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -329,10 +306,7 @@ func (c *Client) Request(ctx context.Context, op packet.Op, body []byte) (packet
 		delete(c.pending, surb.ID)
 		c.mu.Unlock()
 	}()
-	c.wmu.Lock()
-	err = packet.WriteFrame(c.stream, pkt)
-	c.wmu.Unlock()
-	if err != nil {
+	if err := c.send(ctx, pkt); err != nil {
 		return 0, nil, fmt.Errorf("client: send: %w", err)
 	}
 	select {
@@ -347,6 +321,50 @@ func (c *Client) Request(ctx context.Context, op packet.Op, body []byte) (packet
 	case <-c.done:
 		return 0, nil, errors.New("client: gateway link closed")
 	}
+}
+
+// buildRequest builds a request packet along a fresh random path (gateway,
+// L1, L2, L3) carrying a SURB for a fresh random reply path (L1, L2, L3,
+// gateway).
+func (c *Client) buildRequest(ctx context.Context, op packet.Op, body []byte) ([]byte, *packet.SURB, error) {
+	dir, epoch, err := c.currentDirectory(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	gw, ok := dir.Lookup(c.gwID)
+	if !ok {
+		return nil, nil, errors.New("client: gateway left the directory")
+	}
+	fwd, err := packet.RandomRoute(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	back, err := packet.RandomRoute(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	mu := c.cfg.Mu.Duration
+	fhops, err := packet.HopsFor(epoch, mu, gw, fwd[0], fwd[1], fwd[2])
+	if err != nil {
+		return nil, nil, err
+	}
+	bhops, err := packet.HopsFor(epoch, mu, back[0], back[1], back[2], gw)
+	if err != nil {
+		return nil, nil, err
+	}
+	surb, err := packet.NewSURB(c.sphinx, bhops, c.queue)
+	if err != nil {
+		return nil, nil, err
+	}
+	payload, err := packet.EncodeForwardPayload(surb.Block, op, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkt, err := packet.NewForward(c.sphinx, fhops, payload)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pkt, surb, nil
 }
 
 // Echo sends a random probe through the exit and back and returns the round
@@ -368,12 +386,9 @@ func (c *Client) Echo(ctx context.Context) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// SendRaw writes a raw frame on the client link (diagnostics and tests).
-func (c *Client) SendRaw(frame []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return packet.WriteFrame(c.stream, frame)
-}
+// SendRaw writes a raw frame on the client link at once, outside the cover
+// stream (diagnostics and tests).
+func (c *Client) SendRaw(frame []byte) error { return c.writeFrame(frame) }
 
 // Close ends the session.
 func (c *Client) Close() error {
@@ -388,8 +403,10 @@ func (c *Client) Close() error {
 		c.stream.Close() // a clean end of the link, not a truncated frame
 	}
 	err := c.host.Close()
+	closeTor(c.tor)
 	if c.stream != nil {
 		<-c.done
 	}
+	c.wg.Wait()
 	return err
 }

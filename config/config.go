@@ -54,6 +54,7 @@ const (
 	DefaultPoWBits       = 16
 	DefaultRepublish     = time.Hour
 	DefaultStorageTime   = 20 * time.Second
+	DefaultSetReplicate  = 10 * time.Minute
 	DefaultListenAddress = "/ip4/0.0.0.0/tcp/7700"
 )
 
@@ -90,6 +91,15 @@ type Node struct {
 	// MetricsAddr, when set, serves counters in Prometheus text format on
 	// this host:port (keep it on a local address).
 	MetricsAddr string `toml:"metrics_addr"`
+	// Onion, when true, starts tor (from the PATH) and publishes a v3 onion
+	// service that reaches this node's client links, so clients with
+	// transport = "tor" can connect without revealing their IP address. The
+	// address is kept across restarts (key in data_dir/onion.pem) and put in
+	// the node's descriptor.
+	Onion bool `toml:"onion,omitempty"`
+	// TorConfig, when set, is a torrc file with extra options for the tor
+	// the node starts (bridges, a proxy, a private test network).
+	TorConfig string `toml:"tor_config,omitempty"`
 	// AllowList, when non-empty, restricts the directory to these node ids
 	// (hex Ed25519 public keys).
 	AllowList []string `toml:"allow_list"`
@@ -103,6 +113,10 @@ type Node struct {
 	RepublishInterval Duration `toml:"republish_interval"`
 	// StorageTimeout bounds one storage operation an exit performs.
 	StorageTimeout Duration `toml:"storage_timeout"`
+	// SetReplicateInterval is how often the node sweeps expired set items
+	// and copies items to the nodes now closest to each set, restoring the
+	// replication factor after nodes leave or join.
+	SetReplicateInterval Duration `toml:"set_replicate_interval"`
 	// PassphraseFile, when set, names a file (mode 0600) holding the
 	// passphrase that encrypts the identity key on disk. Without it the key
 	// is stored unencrypted (mode 0600) so the node can restart unattended.
@@ -124,6 +138,8 @@ func DefaultNode() Node {
 		PoWBits:           DefaultPoWBits,
 		RepublishInterval: D(DefaultRepublish),
 		StorageTimeout:    D(DefaultStorageTime),
+
+		SetReplicateInterval: D(DefaultSetReplicate),
 	}
 }
 
@@ -169,6 +185,9 @@ func (n *Node) Validate() error {
 	if err := validateAllowList(n.AllowList); err != nil {
 		return err
 	}
+	if err := validateNodeTor(n); err != nil {
+		return err
+	}
 	if n.PoWBits < 0 || n.PoWBits > 32 {
 		return fieldErr("pow_bits", "must be between 0 and 32")
 	}
@@ -177,6 +196,9 @@ func (n *Node) Validate() error {
 	}
 	if n.StorageTimeout.Duration < 100*time.Millisecond || n.StorageTimeout.Duration > 5*time.Minute {
 		return fieldErr("storage_timeout", "must be between 100ms and 5m")
+	}
+	if n.SetReplicateInterval.Duration < 100*time.Millisecond || n.SetReplicateInterval.Duration > 24*time.Hour {
+		return fieldErr("set_replicate_interval", "must be between 100ms and 24h")
 	}
 	return nil
 }
@@ -192,6 +214,17 @@ type Client struct {
 	Mu Duration `toml:"mu"`
 	// AllowList, when non-empty, restricts the directory to these node ids.
 	AllowList []string `toml:"allow_list"`
+	// Transport is how the client reaches its gateway: "direct" (the
+	// default, also when empty) or "tor" (through Tor to the gateway's onion
+	// address; the gateways must then be /onion3 addresses).
+	Transport string `toml:"transport,omitempty"`
+	// TorSOCKS, with transport = "tor", uses a tor that is already running
+	// through its SOCKS port (e.g. "127.0.0.1:9050"); empty means start tor
+	// from the PATH for the session.
+	TorSOCKS string `toml:"tor_socks,omitempty"`
+	// TorConfig, with transport = "tor" and no tor_socks, is a torrc file
+	// with extra options for the tor the client starts (e.g. bridges).
+	TorConfig string `toml:"tor_config,omitempty"`
 }
 
 // DefaultClient returns a client configuration with working defaults but no
@@ -211,7 +244,10 @@ func (c *Client) Validate() error {
 	if err := validateNetwork(c.EpochLength.Duration, c.Mu.Duration); err != nil {
 		return err
 	}
-	return validateAllowList(c.AllowList)
+	if err := validateAllowList(c.AllowList); err != nil {
+		return err
+	}
+	return validateClientTor(c)
 }
 
 func validateNetwork(epoch, mu time.Duration) error {

@@ -57,20 +57,25 @@ func TestLoadNodeValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadNode: %v", err)
 	}
-	want := Node{
-		DataDir:          "/var/lib/komrade",
-		ListenAddrs:      []string{"/ip4/0.0.0.0/tcp/7700", "/ip6/::/udp/7700/quic-v1"},
-		AnnounceAddrs:    []string{"/ip4/203.0.113.7/tcp/7700"},
-		Bootstrap:        []string{testBootstrap},
-		EpochLength:      D(10 * time.Minute),
-		Mu:               D(20 * time.Millisecond),
-		MaxDelay:         D(time.Second),
-		LambdaM:          0.5,
-		QueueSize:        1000,
-		ClientBuffer:     64,
-		DirectoryRefresh: D(5 * time.Second),
-		MetricsAddr:      "127.0.0.1:9100",
-		AllowList:        []string{testNodeID},
+	want := DefaultNode()
+	want = Node{
+		PoWBits:              want.PoWBits,
+		RepublishInterval:    want.RepublishInterval,
+		StorageTimeout:       want.StorageTimeout,
+		SetReplicateInterval: want.SetReplicateInterval,
+		DataDir:              "/var/lib/komrade",
+		ListenAddrs:          []string{"/ip4/0.0.0.0/tcp/7700", "/ip6/::/udp/7700/quic-v1"},
+		AnnounceAddrs:        []string{"/ip4/203.0.113.7/tcp/7700"},
+		Bootstrap:            []string{testBootstrap},
+		EpochLength:          D(10 * time.Minute),
+		Mu:                   D(20 * time.Millisecond),
+		MaxDelay:             D(time.Second),
+		LambdaM:              0.5,
+		QueueSize:            1000,
+		ClientBuffer:         64,
+		DirectoryRefresh:     D(5 * time.Second),
+		MetricsAddr:          "127.0.0.1:9100",
+		AllowList:            []string{testNodeID},
 	}
 	if !reflect.DeepEqual(n, want) {
 		t.Fatalf("LoadNode:\n got %+v\nwant %+v", n, want)

@@ -173,8 +173,8 @@ func (n *Node) GetRecord(ctx context.Context, key string) ([]byte, error) {
 	return v, nil
 }
 
-// Republish re-stores every unexpired storage record this node holds on
-// the current closest nodes. kad-dht forgets PUT_VALUE records after 48 h
+// Republish deletes the expired records this node holds and re-stores every
+// other storage record on the current closest nodes. kad-dht forgets PUT_VALUE records after 48 h
 // and never re-replicates them; records that must live longer (boxes: 7
 // days) are kept alive, and replicas lost with departed nodes are restored.
 // It returns how many records were republished.
@@ -186,6 +186,7 @@ func (n *Node) Republish(ctx context.Context) (int, error) {
 			return count, err
 		}
 		var batch []*recpb.Record
+		var expired []ds.Key
 		for e := range res.Next() {
 			if e.Error != nil {
 				break
@@ -194,17 +195,24 @@ func (n *Node) Republish(ctx context.Context) (int, error) {
 			if proto.Unmarshal(e.Value, rec) != nil {
 				continue
 			}
+			if err := n.validator.Validate(string(rec.GetKey()), rec.GetValue()); err != nil {
+				// Expired (or no longer valid): nothing is kept forever.
+				expired = append(expired, ds.NewKey(e.Key))
+				continue
+			}
 			batch = append(batch, rec)
 		}
 		res.Close()
+		for _, k := range expired {
+			if err := n.store.Delete(ctx, k); err != nil {
+				n.log.Warn("delete expired record", "err", err)
+			}
+		}
 		for _, rec := range batch {
 			if ctx.Err() != nil {
 				return count, ctx.Err()
 			}
 			key := string(rec.GetKey())
-			if n.validator.Validate(key, rec.GetValue()) != nil {
-				continue // expired or no longer valid: the GC removes it
-			}
 			if _, err := n.PutRecord(ctx, key, rec.GetValue()); err == nil {
 				count++
 			}

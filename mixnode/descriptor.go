@@ -19,7 +19,7 @@ import (
 func (n *Node) publish(ctx context.Context) error {
 	e := n.clock.Current()
 	n.keys.rotate(e)
-	d := &directory.Descriptor{NodeID: n.id, Epoch: e, Issued: time.Now().UnixNano(), Addrs: n.descriptorAddrs()}
+	d := &directory.Descriptor{NodeID: n.id, Epoch: e, Issued: time.Now().UnixNano(), Addrs: n.descriptorAddrs(), Onion: n.onionID()}
 	for _, ep := range []uint64{e, e + 1} {
 		pk, ok := n.keys.public(ep)
 		if !ok {

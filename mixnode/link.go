@@ -107,6 +107,7 @@ func (p *linkPool) send(ai peer.AddrInfo, pkt []byte) {
 		ctx, cancel := context.WithCancel(p.n.ctx)
 		l = &link{ch: make(chan []byte, linkBuffer), cancel: cancel}
 		p.links[ai.ID] = l
+		p.n.dht.Host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
 		p.n.wg.Add(1)
 		go func() {
 			defer p.n.wg.Done()
@@ -114,7 +115,6 @@ func (p *linkPool) send(ai peer.AddrInfo, pkt []byte) {
 		}()
 	}
 	p.mu.Unlock()
-	p.n.dht.Host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
 	select {
 	case l.ch <- pkt:
 	default:
@@ -157,6 +157,7 @@ func (p *linkPool) write(ctx context.Context, s network.Stream, l *link) error {
 			return nil
 		case pkt := <-l.ch:
 			if err := packet.WriteFrame(s, pkt); err != nil {
+				p.n.metrics.drop(DropLinkError)
 				p.n.log.Debug("mix link write failed", "peer", s.Conn().RemotePeer(), "err", err)
 				return err
 			}

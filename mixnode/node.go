@@ -9,7 +9,7 @@
 // gateway.go (client links and the directory service), exit.go, cover.go
 // (loop cover) and descriptor.go (publishing keys and building the
 // directory). keys.go holds the identity and epoch keys, metrics.go the
-// counters.
+// counters, onion.go the optional Tor onion service for clients.
 package mixnode
 
 import (
@@ -33,6 +33,7 @@ import (
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/dht"
 	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/dht/sets"
 	"github.com/komrade-net/komrade/mixnode/packet"
 )
 
@@ -49,6 +50,9 @@ type Options struct {
 	OnRelease func(held, requested time.Duration)
 	// Clock overrides the epoch clock (tests).
 	Clock *directory.Clock
+	// SetRules overrides the set namespaces' rules (tests); nil means
+	// sets.DefaultRules with pow_bits applied.
+	SetRules map[string]sets.Rules
 }
 
 // Node is a running mix node.
@@ -73,6 +77,8 @@ type Node struct {
 	metrics Metrics
 
 	storageJobs chan storageJob
+	sets        *sets.Service // replicated sets (storage.go)
+	setStore    *sets.Store
 
 	dirMu   sync.RWMutex
 	dir     *directory.Directory // current view, nil until built
@@ -88,6 +94,8 @@ type Node struct {
 	// lastPublish is when the descriptor was last published (unix ns).
 	lastPublish atomic.Int64
 	metricsSrv  *http.Server
+	// onion is the Tor onion service (onion.go), nil unless cfg.Onion.
+	onion *onionService
 }
 
 // New creates a node from its configuration: it loads (or takes) the
@@ -156,6 +164,10 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 	}
 	n.links = newLinkPool(n)
 	n.keys.rotate(clock.Current())
+	if err := n.openSets(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -203,6 +215,9 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	n.registerHandlers()
+	if err := n.startOnion(ctx); err != nil {
+		return err
+	}
 	workers := runtime.GOMAXPROCS(0)
 	for i := 0; i < workers; i++ {
 		n.goRun(n.unwrapWorker)
@@ -216,6 +231,11 @@ func (n *Node) Start(ctx context.Context) error {
 		n.goRun(n.storageWorker)
 	}
 	n.goRun(func(ctx context.Context) { n.dht.RunRepublisher(ctx, n.cfg.RepublishInterval.Duration) })
+	n.goRun(func(ctx context.Context) {
+		if err := n.sets.Run(ctx); err != nil && ctx.Err() == nil {
+			n.log.Error("set service", "err", err)
+		}
+	})
 	if n.cfg.MetricsAddr != "" {
 		if err := n.serveMetrics(); err != nil {
 			return err
@@ -249,9 +269,11 @@ func (n *Node) Close() error {
 	if n.metricsSrv != nil {
 		n.metricsSrv.Close()
 	}
+	n.stopOnion()
+	errSets := n.sets.Close()
 	err := n.dht.Close()
 	n.wg.Wait()
-	return err
+	return errors.Join(err, errSets, n.setStore.Close())
 }
 
 func (n *Node) serveMetrics() error {

@@ -2,11 +2,13 @@ package mixnode
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
-	"time"
+	"path/filepath"
 
 	"github.com/komrade-net/komrade/dht"
 	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/dht/sets"
 	"github.com/komrade-net/komrade/mixnode/packet"
 )
 
@@ -127,9 +129,99 @@ func storageStatus(ctx context.Context, err error) packet.Status {
 	return packet.StatusReplicas
 }
 
-var _ = time.Second
+// openSets opens the node's set store (DataDir/sets.db) and service.
+func (n *Node) openSets() error {
+	store, err := sets.Open(filepath.Join(n.cfg.DataDir, "sets.db"))
+	if err != nil {
+		return err
+	}
+	rules := n.opts.SetRules
+	if rules == nil {
+		rules = sets.DefaultRules()
+		for ns, r := range rules {
+			if r.PoWBits > 0 {
+				r.PoWBits = n.cfg.PoWBits // a network parameter, like pow_bits for posts
+				rules[ns] = r
+			}
+		}
+	}
+	svc, err := sets.NewService(n.dht.Host, n.dht.DHT, store, rules, sets.Options{
+		ReplicateInterval: n.cfg.SetReplicateInterval.Duration,
+		Logger:            n.log,
+	})
+	if err != nil {
+		store.Close()
+		return err
+	}
+	n.sets, n.setStore = svc, store
+	return nil
+}
 
-// serveSet is replaced when the set service is wired in.
+// serveSet appends to or scans a replicated set.
 func (n *Node) serveSet(ctx context.Context, op packet.Op, body []byte) (packet.Status, []byte) {
-	return packet.StatusBadOp, nil
+	if op == packet.OpAppend {
+		it, err := sets.DecodeItem(body)
+		if err != nil {
+			return setStatus(ctx, err), nil
+		}
+		replicas, err := n.sets.Append(ctx, *it)
+		if err != nil {
+			return setStatus(ctx, err), nil
+		}
+		out, err := packet.EncodeBody(&packet.PutResult{Replicas: replicas})
+		if err != nil {
+			return packet.StatusInvalid, nil
+		}
+		return packet.StatusOK, out
+	}
+	var req packet.ScanRequest
+	if packet.DecodeBody(body, &req) != nil {
+		return packet.StatusInvalid, nil
+	}
+	items, next, err := n.sets.Scan(ctx, req.Namespace, req.Key, req.Cursor, req.Limit)
+	if err != nil {
+		return setStatus(ctx, err), nil
+	}
+	// A page must fit one reply packet: stop before the item that would
+	// overflow it and point the cursor just after the last one included.
+	res := packet.ScanResult{Items: [][]byte{}, Next: next}
+	for i := range items {
+		enc, err := sets.EncodeItem(&items[i])
+		if err != nil {
+			continue
+		}
+		try := res
+		try.Items = append(append([][]byte{}, res.Items...), enc)
+		if b, err := packet.EncodeBody(&try); err != nil || len(b) > packet.MaxReplyBody-64 {
+			if i == 0 {
+				return packet.StatusTooLarge, nil
+			}
+			id, _ := items[i-1].ID()
+			res.Next = append(binary.BigEndian.AppendUint64(nil, uint64(max(items[i-1].Expires, 0))), id[:]...)
+			break
+		}
+		res.Items = try.Items
+	}
+	out, err := packet.EncodeBody(&res)
+	if err != nil {
+		return packet.StatusTooLarge, nil
+	}
+	return packet.StatusOK, out
+}
+
+// setStatus maps a set service error to the status a client sees.
+func setStatus(ctx context.Context, err error) packet.Status {
+	switch {
+	case errors.Is(err, sets.ErrTooLarge):
+		return packet.StatusTooLarge
+	case errors.Is(err, sets.ErrQuota):
+		return packet.StatusQuota
+	case errors.Is(err, sets.ErrInvalid), errors.Is(err, sets.ErrExpired), errors.Is(err, sets.ErrPoW):
+		return packet.StatusInvalid
+	case errors.Is(err, sets.ErrNotEnoughReplicas):
+		return packet.StatusReplicas
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+		return packet.StatusTimeout
+	}
+	return packet.StatusReplicas
 }

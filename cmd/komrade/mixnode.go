@@ -59,11 +59,15 @@ func mixnodeCommand() *cli.Command {
 				ArgsUsage: " ",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "config", Required: true, Usage: "node config file (written by 'komrade mixnode init')"},
+					&cli.BoolFlag{Name: "onion", Usage: "serve an onion service through Tor for clients (same as onion = true in the config; needs tor: apt-get install tor)"},
 				},
 				Action: func(c *cli.Context) error {
 					cfg, err := config.LoadNode(c.String("config"))
 					if err != nil {
 						return err
+					}
+					if c.Bool("onion") {
+						cfg.Onion = true
 					}
 					n, err := mixnode.New(cfg, mixnode.Options{})
 					if err != nil {
@@ -76,6 +80,9 @@ func mixnodeCommand() *cli.Command {
 						return err
 					}
 					fmt.Printf("node %s running; addresses:\n%s\n", n.ID(), indent(n.Addrs()))
+					if a := n.OnionAddr(); a != "" {
+						fmt.Printf("onion address (for clients with transport = \"tor\"):\n%s\n", indent([]string{a}))
+					}
 					<-ctx.Done()
 					slog.Info("shutting down")
 					return n.Close()

@@ -27,9 +27,14 @@ func pingCommand() *cli.Command {
 			&cli.DurationFlag{Name: "interval", Value: 100 * time.Millisecond, Usage: "time between probes"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "how long to wait for each reply"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per probe and a summary object"},
+			&cli.BoolFlag{Name: "tor", Usage: "reach the gateway's onion address through Tor (same as transport = \"tor\" in the config)"},
 		},
 		Action: func(c *cli.Context) error {
-			cfg, err := config.LoadClient(c.String("config"))
+			transport := ""
+			if c.Bool("tor") {
+				transport = config.TransportTor
+			}
+			cfg, err := config.LoadClientTransport(c.String("config"), transport)
 			if err != nil {
 				return err
 			}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/komrade-net/komrade/dht"
 	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/dht/sets"
+	"github.com/komrade-net/komrade/mixnode"
 	"github.com/komrade-net/komrade/mixnode/packet"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
@@ -142,6 +144,33 @@ func TestStorageThroughMixnet(t *testing.T) {
 		}
 	})
 
+	t.Run("an expired record is no longer served and is deleted", func(t *testing.T) {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		key := record.ProfileKey(priv.Public().(ed25519.PublicKey))
+		v, _ := record.SignProfile(&record.Profile{Seq: 1, Expires: time.Now().Add(2 * time.Second).Unix()}, priv)
+		if _, err := writer.PutRecord(ctx, key, v); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			_, err := reader.GetRecord(ctx, key)
+			if errors.Is(err, packet.ErrNotFound) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("expired record still served: %v", err)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		node := net.Nodes[1].DHT()
+		if _, err := node.Republish(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := node.LocalRecord(ctx, key); !errors.Is(err, dht.ErrNotFound) {
+			t.Fatalf("expired record still on disk: %v", err)
+		}
+	})
+
 	t.Run("oversize record and anonymous post without work get typed errors", func(t *testing.T) {
 		big := make([]byte, record.MaxValue+40)
 		if _, err := writer.PutRecord(ctx, "/kpost/00", big); !errors.Is(err, packet.ErrTooLarge) {
@@ -229,5 +258,103 @@ func TestRecordsSurviveRestartAndLoss(t *testing.T) {
 	}
 	if got, err := net.Nodes[j].DHT().LocalRecord(ctx, key); err != nil || !bytes.Equal(got, v) {
 		t.Fatalf("new node did not receive the republished record: %v", err)
+	}
+}
+
+// TestSetsThroughMixnet: two clients append to one set through the mix
+// network, a third scans both; a later vote with the same nullifier replaces
+// the earlier; items expire; quota and size limits come back typed.
+func TestSetsThroughMixnet(t *testing.T) {
+	rules := sets.DefaultRules()
+	vote := rules["vote"]
+	vote.PoWBits, vote.MaxItemsPerKey = 8, 4
+	rules["vote"] = vote
+	net := startNet(t, testnet.Options{Nodes: 12, LambdaM: -1,
+		NodeOptions: func(i int, o *mixnode.Options) { o.SetRules = rules }})
+	a, b, reader := dial(t, net), dial(t, net), dial(t, net)
+	ctx := storageCtx(t)
+	key := []byte("post-1234")
+	item := func(body, nullifier string, ttl time.Duration) []byte {
+		it := sets.Item{Namespace: "vote", Key: key, Body: []byte(body), Expires: time.Now().Add(ttl).Unix()}
+		if nullifier != "" {
+			it.Nullifier = []byte(nullifier)
+		}
+		if err := it.Solve(ctx, 8); err != nil {
+			t.Fatal(err)
+		}
+		enc, err := sets.EncodeItem(&it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc
+	}
+	scan := func() map[string]bool {
+		res, err := reader.Scan(ctx, packet.ScanRequest{Namespace: "vote", Key: key, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, raw := range res.Items {
+			it, err := sets.DecodeItem(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[string(it.Body)] = true
+		}
+		return got
+	}
+	for _, w := range []struct {
+		c interface {
+			Append(context.Context, []byte) (int, error)
+		}
+		body string
+		null string
+	}{{a, "up from a", "a"}, {b, "down from b", "b"}} {
+		n, err := w.c.Append(ctx, item(w.body, w.null, time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 3 {
+			t.Fatalf("append stored on %d replicas", n)
+		}
+	}
+	if got := scan(); !got["up from a"] || !got["down from b"] || len(got) != 2 {
+		t.Fatalf("scan sees %v, want both writers' items", got)
+	}
+	// a changes its vote: same nullifier, later expiry.
+	if _, err := a.Append(ctx, item("down from a", "a", 2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := scan(); got["up from a"] || !got["down from a"] || len(got) != 2 {
+		t.Fatalf("after a's second vote the set is %v", got)
+	}
+	// An item that expires shortly disappears.
+	if _, err := b.Append(ctx, item("fleeting", "", 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if !scan()["fleeting"] {
+		t.Fatal("short-lived item missing before expiry")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for scan()["fleeting"] {
+		if time.Now().After(deadline) {
+			t.Fatal("item still listed after its expiry")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// The set holds at most 4 items: a fifth is over quota.
+	if _, err := b.Append(ctx, item("third", "", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Append(ctx, item("fourth", "", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Append(ctx, item("fifth", "", time.Hour)); !errors.Is(err, packet.ErrQuota) {
+		t.Fatalf("append over quota: %v, want quota", err)
+	}
+	// An item larger than the namespace allows (but within a packet).
+	big := string(make([]byte, vote.MaxItemSize+100))
+	if _, err := b.Append(ctx, item(big, "", time.Hour)); !errors.Is(err, packet.ErrTooLarge) {
+		t.Fatalf("oversize item: %v, want too large", err)
 	}
 }

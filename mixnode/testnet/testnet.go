@@ -83,6 +83,7 @@ func (o Options) NodeConfig(dataDir string) config.Node {
 	c.LambdaM = o.LambdaM
 	c.DirectoryRefresh = config.D(o.Refresh)
 	c.PoWBits = 8 // cheap proof of work for people and tests
+	c.SetReplicateInterval = config.D(2 * time.Second)
 	return c
 }
 

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
@@ -55,16 +56,29 @@ var (
 type PrivateKey struct {
 	raw  [Size]byte
 	once sync.Once
-	key  *ecdh.PrivateKey
+	key  atomic.Pointer[ecdh.PrivateKey] // nil until prepared, and after Reset
 	err  error
 }
 
 // PublicKey is an X25519 u-coordinate.
 type PublicKey [Size]byte
 
+var errErased = errors.New("x25519nike: private key was erased")
+
 func (p *PrivateKey) prepared() (*ecdh.PrivateKey, error) {
-	p.once.Do(func() { p.key, p.err = ecdh.X25519().NewPrivateKey(p.raw[:]) })
-	return p.key, p.err
+	p.once.Do(func() {
+		k, err := ecdh.X25519().NewPrivateKey(p.raw[:])
+		p.key.Store(k)
+		p.err = err
+	})
+	if p.err != nil {
+		return nil, p.err
+	}
+	k := p.key.Load()
+	if k == nil {
+		return nil, errErased
+	}
+	return k, nil
 }
 
 // Prepare computes the key's crypto/ecdh form now, so that later shared
@@ -85,11 +99,15 @@ func (p *PrivateKey) Public() nike.PublicKey {
 	return pub
 }
 
-// Reset zeroes the scalar. (crypto/ecdh keeps its own copy of a prepared key
-// until the garbage collector reclaims it; Reset drops the reference.)
+// Reset zeroes the scalar and makes the key unusable: later operations with
+// it panic, as they do with a low-order point, and Sphinx's callers recover.
+// It is safe to call while other goroutines use the key. (crypto/ecdh keeps
+// its own copy of a prepared key until the garbage collector reclaims it;
+// Reset drops the reference.)
 func (p *PrivateKey) Reset() {
+	p.once.Do(func() {}) // a never-prepared key stays unprepared
+	p.key.Store(nil)
 	clear(p.raw[:])
-	p.key = nil
 }
 
 // Bytes returns a copy of the scalar.
@@ -100,7 +118,9 @@ func (p *PrivateKey) FromBytes(b []byte) error {
 	if len(b) != Size {
 		return errKeySize
 	}
-	*p = PrivateKey{}
+	if p.key.Load() != nil {
+		return errors.New("x25519nike: FromBytes on a key in use")
+	}
 	copy(p.raw[:], b)
 	return nil
 }

@@ -225,3 +225,31 @@ func mustPubB(b []byte) *PublicKey {
 	copy(p[:], b)
 	return p
 }
+
+// TestResetErases: an erased key is unusable, also while other goroutines
+// use it (run with -race).
+func TestResetErases(t *testing.T) {
+	_, priv, err := Scheme{}.GenerateKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, _, _ := Scheme{}.GenerateKeyPair()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ {
+			func() {
+				defer func() { recover() }()
+				Scheme{}.DeriveSecret(priv, peer)
+			}()
+		}
+	}()
+	priv.Reset()
+	<-done
+	defer func() {
+		if recover() == nil {
+			t.Fatal("an erased key still derives secrets")
+		}
+	}()
+	Scheme{}.DeriveSecret(priv, peer)
+}

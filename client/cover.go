@@ -1,0 +1,314 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/komrade-net/komrade/mixnode/packet"
+)
+
+// Loopix cover traffic. Once StartCover runs, the client sends packets only
+// at the events of a Poisson process of rate λP + λL + λD, whatever the user
+// does: each event is, with probability λP/Λ, a slot of the real stream (the
+// next queued real packet, or a drop packet when none waits), with
+// probability λL/Λ a loop packet (an echo through a full path that comes back
+// to the client), and otherwise a drop packet. By the superposition property
+// this is the same as three independent Poisson streams. Real packets replace
+// cover packets instead of adding to them, so an observer of the client's
+// link sees the same distribution of departures whether the client is idle
+// or busy.
+
+// Rates are the Loopix send rates, in packets per second.
+type Rates struct {
+	LambdaP float64 // real-or-drop stream
+	LambdaL float64 // loop cover
+	LambdaD float64 // drop cover
+}
+
+// Total is the rate of all departures.
+func (r Rates) Total() float64 { return r.LambdaP + r.LambdaL + r.LambdaD }
+
+// Validate checks the rates.
+func (r Rates) Validate() error {
+	for _, v := range []float64{r.LambdaP, r.LambdaL, r.LambdaD} {
+		if !(v >= 0 && v <= 1000) {
+			return fmt.Errorf("client: cover rates must be between 0 and 1000 per second, got %+v", r)
+		}
+	}
+	if r.LambdaP == 0 {
+		return errors.New("client: lambda_p must be positive: real packets only leave in its slots")
+	}
+	return nil
+}
+
+// ErrQueueFull is returned when the real-packet queue is full.
+var ErrQueueFull = errors.New("client: send queue full")
+
+const realQueue = 1024
+
+type cover struct {
+	rates Rates
+	queue chan []byte
+
+	mu            sync.Mutex
+	loops         map[[16]byte]time.Time
+	sent          map[string]uint64
+	loopsReturned uint64
+	loopRTT       time.Duration // sum over returned loops
+}
+
+// LoopStats reports the client's loop cover packets.
+type LoopStats struct {
+	Sent, Returned uint64
+	// MeanRTT is the mean round trip of returned loops.
+	MeanRTT time.Duration
+	// Departures counts packets sent, by kind: "real", "drop", "loop".
+	Departures map[string]uint64
+	// Queued is the number of real packets waiting for a slot.
+	Queued int
+}
+
+// StartCover starts the Loopix send loop; it runs until ctx ends or the
+// client closes. From then on requests wait for a slot of the λP stream.
+func (c *Client) StartCover(ctx context.Context, r Rates) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	cv := &cover{rates: r, queue: make(chan []byte, realQueue), loops: map[[16]byte]time.Time{}, sent: map[string]uint64{}}
+	c.mu.Lock()
+	if c.cover != nil {
+		c.mu.Unlock()
+		return errors.New("client: cover traffic already running")
+	}
+	c.cover = cv
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.coverLoop(ctx, cv)
+	}()
+	return nil
+}
+
+// LoopStats returns the loop statistics (zero without cover traffic).
+func (c *Client) LoopStats() LoopStats {
+	c.mu.Lock()
+	cv := c.cover
+	c.mu.Unlock()
+	if cv == nil {
+		return LoopStats{}
+	}
+	cv.mu.Lock()
+	defer cv.mu.Unlock()
+	s := LoopStats{Sent: cv.sent["loop"], Returned: cv.loopsReturned, Departures: map[string]uint64{}, Queued: len(cv.queue)}
+	for k, v := range cv.sent {
+		s.Departures[k] = v
+	}
+	if cv.loopsReturned > 0 {
+		s.MeanRTT = cv.loopRTT / time.Duration(cv.loopsReturned)
+	}
+	return s
+}
+
+// SetSendObserver registers f to be called with the time and size of every
+// frame the client writes to its gateway (tests measure departures with it).
+func (c *Client) SetSendObserver(f func(at time.Time, size int)) {
+	c.wmu.Lock()
+	c.onSend = f
+	c.wmu.Unlock()
+}
+
+// send hands a built packet to the link: directly without cover traffic,
+// otherwise to the queue of the λP stream.
+func (c *Client) send(ctx context.Context, pkt []byte) error {
+	c.mu.Lock()
+	cv := c.cover
+	c.mu.Unlock()
+	if cv == nil {
+		return c.writeFrame(pkt)
+	}
+	select {
+	case cv.queue <- pkt:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
+		return ErrQueueFull
+	}
+}
+
+func (c *Client) writeFrame(pkt []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := packet.WriteFrame(c.stream, pkt); err != nil {
+		return err
+	}
+	if c.onSend != nil {
+		c.onSend(time.Now(), len(pkt))
+	}
+	return nil
+}
+
+// expInterval draws an exponential interval of the given rate (per second)
+// from crypto/rand.
+func expInterval(rate float64) time.Duration {
+	return time.Duration(-math.Log1p(-uniform()) / rate * float64(time.Second))
+}
+
+func uniform() float64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return float64(binary.BigEndian.Uint64(b[:])>>11) / (1 << 53)
+}
+
+func (c *Client) coverLoop(ctx context.Context, cv *cover) {
+	total := cv.rates.Total()
+	next := time.Now().Add(expInterval(total))
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	// Cover packets are built while waiting for the next event, so that at
+	// the event itself only a write remains: departures keep to the
+	// schedule even when building a packet takes a while.
+	var spareDrop, spareLoop []byte
+	var spareLoopID [16]byte
+	for {
+		var err error
+		if spareDrop == nil {
+			if spareDrop, err = c.dropPacket(ctx); err != nil && ctx.Err() == nil {
+				c.log.Debug("cover: build drop packet", "err", err)
+			}
+		}
+		if spareLoop == nil && cv.rates.LambdaL > 0 {
+			if spareLoop, spareLoopID, err = c.loopPacket(ctx); err != nil && ctx.Err() == nil {
+				c.log.Debug("cover: build loop packet", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		case <-timer.C:
+		}
+		u := uniform() * total
+		var pkt []byte
+		var kind string
+		switch {
+		case u < cv.rates.LambdaP:
+			select {
+			case pkt = <-cv.queue:
+				kind = "real"
+			default:
+				kind, pkt, spareDrop = "drop", spareDrop, nil
+			}
+		case u < cv.rates.LambdaP+cv.rates.LambdaL:
+			kind, pkt, spareLoop = "loop", spareLoop, nil
+		default:
+			kind, pkt, spareDrop = "drop", spareDrop, nil
+		}
+		if pkt == nil {
+			// No packet could be built (no directory yet): the slot passes
+			// in silence, which an observer sees; it is logged above.
+		} else if err := c.writeFrame(pkt); err != nil {
+			if ctx.Err() == nil {
+				c.log.Debug("cover slot", "kind", kind, "err", err)
+			}
+		} else {
+			cv.mu.Lock()
+			cv.sent[kind]++
+			if kind == "loop" {
+				cv.loops[spareLoopID] = time.Now()
+			}
+			cv.mu.Unlock()
+		}
+		// The next event is drawn from the scheduled time, so the time spent
+		// on this one does not bend the distribution; but after a stall (the
+		// machine was busy) it is drawn from now, so that missed events are
+		// skipped rather than sent in a burst, which would mark the client.
+		if now := time.Now(); now.After(next) {
+			next = now
+		}
+		next = next.Add(expInterval(total))
+		timer.Reset(time.Until(next))
+	}
+}
+
+// dropPacket builds a packet an exit discards: the same size and path shape
+// as any other.
+func (c *Client) dropPacket(ctx context.Context) ([]byte, error) {
+	dir, epoch, err := c.currentDirectory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gw, ok := dir.Lookup(c.gwID)
+	if !ok {
+		return nil, errors.New("client: gateway left the directory")
+	}
+	route, err := packet.RandomRoute(dir)
+	if err != nil {
+		return nil, err
+	}
+	hops, err := packet.HopsFor(epoch, c.cfg.Mu.Duration, gw, route[0], route[1], route[2])
+	if err != nil {
+		return nil, err
+	}
+	payload, err := packet.EncodeForwardPayload(nil, packet.OpDrop, nil)
+	if err != nil {
+		return nil, err
+	}
+	return packet.NewForward(c.sphinx, hops, payload)
+}
+
+// loopPacket builds a loop: an echo through a full path whose reply comes
+// back to this client, counted in LoopStats once sent.
+func (c *Client) loopPacket(ctx context.Context) ([]byte, [16]byte, error) {
+	pkt, surb, err := c.buildRequest(ctx, packet.OpEcho, nil)
+	if err != nil {
+		return nil, [16]byte{}, err
+	}
+	c.mu.Lock()
+	cv := c.cover
+	c.pending[surb.ID] = &pending{surb: surb, loop: true}
+	c.mu.Unlock()
+	// Forget loops that never came back (lost) after a generous bound.
+	var lost [][16]byte
+	cv.mu.Lock()
+	for k, t := range cv.loops {
+		if time.Since(t) > 10*time.Minute {
+			delete(cv.loops, k)
+			lost = append(lost, k)
+		}
+	}
+	cv.mu.Unlock()
+	if len(lost) > 0 {
+		c.mu.Lock()
+		for _, k := range lost {
+			delete(c.pending, k)
+		}
+		c.mu.Unlock()
+	}
+	return pkt, surb.ID, nil
+}
+
+// loopReturned records a loop's reply.
+func (c *Client) loopReturned(id [16]byte) {
+	c.mu.Lock()
+	cv := c.cover
+	c.mu.Unlock()
+	if cv == nil {
+		return
+	}
+	cv.mu.Lock()
+	defer cv.mu.Unlock()
+	if t, ok := cv.loops[id]; ok {
+		delete(cv.loops, id)
+		cv.loopsReturned++
+		cv.loopRTT += time.Since(t)
+	}
+}

@@ -1,0 +1,221 @@
+package sets
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	bolt "go.etcd.io/bbolt"
+)
+
+// fuzzRules accept any well-formed item that is not expired at the fuzz
+// clock, so that mutated items reach the store.
+func fuzzRules() Rules {
+	return Rules{MaxItemSize: ItemSizeCap, TTL: 365 * 24 * time.Hour, Dedup: true, MaxItemsPerKey: 8}
+}
+
+func seedItems(tb testing.TB) [][]byte {
+	var out [][]byte
+	for _, it := range []Item{
+		{Namespace: "test", Key: []byte("k"), Body: []byte("hello"), Expires: t0.Unix() + 60},
+		{Namespace: "test", Key: []byte("k"), Body: []byte("vote"), Nullifier: []byte("n"), Expires: t0.Unix() + 70, Nonce: 42},
+		{Namespace: "test", Key: []byte("k"), Body: []byte("vote2"), Nullifier: []byte("n"), Expires: t0.Unix() + 80},
+		{Namespace: "other", Key: bytes.Repeat([]byte{7}, MaxKeySize), Body: nil, Expires: t0.Unix() + 90},
+	} {
+		b, err := EncodeItem(&it)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// shrinkStore empties the store when it holds more than a few dozen items,
+// so that checkStore stays cheap during long fuzz runs.
+func shrinkStore(tb testing.TB, s *Store) {
+	var n int
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketItems).Stats().KeyN
+		return nil
+	})
+	if n > 64 {
+		if _, err := s.Sweep(time.Unix(math.MaxInt64, 0)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// FuzzDecodeItem feeds arbitrary bytes to DecodeItem and stores what it
+// accepts. Nothing may panic; an accepted item re-encodes to the same bytes
+// and leaves the store consistent.
+func FuzzDecodeItem(f *testing.F) {
+	for _, b := range seedItems(f) {
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0xa0})
+	f.Add([]byte{0xbf, 0x01, 0x64, 't', 'e', 's', 't', 0xff})
+	f.Add([]byte{0xa1, 0x03, 0x5a, 0xff, 0xff, 0xff, 0xff})
+	s := openTestStore(f)
+	r := fuzzRules()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		it, err := DecodeItem(b)
+		if err != nil {
+			if it != nil {
+				t.Fatal("DecodeItem returned an item with an error")
+			}
+			return
+		}
+		if err := it.checkShape(); err != nil {
+			t.Fatalf("accepted a malformed item: %v", err)
+		}
+		again, err := EncodeItem(it)
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("re-encoding differs: %v", err)
+		}
+		id, err := it.ID()
+		if err != nil || id != sha256.Sum256(b) {
+			t.Fatalf("ID differs from the hash of the encoding: %v", err)
+		}
+		now := time.Unix(it.Expires-1, 0)
+		if _, err := s.Put(*it, r, now); err != nil && !isRejection(err) {
+			t.Fatalf("Put: %v", err)
+		}
+		if _, _, err := s.Scan(it.Namespace, it.Key, nil, 10, now); err != nil {
+			t.Fatalf("Scan: %v", err)
+		}
+		checkStore(t, s)
+		shrinkStore(t, s)
+	})
+}
+
+// FuzzDecodeFrame feeds arbitrary bytes to the frame reader and to both
+// frame decoders. Nothing may panic; whatever decodes re-encodes to the
+// same bytes.
+func FuzzDecodeFrame(f *testing.F) {
+	items := seedItems(f)
+	frames := []any{
+		&request{Op: uint8(opAppend), Items: items[:1]},
+		&request{Op: uint8(opPush), Items: items},
+		&request{Op: uint8(opScan), NS: "test", Key: []byte("k"), Limit: 10},
+		&request{Op: uint8(opScan), NS: "test", Key: []byte("k"), Cursor: make([]byte, cursorLen)},
+		&request{Op: uint8(opHave), NS: "test", Key: []byte("k"), IDs: [][]byte{make([]byte, 32), bytes.Repeat([]byte{1}, 32)}},
+		&response{},
+		&response{Code: uint8(codeQuota), Msg: "set full"},
+		&response{Items: items, Next: make([]byte, cursorLen)},
+		&response{Missing: []uint32{0, 3}},
+		&response{Stored: 2},
+	}
+	for _, fr := range frames {
+		var body []byte
+		var err error
+		switch v := fr.(type) {
+		case *request:
+			body, err = encodeFrame(v)
+		case *response:
+			body, err = encodeFrame(v)
+		}
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body)
+	}
+	f.Add([]byte{0, 0, 0, 0}, []byte{})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, []byte{0xa0})
+	f.Add([]byte{0, 0, 0, 3}, []byte{0xa1, 0x01, 0x01})
+
+	f.Fuzz(func(t *testing.T, hdr, body []byte) {
+		raw := append(bytes.Clone(hdr), body...)
+		fr, err := readFrame(bytes.NewReader(raw))
+		if err == nil && (len(fr) == 0 || len(fr) > MaxFrameSize) {
+			t.Fatalf("readFrame returned %d bytes", len(fr))
+		}
+		for _, b := range [][]byte{fr, body} {
+			if req, err := decodeRequest(b); err == nil {
+				again, err := encodeFrame(req)
+				if err != nil || !bytes.Equal(again, b) {
+					t.Fatalf("request re-encoding differs: %v", err)
+				}
+			} else if req != nil {
+				t.Fatal("request with an error")
+			}
+			if resp, err := decodeResponse(b); err == nil {
+				again, err := encodeFrame(resp)
+				if err != nil || !bytes.Equal(again, b) {
+					t.Fatalf("response re-encoding differs: %v", err)
+				}
+				var re error = &RemoteError{Code: resp.Code, Msg: resp.Msg}
+				_ = re.Error()
+			} else if resp != nil {
+				t.Fatal("response with an error")
+			}
+		}
+	})
+}
+
+// FuzzServeRequest serves arbitrary request frames against a store, as a
+// storage node would. Nothing may panic, every answer must be a valid
+// response frame, and the store must stay consistent.
+func FuzzServeRequest(f *testing.F) {
+	items := seedItems(f)
+	for _, req := range []*request{
+		{Op: uint8(opAppend), Items: items[:1]},
+		{Op: uint8(opAppend), Items: items[1:2]},
+		{Op: uint8(opPush), Items: items},
+		{Op: uint8(opScan), NS: "test", Key: []byte("k")},
+		{Op: uint8(opHave), NS: "test", Key: []byte("k"), IDs: [][]byte{make([]byte, 32)}},
+	} {
+		b, err := encodeFrame(req)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{0xa1, 0x01, 0x09})
+	store := openTestStore(f)
+	rules := map[string]Rules{"test": fuzzRules(), "other": fuzzRules()}
+	svc := &Service{
+		store: store, rules: rules,
+		opt: Options{
+			AppendRate: -1, PushRate: -1, ReadRate: -1,
+			Now:    func() time.Time { return t0 },
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		}.withDefaults(),
+		limits: map[peer.ID]*peerLimits{},
+	}
+	svc.log = svc.opt.Logger
+	// The seeds reach the store.
+	if resp := svc.serve("fuzzer", &request{Op: uint8(opPush), Items: items}); resp.Code != 0 || resp.Stored != 4 {
+		f.Fatalf("seed push: %+v", resp)
+	}
+	shrinkStore(f, store)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var resp *response
+		if req, err := decodeRequest(b); err != nil {
+			resp = errResponse(err)
+		} else {
+			resp = svc.serve("fuzzer", req)
+		}
+		enc, err := encodeFrame(resp)
+		if err != nil {
+			t.Fatalf("response does not encode: %v", err)
+		}
+		back, err := decodeResponse(enc)
+		if err != nil {
+			t.Fatalf("response does not decode: %v", err)
+		}
+		if again, err := encodeFrame(back); err != nil || !bytes.Equal(again, enc) {
+			t.Fatalf("response round trip differs: %v", err)
+		}
+		checkStore(t, store)
+		shrinkStore(t, store)
+	})
+}

@@ -1,0 +1,241 @@
+package sets
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Hard limits, whatever the namespace rules say. Decoders check them before
+// anything else.
+const (
+	// MaxNamespaceLen is the longest namespace name; names are [a-z0-9]+.
+	MaxNamespaceLen = 16
+	// MaxKeySize is the longest set key.
+	MaxKeySize = 64
+	// MaxNullifierSize is the longest nullifier (deduplication key).
+	MaxNullifierSize = 64
+	// ItemSizeCap is the largest encoded item any namespace may allow.
+	ItemSizeCap = 32 << 10
+	// MaxPoWBits is the highest proof-of-work difficulty a namespace may ask.
+	MaxPoWBits = 32
+	// MaxClockSkew is how far beyond now+TTL an item's expiry may lie, to
+	// tolerate writers whose clocks run ahead.
+	MaxClockSkew = 5 * time.Minute
+)
+
+// Item is one element of a set. Its encoding is deterministic CBOR and its
+// id is the SHA-256 of that encoding, so two replicas agree on ids.
+type Item struct {
+	// Namespace selects the Rules, e.g. "vote".
+	Namespace string `cbor:"1,keyasint"`
+	// Key names the set within the namespace (1..MaxKeySize bytes).
+	Key []byte `cbor:"2,keyasint"`
+	// Body is opaque to the service (usually ciphertext or a signed record).
+	Body []byte `cbor:"3,keyasint"`
+	// Nullifier, if set (only in namespaces with Rules.Dedup), is a
+	// deduplication key: of the items of a set with the same nullifier only
+	// the one with the latest Expires (ties: the greater id) is kept.
+	Nullifier []byte `cbor:"4,keyasint,omitempty"`
+	// Expires is when the item is deleted, in Unix seconds. It may lie at
+	// most the namespace's TTL (plus MaxClockSkew) in the future.
+	Expires int64 `cbor:"5,keyasint"`
+	// Nonce is the proof-of-work nonce (see Solve).
+	Nonce uint64 `cbor:"6,keyasint"`
+}
+
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	var err error
+	encMode, err = cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(err)
+	}
+	decMode, err = cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		MaxArrayElements:  maxArrayElements,
+		MaxMapPairs:       16,
+		MaxNestedLevels:   4,
+		IndefLength:       cbor.IndefLengthForbidden,
+		TagsMd:            cbor.TagsForbidden,
+		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+}
+
+// EncodeItem checks the item's structure (not the namespace rules) and
+// returns its deterministic encoding.
+func EncodeItem(it *Item) ([]byte, error) {
+	if err := it.checkShape(); err != nil {
+		return nil, err
+	}
+	b, err := encMode.Marshal(it)
+	if err != nil {
+		return nil, fmt.Errorf("sets: encode item: %w", err)
+	}
+	if len(b) > ItemSizeCap {
+		return nil, fmt.Errorf("sets: item of %d bytes exceeds %d: %w", len(b), ItemSizeCap, ErrTooLarge)
+	}
+	return b, nil
+}
+
+// DecodeItem decodes an encoded item strictly: size first, then structure;
+// unknown fields, duplicate keys, indefinite lengths, tags and non-canonical
+// encodings are rejected, so an item has exactly one encoding and one id.
+func DecodeItem(b []byte) (*Item, error) {
+	if len(b) > ItemSizeCap {
+		return nil, fmt.Errorf("sets: item of %d bytes exceeds %d: %w", len(b), ItemSizeCap, ErrTooLarge)
+	}
+	var it Item
+	if err := decMode.Unmarshal(b, &it); err != nil {
+		return nil, fmt.Errorf("sets: decode item: %v: %w", err, ErrInvalid)
+	}
+	if err := it.checkShape(); err != nil {
+		return nil, err
+	}
+	again, err := encMode.Marshal(&it)
+	if err != nil || !bytes.Equal(again, b) {
+		return nil, fmt.Errorf("sets: item is not deterministic CBOR: %w", ErrInvalid)
+	}
+	return &it, nil
+}
+
+// ID returns the item's id: the SHA-256 of its encoding.
+func (it *Item) ID() ([32]byte, error) {
+	b, err := EncodeItem(it)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(b), nil
+}
+
+// validNamespace reports whether ns is 1..MaxNamespaceLen of [a-z0-9].
+func validNamespace(ns string) bool {
+	if len(ns) == 0 || len(ns) > MaxNamespaceLen {
+		return false
+	}
+	for i := 0; i < len(ns); i++ {
+		c := ns[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkShape checks limits that hold in every namespace.
+func (it *Item) checkShape() error {
+	if !validNamespace(it.Namespace) {
+		return fmt.Errorf("sets: namespace must be 1..%d of [a-z0-9]: %w", MaxNamespaceLen, ErrInvalid)
+	}
+	if len(it.Key) == 0 || len(it.Key) > MaxKeySize {
+		return fmt.Errorf("sets: key of %d bytes, want 1..%d: %w", len(it.Key), MaxKeySize, ErrInvalid)
+	}
+	if len(it.Nullifier) > MaxNullifierSize {
+		return fmt.Errorf("sets: nullifier of %d bytes exceeds %d: %w", len(it.Nullifier), MaxNullifierSize, ErrInvalid)
+	}
+	if len(it.Body) > ItemSizeCap {
+		return fmt.Errorf("sets: body of %d bytes exceeds %d: %w", len(it.Body), ItemSizeCap, ErrTooLarge)
+	}
+	if it.Expires <= 0 {
+		return fmt.Errorf("sets: expiry must be positive: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// powContext separates the proof-of-work hash from every other hash.
+const powContext = "komrade/set/pow/v1\x00"
+
+// powBase is the SHA-256 of the item's encoding with Nonce set to zero: the
+// proof-of-work covers every field, so work done for one item cannot be
+// reused for another.
+func (it *Item) powBase() ([32]byte, error) {
+	c := *it
+	c.Nonce = 0
+	b, err := EncodeItem(&c)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(b), nil
+}
+
+// powZeros returns the number of leading zero bits of
+// SHA-256(powContext ‖ base ‖ nonce as 8 bytes big-endian).
+func powZeros(base *[32]byte, nonce uint64) int {
+	var buf [len(powContext) + 32 + 8]byte
+	copy(buf[:], powContext)
+	copy(buf[len(powContext):], base[:])
+	binary.BigEndian.PutUint64(buf[len(powContext)+32:], nonce)
+	h := sha256.Sum256(buf[:])
+	n := 0
+	for i := 0; i < len(h); i += 8 {
+		w := binary.BigEndian.Uint64(h[i:])
+		n += bits.LeadingZeros64(w)
+		if w != 0 {
+			break
+		}
+	}
+	return n
+}
+
+// Solve finds a proof-of-work nonce for bits of difficulty (hashcash):
+// SHA-256(powContext ‖ SHA-256(encoding with Nonce 0) ‖ Nonce) must start
+// with bits zero bits. Every other field must be final before Solve. Each
+// additional bit doubles the expected work (12 bits: ~4096 hashes).
+func (it *Item) Solve(ctx context.Context, bits int) error {
+	if bits < 0 || bits > MaxPoWBits {
+		return fmt.Errorf("sets: proof-of-work of %d bits, want 0..%d: %w", bits, MaxPoWBits, ErrInvalid)
+	}
+	base, err := it.powBase()
+	if err != nil {
+		return err
+	}
+	for nonce := uint64(0); ; nonce++ {
+		if powZeros(&base, nonce) >= bits {
+			it.Nonce = nonce
+			return nil
+		}
+		if nonce&0xffff == 0xffff {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("sets: solving proof-of-work: %w", err)
+			}
+		}
+	}
+}
+
+// checkPoW reports whether the item carries bits of proof-of-work.
+func (it *Item) checkPoW(bits int) bool {
+	if bits <= 0 {
+		return true
+	}
+	base, err := it.powBase()
+	if err != nil {
+		return false
+	}
+	return powZeros(&base, it.Nonce) >= bits
+}
+
+// setKey names a set: SHA-256("komrade/set/v1\x00" ‖ ns ‖ 0 ‖ key). It is the
+// set's prefix in the store and, as a string, its kad-dht lookup key.
+func setKey(ns string, key []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte("komrade/set/v1\x00"))
+	h.Write([]byte(ns))
+	h.Write([]byte{0})
+	h.Write(key)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}

@@ -1,0 +1,349 @@
+package sets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// clusterOpts are the options of the test clusters: fast re-replication.
+func clusterOpts() Options {
+	return Options{ReplicateInterval: 500 * time.Millisecond, RequestTimeout: 5 * time.Second}
+}
+
+// TestSets runs the multi-writer scenarios on one 10-node cluster. Node 9
+// writes with lax rules, standing for a misconfigured exit node, so that
+// storage nodes' refusals come back over the wire.
+func TestSets(t *testing.T) {
+	const lax = 9
+	c := newCluster(t, 10, clusterOpts(), func(i int) map[string]Rules {
+		if i == lax {
+			return laxRules()
+		}
+		return nil
+	})
+	node := func(i int) *Service { return c.nodes[i].svc }
+
+	t.Run("TwoWritersThirdReader", func(t *testing.T) {
+		key := c.keyAvoiding(t, "area", 3, lax)
+		a := newItem(t, "area", key, "from writer 1", nil, time.Hour)
+		b := newItem(t, "area", key, "from writer 2", nil, time.Hour)
+		for i, it := range map[int]Item{1: a, 2: b} {
+			n, err := node(i).Append(testCtx(t), it)
+			if err != nil {
+				t.Fatalf("append from node %d: %v", i, err)
+			}
+			if n < 3 {
+				t.Fatalf("append from node %d: %d replicas", i, n)
+			}
+		}
+		items, next, err := node(3).Scan(testCtx(t), "area", key, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := bodies(items)
+		slices.Sort(got)
+		if len(got) != 2 || got[0] != "from writer 1" || got[1] != "from writer 2" || next != nil {
+			t.Fatalf("scan: %q next %x", got, next)
+		}
+		if h := c.holders("area", key, mustID(t, a), mustID(t, b)); len(h) < 3 {
+			t.Fatalf("held by %v, want at least 3 nodes", h)
+		}
+	})
+
+	t.Run("NullifierLaterWins", func(t *testing.T) {
+		key := c.keyAvoiding(t, "vote", 3, lax)
+		null := []byte("nullifier-of-voter-1")
+		first := newItem(t, "vote", key, "yes", null, time.Hour)
+		second := newItem(t, "vote", key, "no", null, 2*time.Hour)
+		other := newItem(t, "vote", key, "yes", []byte("nullifier-of-voter-2"), time.Hour)
+		for i, it := range []Item{first, second, other} {
+			if _, err := node(1+i%2).Append(testCtx(t), it); err != nil {
+				t.Fatalf("append %d: %v", i, err)
+			}
+		}
+		// The earlier vote, sent again, does not come back.
+		if _, err := node(4).Append(testCtx(t), first); err != nil {
+			t.Fatal(err)
+		}
+		items, _, err := node(3).Scan(testCtx(t), "vote", key, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var votes []string
+		for _, it := range items {
+			votes = append(votes, string(it.Nullifier)+"="+string(it.Body))
+		}
+		slices.Sort(votes)
+		if want := []string{"nullifier-of-voter-1=no", "nullifier-of-voter-2=yes"}; !slices.Equal(votes, want) {
+			t.Fatalf("votes %q, want %q", votes, want)
+		}
+		for _, i := range c.replicas("vote", key)[:3] {
+			checkStore(t, c.nodes[i].store)
+			if h := c.holders("vote", key, mustID(t, first)); slices.Contains(h, i) {
+				t.Fatalf("replica %d still holds the replaced vote", i)
+			}
+		}
+	})
+
+	t.Run("Expiry", func(t *testing.T) {
+		key := c.keyAvoiding(t, "world", 3, lax)
+		it := newItem(t, "world", key, "short-lived", nil, 2*time.Second)
+		if _, err := node(1).Append(testCtx(t), it); err != nil {
+			t.Fatal(err)
+		}
+		items, _, err := node(2).Scan(testCtx(t), "world", key, nil, 0)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("before expiry: %d items, %v", len(items), err)
+		}
+		eventually(t, 10*time.Second, "item expires", func() bool {
+			items, _, err := node(2).Scan(testCtx(t), "world", key, nil, 0)
+			return err == nil && len(items) == 0
+		})
+		// Run's sweep deletes it from disk everywhere.
+		eventually(t, 10*time.Second, "expired item swept", func() bool {
+			for _, tn := range c.live() {
+				if refs, _ := tn.store.listSets(nil, 1000); slices.ContainsFunc(refs, func(r setRef) bool { return r.sk == setKey("world", key) }) {
+					return false
+				}
+			}
+			return true
+		})
+	})
+
+	t.Run("SetQuotaOverWire", func(t *testing.T) {
+		key := c.keyAvoiding(t, "rsvp", 3, 1, lax) // node 1 writes, is no replica
+		for i := range 3 {
+			if _, err := node(1).Append(testCtx(t), newItem(t, "rsvp", key, "guest "+string(rune('a'+i)), nil, time.Hour)); err != nil {
+				t.Fatalf("rsvp %d: %v", i, err)
+			}
+		}
+		_, err := node(1).Append(testCtx(t), newItem(t, "rsvp", key, "one too many", nil, time.Hour))
+		var re *RemoteError
+		if !errors.Is(err, ErrQuota) || !errors.Is(err, ErrNotEnoughReplicas) || !errors.As(err, &re) {
+			t.Fatalf("4th rsvp: %v, want a remote ErrQuota", err)
+		}
+		t.Logf("4th rsvp: %v", err)
+	})
+
+	t.Run("OversizeOverWire", func(t *testing.T) {
+		key := c.keyAvoiding(t, "pin", 3, lax)
+		it := Item{Namespace: "pin", Key: key, Body: []byte(strings.Repeat("x", 2000)), Expires: time.Now().Add(time.Hour).Unix()}
+		if err := it.Solve(context.Background(), DefaultPoWBits); err != nil {
+			t.Fatal(err)
+		}
+		_, err := node(1).Append(testCtx(t), it) // checked locally
+		var re *RemoteError
+		if !errors.Is(err, ErrTooLarge) || errors.As(err, &re) {
+			t.Fatalf("local oversize: %v", err)
+		}
+		_, err = node(lax).Append(testCtx(t), it) // checked by the replicas
+		if !errors.Is(err, ErrTooLarge) || !errors.As(err, &re) {
+			t.Fatalf("oversize through the wire: %v, want a remote ErrTooLarge", err)
+		}
+	})
+
+	t.Run("InvalidPoW", func(t *testing.T) {
+		key := c.keyAvoiding(t, "intro", 3, lax)
+		it := Item{Namespace: "intro", Key: key, Body: []byte("hello"), Expires: time.Now().Add(time.Hour).Unix()}
+		for it.checkPoW(DefaultPoWBits) {
+			it.Nonce++
+		}
+		_, err := node(1).Append(testCtx(t), it)
+		var re *RemoteError
+		if !errors.Is(err, ErrPoW) || errors.As(err, &re) {
+			t.Fatalf("local: %v, want ErrPoW", err)
+		}
+		_, err = node(lax).Append(testCtx(t), it)
+		if !errors.Is(err, ErrPoW) || !errors.As(err, &re) {
+			t.Fatalf("through the wire: %v, want a remote ErrPoW", err)
+		}
+		if h := c.holders("intro", key, mustID(t, it)); len(h) > 0 {
+			t.Fatalf("invalid item held by %v", h)
+		}
+	})
+
+	t.Run("Paging", func(t *testing.T) {
+		key := c.keyAvoiding(t, "area", 3, lax)
+		want := map[string]bool{}
+		for i := range 7 {
+			body := "post " + string(rune('a'+i))
+			want[body] = true
+			if _, err := node(1+i%3).Append(testCtx(t), newItem(t, "area", key, body, nil, time.Hour+time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		var cursor []byte
+		for range 10 {
+			items, next, err := node(5).Scan(testCtx(t), "area", key, cursor, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(items) > 3 {
+				t.Fatalf("page of %d", len(items))
+			}
+			got = append(got, bodies(items)...)
+			if cursor = next; cursor == nil {
+				break
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("paged through %q", got)
+		}
+		for _, b := range got {
+			if !want[b] {
+				t.Fatalf("unexpected %q", b)
+			}
+		}
+	})
+}
+
+// TestPeerRateLimit: a storage node refuses a peer's appends beyond its
+// token bucket, and the caller sees ErrQuota from the wire.
+func TestPeerRateLimit(t *testing.T) {
+	opts := clusterOpts()
+	opts.AppendRate, opts.AppendBurst = 0.001, 2
+	c := newCluster(t, 4, opts, nil)
+	key := c.keyAvoiding(t, "area", 3, 1)
+	for i := range 2 {
+		if _, err := c.nodes[1].svc.Append(testCtx(t), newItem(t, "area", key, "ok "+string(rune('a'+i)), nil, time.Hour)); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	_, err := c.nodes[1].svc.Append(testCtx(t), newItem(t, "area", key, "over the rate", nil, time.Hour))
+	var re *RemoteError
+	if !errors.Is(err, ErrQuota) || !errors.As(err, &re) {
+		t.Fatalf("3rd append: %v, want a remote ErrQuota", err)
+	}
+	// Another peer is not affected.
+	if _, err := c.nodes[2].svc.Append(testCtx(t), newItem(t, "area", key, "other writer", nil, time.Hour)); err != nil {
+		t.Fatalf("other writer: %v", err)
+	}
+}
+
+// TestRestartKeepsItems: a node restarted with the same identity and bbolt
+// file still holds and serves its items.
+func TestRestartKeepsItems(t *testing.T) {
+	c := newCluster(t, 5, clusterOpts(), nil)
+	key := c.keyAvoiding(t, "intro", 3, 0)
+	var ids [][32]byte
+	for i := range 3 {
+		it := newItem(t, "intro", key, "intro "+string(rune('a'+i)), nil, time.Hour)
+		ids = append(ids, mustID(t, it))
+		if _, err := c.nodes[0].svc.Append(testCtx(t), it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := c.replicas("intro", key)[0]
+	if !slices.Contains(c.holders("intro", key, ids...), h) {
+		t.Fatalf("closest node %d does not hold the items", h)
+	}
+	c.stop(h)
+	c.restart(h)
+	if !slices.Contains(c.holders("intro", key, ids...), h) {
+		t.Fatalf("node %d lost its items across the restart", h)
+	}
+	items, _, err := c.nodes[h].svc.Scan(testCtx(t), "intro", key, nil, 0)
+	if err != nil || len(items) != 3 {
+		t.Fatalf("scan from the restarted node: %d items, %v", len(items), err)
+	}
+	// It serves them to others too.
+	st, _, err := c.nodes[h].store.scanRaw(setKey("intro", key), nil, 10, maxScanBytes, time.Now())
+	if err != nil || len(st) != 3 {
+		t.Fatalf("store after restart: %d, %v", len(st), err)
+	}
+	resp, err := c.nodes[0].svc.call(testCtx(t), c.nodes[h].node.Host.ID(), &request{Op: uint8(opScan), NS: "intro", Key: key})
+	if err != nil || len(resp.Items) != 3 {
+		t.Fatalf("remote scan of the restarted node: %v", err)
+	}
+}
+
+// TestReplicationRecovers: with two of a set's three replicas stopped the
+// set stays readable, and re-replication brings it back to three holders;
+// a node that joins closer to the set receives it.
+func TestReplicationRecovers(t *testing.T) {
+	c := newCluster(t, 10, clusterOpts(), nil)
+	key := c.keyAvoiding(t, "area", 3, 0, 1)
+	var ids [][32]byte
+	for i := range 5 {
+		it := newItem(t, "area", key, "post "+string(rune('a'+i)), nil, time.Hour)
+		ids = append(ids, mustID(t, it))
+		if _, err := c.nodes[1].svc.Append(testCtx(t), it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	top := c.replicas("area", key)[:3]
+	for _, i := range top {
+		if !slices.Contains(c.holders("area", key, ids...), i) {
+			t.Fatalf("replica %d lacks the items", i)
+		}
+	}
+	start := time.Now()
+	c.stop(top[0])
+	c.stop(top[1])
+	items, _, err := c.nodes[0].svc.Scan(testCtx(t), "area", key, nil, 0)
+	if err != nil || len(items) != 5 {
+		t.Fatalf("scan with 2 replicas down: %d items, %v", len(items), err)
+	}
+	eventually(t, 20*time.Second, "replication factor restored", func() bool {
+		return len(c.holders("area", key, ids...)) >= 3
+	})
+	t.Logf("replication restored in %v; holders %v", time.Since(start).Round(time.Millisecond), c.holders("area", key, ids...))
+	// The restored replicas are the new closest nodes, so a scan still
+	// finds everything.
+	items, _, err = c.nodes[0].svc.Scan(testCtx(t), "area", key, nil, 0)
+	if err != nil || len(items) != 5 {
+		t.Fatalf("scan after recovery: %d items, %v", len(items), err)
+	}
+
+	// A node that joins closer to the set than the others receives it.
+	start = time.Now()
+	n := c.addCloser("area", key, 1)
+	eventually(t, 20*time.Second, "the new closest node receives the set", func() bool {
+		return slices.Contains(c.holders("area", key, ids...), n)
+	})
+	t.Logf("new closest node %d received the set in %v", n, time.Since(start).Round(time.Millisecond))
+}
+
+// TestCloseIsClean: Close stops Run and unregisters the protocol; calls
+// afterwards fail with ErrUnavailable, and peers fail over to other nodes.
+func TestCloseIsClean(t *testing.T) {
+	c := newCluster(t, 4, clusterOpts(), nil)
+	svc := c.nodes[1].svc
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-c.nodes[1].run:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		c.nodes[1].run <- nil // for the cleanup, which waits for Run again
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after Close")
+	}
+	if err := svc.Run(context.Background()); err != nil {
+		t.Fatalf("Run after Close: %v", err)
+	}
+	if _, err := svc.Append(testCtx(t), newItem(t, "rsvp", []byte("k"), "x", nil, time.Hour)); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("append after close: %v", err)
+	}
+	// Node 1's DHT still runs but it no longer serves sets: writers skip it.
+	var key []byte
+	for i := 0; key == nil; i++ {
+		k := fmt.Appendf(nil, "close/%d", i)
+		top := c.replicas("area", k)[:3]
+		if slices.Contains(top, 1) && !slices.Contains(top, 0) {
+			key = k
+		}
+	}
+	n, err := c.nodes[0].svc.Append(testCtx(t), newItem(t, "area", key, "failover", nil, time.Hour))
+	if err != nil || n != 3 {
+		t.Fatalf("append with a closed replica: %d replicas, %v", n, err)
+	}
+}
