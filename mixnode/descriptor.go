@@ -111,21 +111,28 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	known := map[directory.NodeID]peer.AddrInfo{}
 	n.dirMu.Lock()
-	// Nodes of the previous view stay reachable as next hops: packets built
-	// from it are still in flight.
-	if n.dir != nil {
-		for _, d := range n.dir.Nodes {
-			if ai, err := d.AddrInfo(); err == nil {
-				known[d.NodeID] = ai
-			}
-		}
-	}
+	// Nodes seen in a recent view stay known (as next hops, and as peers
+	// that may open mix links) for knownRetention: packets built from older
+	// views are still in flight, and a lookup under load can miss a node
+	// for a round or two.
 	for _, d := range dir.Nodes {
 		if ai, err := d.AddrInfo(); err == nil {
 			known[d.NodeID] = ai
+			n.lastSeen[d.NodeID] = now
 			n.dht.Host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.RecentlyConnectedAddrTTL)
+		}
+	}
+	for id, ai := range n.known {
+		if _, ok := known[id]; ok {
+			continue
+		}
+		if now.Sub(n.lastSeen[id]) < n.knownRetention() {
+			known[id] = ai
+		} else {
+			delete(n.lastSeen, id)
 		}
 	}
 	n.dir = dir
@@ -133,6 +140,13 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 	n.dirMu.Unlock()
 	n.links.prune(known)
 	return nil
+}
+
+// knownRetention is how long a node that left the directory stays known:
+// two epochs (a packet may use a key for that long), at least a few
+// directory refreshes.
+func (n *Node) knownRetention() time.Duration {
+	return max(2*n.clock.Period, 5*n.cfg.DirectoryRefresh.Duration)
 }
 
 // directoryLoop refreshes the directory every directory_refresh, and soon

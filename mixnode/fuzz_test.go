@@ -24,7 +24,7 @@ func offlineNode(t testing.TB) *Node {
 		sphinx: packet.NewSphinx(), keys: newEpochKeys(), replay: newReplayCache(),
 		queue: newDelayQueue(64), inbox: make(chan inbound, 64),
 		clients: newClientTable(), loops: newLoopTable(),
-		known: map[directory.NodeID]peer.AddrInfo{},
+		known: map[directory.NodeID]peer.AddrInfo{}, lastSeen: map[directory.NodeID]time.Time{},
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	t.Cleanup(n.cancel)
