@@ -1,6 +1,9 @@
 package mixnode
 
 import (
+	"context"
+	"time"
+
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/komrade-net/komrade/dht/directory"
@@ -17,6 +20,40 @@ func (n *Node) knownPeer(p peer.ID) bool {
 	_, ok := n.known[id]
 	n.dirMu.RUnlock()
 	return ok
+}
+
+// learnPeer looks up the descriptor of a peer that opened a mix link but is
+// not in this node's view yet (it joined, or our last lookup missed it): if
+// it has a valid, fresh descriptor (and passes the allow-list) it becomes
+// known. Clients have no descriptor and stay refused. Lookups are rate
+// limited so that unknown peers cannot make the node flood the DHT.
+func (n *Node) learnPeer(p peer.ID) bool {
+	id, err := directory.NodeIDFromPeer(p)
+	if err != nil || !n.learnLimiter.Allow() {
+		return false
+	}
+	if len(n.allow) > 0 && !n.allow[id] {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+	defer cancel()
+	raw, err := n.dht.Descriptor(ctx, id)
+	if err != nil {
+		return false
+	}
+	d, err := directory.Verify(raw)
+	if err != nil || d.NodeID != id || !n.clock.Fresh(d.Epoch) {
+		return false
+	}
+	ai, err := d.AddrInfo()
+	if err != nil {
+		return false
+	}
+	n.dirMu.Lock()
+	n.known[id] = ai
+	n.lastSeen[id] = time.Now()
+	n.dirMu.Unlock()
+	return true
 }
 
 // forward sends pkt to the node with id next: to itself through the unwrap

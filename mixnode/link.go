@@ -48,7 +48,7 @@ func (n *Node) removeHandlers() {
 // clients use the client protocol.
 func (n *Node) handleMix(s network.Stream) {
 	defer s.Close()
-	if !n.knownPeer(s.Conn().RemotePeer()) {
+	if p := s.Conn().RemotePeer(); !n.knownPeer(p) && !n.learnPeer(p) {
 		n.metrics.drop(DropUnknownPeer)
 		s.Reset()
 		return

@@ -92,6 +92,8 @@ type Node struct {
 	started atomic.Bool
 	// refreshLimiter bounds the directory rebuilds client requests can cause.
 	refreshLimiter *rate.Limiter
+	// learnLimiter bounds the descriptor lookups unknown peers can cause.
+	learnLimiter *rate.Limiter
 	// lastPublish is when the descriptor was last published (unix ns).
 	lastPublish atomic.Int64
 	metricsSrv  *http.Server
@@ -163,6 +165,7 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		storageJobs: make(chan storageJob, storageQueue),
 
 		refreshLimiter: rate.NewLimiter(rate.Every(time.Second), 1),
+		learnLimiter:   rate.NewLimiter(rate.Limit(5), 10),
 	}
 	n.links = newLinkPool(n)
 	n.keys.rotate(clock.Current())
