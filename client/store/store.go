@@ -1,0 +1,283 @@
+// Package store is the client's encrypted local state: one bbolt file in
+// which every key and value is sealed with XChaCha20-Poly1305 under keys
+// derived from the user's passphrase (argon2id once at Open, then HKDF).
+// Contacts, capabilities, messages and queues all live here; nothing about
+// them is readable on disk without the passphrase, not even key names.
+//
+// Writes go through Update, one bbolt transaction: several changes land
+// together or not at all, so a crash never leaves half an update (a message
+// marked sent but not queued, say). The file is created 0600.
+package store
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/chacha20poly1305"
+	"golang.org/x/crypto/hkdf"
+
+	"github.com/komrade-net/komrade/config/seal"
+)
+
+var (
+	metaBucket = []byte("meta")
+	metaSalt   = []byte("salt")
+	metaParams = []byte("params")
+	metaCheck  = []byte("check")
+)
+
+// ErrWrongPassphrase means the passphrase does not open the store.
+var ErrWrongPassphrase = errors.New("store: wrong passphrase")
+
+// ErrNotFound means no value is stored under the key.
+var ErrNotFound = errors.New("store: not found")
+
+// Store is an open encrypted store.
+type Store struct {
+	db   *bolt.DB
+	aead interface {
+		Seal(dst, nonce, plaintext, ad []byte) []byte
+		Open(dst, nonce, ciphertext, ad []byte) ([]byte, error)
+	}
+	macKey []byte
+}
+
+// Create makes a new store at path (mode 0600); it fails if one exists.
+func Create(path string, passphrase []byte, p seal.Params) (*Store, error) {
+	if len(passphrase) == 0 {
+		return nil, errors.New("store: empty passphrase")
+	}
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("store: %s already exists", path)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", path, err)
+	}
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s, err := newStore(db, passphrase, salt, p)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(metaBucket)
+		if err != nil {
+			return err
+		}
+		params := []byte{byte(p.Time), byte(p.Memory >> 24), byte(p.Memory >> 16), byte(p.Memory >> 8), byte(p.Memory), p.Threads}
+		if err := b.Put(metaSalt, salt); err != nil {
+			return err
+		}
+		if err := b.Put(metaParams, params); err != nil {
+			return err
+		}
+		return b.Put(metaCheck, s.seal([]byte("check"), []byte("komrade store v1")))
+	})
+	if err != nil {
+		db.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("store: initialise: %w", err)
+	}
+	return s, nil
+}
+
+// Open opens an existing store with its passphrase.
+func Open(path string, passphrase []byte) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w (is a daemon already using it?)", path, err)
+	}
+	var salt, params, check []byte
+	err = db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(metaBucket)
+		if b == nil {
+			return errors.New("store: not a Komrade store")
+		}
+		salt = append([]byte(nil), b.Get(metaSalt)...)
+		params = append([]byte(nil), b.Get(metaParams)...)
+		check = append([]byte(nil), b.Get(metaCheck)...)
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if len(salt) != 16 || len(params) != 6 {
+		db.Close()
+		return nil, errors.New("store: damaged header")
+	}
+	p := seal.Params{Time: uint32(params[0]), Memory: uint32(params[1])<<24 | uint32(params[2])<<16 | uint32(params[3])<<8 | uint32(params[4]), Threads: params[5]}
+	if p.Time == 0 || p.Time > 64 || p.Memory < 8 || p.Memory > 4<<20 || p.Threads == 0 {
+		db.Close()
+		return nil, errors.New("store: damaged header")
+	}
+	s, err := newStore(db, passphrase, salt, p)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if pt, err := s.open([]byte("check"), check); err != nil || string(pt) != "komrade store v1" {
+		db.Close()
+		return nil, ErrWrongPassphrase
+	}
+	return s, nil
+}
+
+func newStore(db *bolt.DB, passphrase, salt []byte, p seal.Params) (*Store, error) {
+	master := argon2.IDKey(passphrase, salt, p.Time, p.Memory, p.Threads, 32)
+	defer clear(master)
+	derive := func(label string) []byte {
+		k := make([]byte, 32)
+		if _, err := io.ReadFull(hkdf.New(sha256.New, master, nil, []byte("komrade store "+label)), k); err != nil {
+			panic(err)
+		}
+		return k
+	}
+	encKey := derive("values")
+	defer clear(encKey)
+	aead, err := chacha20poly1305.NewX(encKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, aead: aead, macKey: derive("keys")}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error {
+	clear(s.macKey)
+	return s.db.Close()
+}
+
+// name hides a bucket or key name: an HMAC, so lookups work and names do
+// not show on disk.
+func (s *Store) name(parts ...string) []byte {
+	m := hmac.New(sha256.New, s.macKey)
+	for _, p := range parts {
+		fmt.Fprintf(m, "%d:%s", len(p), p)
+	}
+	return m.Sum(nil)
+}
+
+func (s *Store) seal(ad, plaintext []byte) []byte {
+	nonce := make([]byte, chacha20poly1305.NonceSizeX)
+	if _, err := rand.Read(nonce); err != nil {
+		panic(err)
+	}
+	return s.aead.Seal(nonce, nonce, plaintext, ad)
+}
+
+func (s *Store) open(ad, sealed []byte) ([]byte, error) {
+	if len(sealed) < chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead {
+		return nil, errors.New("store: damaged value")
+	}
+	return s.aead.Open(nil, sealed[:chacha20poly1305.NonceSizeX], sealed[chacha20poly1305.NonceSizeX:], ad)
+}
+
+// Tx is a read-write transaction on the store.
+type Tx struct {
+	s  *Store
+	tx *bolt.Tx
+}
+
+// Update runs f in one transaction: all its writes land, or none.
+func (s *Store) Update(f func(*Tx) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return f(&Tx{s: s, tx: tx}) })
+}
+
+// View runs f in a read-only transaction.
+func (s *Store) View(f func(*Tx) error) error {
+	return s.db.View(func(tx *bolt.Tx) error { return f(&Tx{s: s, tx: tx}) })
+}
+
+// Put stores value under (bucket, key).
+func (t *Tx) Put(bucket, key string, value []byte) error {
+	b, err := t.tx.CreateBucketIfNotExists(t.s.name("bucket", bucket))
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	k := t.s.name(bucket, key)
+	// The sealed record carries its key name, so List can recover it; the
+	// hidden name is the associated data, so records cannot be swapped.
+	rec := append([]byte{byte(len(key) >> 8), byte(len(key))}, key...)
+	rec = append(rec, value...)
+	return b.Put(k, t.s.seal(k, rec))
+}
+
+// Get returns the value under (bucket, key), or ErrNotFound.
+func (t *Tx) Get(bucket, key string) ([]byte, error) {
+	b := t.tx.Bucket(t.s.name("bucket", bucket))
+	if b == nil {
+		return nil, ErrNotFound
+	}
+	k := t.s.name(bucket, key)
+	v := b.Get(k)
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	_, val, err := t.s.decode(k, v)
+	return val, err
+}
+
+// Delete removes (bucket, key); a missing key is not an error.
+func (t *Tx) Delete(bucket, key string) error {
+	b := t.tx.Bucket(t.s.name("bucket", bucket))
+	if b == nil {
+		return nil
+	}
+	return b.Delete(t.s.name(bucket, key))
+}
+
+// List calls f for every key and value of bucket, in no particular order.
+func (t *Tx) List(bucket string, f func(key string, value []byte) error) error {
+	b := t.tx.Bucket(t.s.name("bucket", bucket))
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		key, val, err := t.s.decode(k, v)
+		if err != nil {
+			return err
+		}
+		return f(key, val)
+	})
+}
+
+func (s *Store) decode(k, v []byte) (string, []byte, error) {
+	rec, err := s.open(k, v)
+	if err != nil || len(rec) < 2 {
+		return "", nil, errors.New("store: damaged record")
+	}
+	n := int(rec[0])<<8 | int(rec[1])
+	if len(rec) < 2+n {
+		return "", nil, errors.New("store: damaged record")
+	}
+	return string(rec[2 : 2+n]), bytes.Clone(rec[2+n:]), nil
+}
+
+// Put stores one value in its own transaction.
+func (s *Store) Put(bucket, key string, value []byte) error {
+	return s.Update(func(t *Tx) error { return t.Put(bucket, key, value) })
+}
+
+// Get reads one value.
+func (s *Store) Get(bucket, key string) (v []byte, err error) {
+	err = s.View(func(t *Tx) error { v, err = t.Get(bucket, key); return err })
+	return v, err
+}

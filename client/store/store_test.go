@@ -1,0 +1,98 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/komrade-net/komrade/config/seal"
+)
+
+var fast = seal.Params{Time: 1, Memory: 64, Threads: 1}
+
+func TestStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Create(path, []byte("pass"), fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(func(tx *Tx) error {
+		if err := tx.Put("contacts", "alice", []byte("alice's capabilities")); err != nil {
+			return err
+		}
+		return tx.Put("contacts", "bob", []byte("bob's capabilities"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A failed transaction leaves nothing behind.
+	boom := errors.New("boom")
+	if err := s.Update(func(tx *Tx) error {
+		tx.Put("contacts", "carol", []byte("x"))
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	raw, _ := os.ReadFile(path)
+	for _, secret := range []string{"alice", "capabilities", "contacts"} {
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Fatalf("%q readable on disk", secret)
+		}
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v", fi.Mode().Perm())
+	}
+	if _, err := Open(path, []byte("wrong")); !errors.Is(err, ErrWrongPassphrase) {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	s, err = Open(path, []byte("pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.Get("contacts", "alice"); err != nil || string(v) != "alice's capabilities" {
+		t.Fatalf("get: %q %v", v, err)
+	}
+	if _, err := s.Get("contacts", "carol"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("rolled-back key: %v", err)
+	}
+	got := map[string]string{}
+	s.View(func(tx *Tx) error {
+		return tx.List("contacts", func(k string, v []byte) error { got[k] = string(v); return nil })
+	})
+	if len(got) != 2 || got["bob"] != "bob's capabilities" {
+		t.Fatalf("list: %v", got)
+	}
+	if _, err := Create(path, []byte("pass"), fast); err == nil {
+		t.Fatal("existing store overwritten")
+	}
+}
+
+// TestTamperedValue: a value moved to another key, or altered, fails.
+func TestTamperedValue(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Create(path, []byte("pass"), fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Put("b", "k1", []byte("one"))
+	s.Put("b", "k2", []byte("two"))
+	// Swap the sealed records of k1 and k2 below the encryption.
+	err = s.Update(func(tx *Tx) error {
+		b := tx.tx.Bucket(s.name("bucket", "b"))
+		v1 := append([]byte(nil), b.Get(s.name("b", "k1"))...)
+		v2 := append([]byte(nil), b.Get(s.name("b", "k2"))...)
+		b.Put(s.name("b", "k1"), v2)
+		return b.Put(s.name("b", "k2"), v1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("b", "k1"); err == nil {
+		t.Fatal("a record moved to another key was accepted")
+	}
+}
