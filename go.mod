@@ -1,6 +1,6 @@
 module github.com/komrade-net/komrade
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/BurntSushi/toml v1.6.0
@@ -15,6 +15,8 @@ require (
 	github.com/multiformats/go-multihash v0.2.3
 	go.etcd.io/bbolt v1.4.3
 )
+
+require golang.org/x/term v0.47.0 // indirect
 
 require (
 	codeberg.org/vula/highctidh v1.0.2024092800 // indirect
@@ -148,7 +150,7 @@ require (
 	golang.org/x/mod v0.38.0 // indirect
 	golang.org/x/net v0.57.0
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/telemetry v0.0.0-20260717140457-bdb89881bb75 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/time v0.15.0

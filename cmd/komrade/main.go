@@ -34,6 +34,7 @@ func main() {
 			return nil
 		},
 		Commands: []*cli.Command{
+			initCommand(),
 			mixnodeCommand(),
 			testnetCommand(),
 			pingCommand(),

@@ -183,3 +183,27 @@ func TestPingErrors(t *testing.T) {
 		t.Errorf("client config given to mixnode run: %s", out)
 	}
 }
+
+// TestInit creates an identity with the binary: a fingerprint is printed,
+// the store is 0600, and a second init refuses to overwrite it.
+func TestInit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildKomrade(t)
+	dir := t.TempDir()
+	pf := filepath.Join(dir, "pass")
+	os.WriteFile(pf, []byte("a long passphrase\n"), 0o600)
+	home := filepath.Join(dir, "home")
+	out, err := exec.Command(bin, "init", "--home", home, "--passphrase-file", pf).CombinedOutput()
+	if err != nil || !regexp.MustCompile(`fingerprint: ([0-9a-f]{4} ){7}[0-9a-f]{4}`).Match(out) {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(filepath.Join(home, "state.db")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v", err)
+	}
+	out, err = exec.Command(bin, "init", "--home", home, "--passphrase-file", pf).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "already exists") {
+		t.Fatalf("second init: %v\n%s", err, out)
+	}
+}

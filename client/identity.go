@@ -1,0 +1,119 @@
+package client
+
+import (
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/config/seal"
+)
+
+// StateFile is the encrypted store in a client home directory.
+const StateFile = "state.db"
+
+// Identity is a user's long-term keys: Ed25519 to sign, X25519 to agree on
+// keys. Both live only in the encrypted store.
+type Identity struct {
+	Sign ed25519.PrivateKey
+	DH   *ecdh.PrivateKey
+}
+
+// Fingerprint is a short, readable digest of the public signing key that two
+// people compare to verify each other (e.g. "3f2a 9c01 …", 8 groups).
+func (id *Identity) Fingerprint() string { return Fingerprint(id.Sign.Public().(ed25519.PublicKey)) }
+
+// Fingerprint formats the fingerprint of an Ed25519 public key.
+func Fingerprint(pub ed25519.PublicKey) string {
+	h := sha256.Sum256(append([]byte("komrade fingerprint v1\x00"), pub...))
+	s := hex.EncodeToString(h[:16])
+	var groups []string
+	for i := 0; i < len(s); i += 4 {
+		groups = append(groups, s[i:i+4])
+	}
+	return strings.Join(groups, " ")
+}
+
+// DefaultHome is the client's home directory: $XDG_CONFIG_HOME/komrade or
+// the platform's equivalent.
+func DefaultHome() (string, error) {
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("client: no config directory: %w (use --home)", err)
+	}
+	return filepath.Join(d, "komrade"), nil
+}
+
+// Init creates a client home (0700) with a new identity in an encrypted
+// store sealed by passphrase. It refuses to overwrite an existing one.
+func Init(home string, passphrase []byte) (*Identity, error) {
+	return initWith(home, passphrase, seal.DefaultParams)
+}
+
+func initWith(home string, passphrase []byte, p seal.Params) (*Identity, error) {
+	if len(passphrase) == 0 {
+		return nil, errors.New("client: an empty passphrase protects nothing")
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("client: home: %w", err)
+	}
+	st, err := store.Create(filepath.Join(home, StateFile), passphrase, p)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	_, sign, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	dh, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	err = st.Update(func(tx *store.Tx) error {
+		if err := tx.Put("identity", "sign", sign.Seed()); err != nil {
+			return err
+		}
+		return tx.Put("identity", "dh", dh.Bytes())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("client: save identity: %w", err)
+	}
+	return &Identity{Sign: sign, DH: dh}, nil
+}
+
+// OpenIdentity unlocks the identity of a client home with its passphrase.
+func OpenIdentity(home string, passphrase []byte) (*Identity, error) {
+	st, err := store.Open(filepath.Join(home, StateFile), passphrase)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("client: no identity in %s: run `komrade init` first", home)
+		}
+		return nil, err
+	}
+	defer st.Close()
+	var seed, dh []byte
+	err = st.View(func(tx *store.Tx) error {
+		var err error
+		if seed, err = tx.Get("identity", "sign"); err != nil {
+			return err
+		}
+		dh, err = tx.Get("identity", "dh")
+		return err
+	})
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("client: identity damaged: %v", err)
+	}
+	dk, err := ecdh.X25519().NewPrivateKey(dh)
+	if err != nil {
+		return nil, fmt.Errorf("client: identity damaged: %w", err)
+	}
+	return &Identity{Sign: ed25519.NewKeyFromSeed(seed), DH: dk}, nil
+}
