@@ -22,7 +22,9 @@ import (
 )
 
 func storageCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// Generous: every call crosses the mix network and waits for replicas,
+	// and slow machines (or -race) take many times longer.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
