@@ -50,9 +50,35 @@ func (c *Client) PutRecord(ctx context.Context, key string, value []byte) (int, 
 	return putResult(b)
 }
 
-// GetRecord reads the record stored under key.
+// GetRecord reads the record stored under key and checks it as storage
+// nodes do (signature, hash, key, expiry; the exit could lie, the record
+// cannot). Anonymous posts are not held to a proof-of-work difficulty here:
+// storage nodes enforce the network's.
 func (c *Client) GetRecord(ctx context.Context, key string) ([]byte, error) {
-	return c.storage(ctx, packet.OpGetRecord, &packet.RecordRequest{Key: key})
+	v, err := c.storage(ctx, packet.OpGetRecord, &packet.RecordRequest{Key: key})
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyRecord(key, v); err != nil {
+		return nil, fmt.Errorf("client: record from the exit: %w", err)
+	}
+	return v, nil
+}
+
+func verifyRecord(key string, v []byte) error {
+	ns, _, err := record.SplitKey(key)
+	if err != nil {
+		return err
+	}
+	switch ns {
+	case record.NSProfile:
+		return record.ProfileValidator{}.Validate(key, v)
+	case record.NSPost:
+		return record.PostValidator{}.Validate(key, v)
+	case record.NSBox:
+		return record.BoxValidator{}.Validate(key, v)
+	}
+	return fmt.Errorf("%w: unknown namespace %q", record.ErrMalformed, ns)
 }
 
 // PutBox fills a mailbox box with a value made by record.SealBox.

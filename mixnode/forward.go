@@ -9,8 +9,8 @@ import (
 	"github.com/komrade-net/komrade/dht/directory"
 )
 
-// knownPeer reports whether p is a node of the current or previous
-// directory view.
+// knownPeer reports whether p is a known node: in a recent directory view
+// (see knownRetention) or learnt by learnPeer.
 func (n *Node) knownPeer(p peer.ID) bool {
 	id, err := directory.NodeIDFromPeer(p)
 	if err != nil {

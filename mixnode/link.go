@@ -44,7 +44,7 @@ func (n *Node) removeHandlers() {
 }
 
 // handleMix reads frames from another mix node until the stream ends. Only
-// nodes of the directory (current or previous view) may open a mix link;
+// known nodes (recent directory views, or learnt by learnPeer) may open a mix link;
 // clients use the client protocol.
 func (n *Node) handleMix(s network.Stream) {
 	defer s.Close()

@@ -121,12 +121,10 @@ func storageStatus(ctx context.Context, err error) packet.Status {
 		return packet.StatusStale
 	case errors.Is(err, dht.ErrNotFound):
 		return packet.StatusNotFound
-	case errors.Is(err, dht.ErrReplicas):
-		return packet.StatusReplicas
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		return packet.StatusTimeout
 	}
-	return packet.StatusReplicas
+	return packet.StatusReplicas // not enough storage nodes stored it or answered
 }
 
 // openSets opens the node's set store (DataDir/sets.db) and service.
@@ -160,6 +158,11 @@ func (n *Node) openSets() error {
 // serveSet appends to or scans a replicated set.
 func (n *Node) serveSet(ctx context.Context, op packet.Op, body []byte) (packet.Status, []byte) {
 	if op == packet.OpAppend {
+		// An item a scan reply could not carry could never be read back
+		// through the mix network.
+		if len(body) > maxScanItem {
+			return packet.StatusTooLarge, nil
+		}
 		it, err := sets.DecodeItem(body)
 		if err != nil {
 			return setStatus(ctx, err), nil
@@ -193,11 +196,15 @@ func (n *Node) serveSet(ctx context.Context, op packet.Op, body []byte) (packet.
 		try := res
 		try.Items = append(append([][]byte{}, res.Items...), enc)
 		if b, err := packet.EncodeBody(&try); err != nil || len(b) > packet.MaxReplyBody-64 {
+			// Point the cursor after the last item included, or after this
+			// one if it alone cannot fit (written directly to storage
+			// nodes, not through an exit): readers skip it, never stall.
+			last := i - 1
 			if i == 0 {
-				return packet.StatusTooLarge, nil
+				last = 0
 			}
-			id, _ := items[i-1].ID()
-			res.Next = append(binary.BigEndian.AppendUint64(nil, uint64(max(items[i-1].Expires, 0))), id[:]...)
+			id, _ := items[last].ID()
+			res.Next = append(binary.BigEndian.AppendUint64(nil, uint64(max(items[last].Expires, 0))), id[:]...)
 			break
 		}
 		res.Items = try.Items
@@ -209,6 +216,10 @@ func (n *Node) serveSet(ctx context.Context, op packet.Op, body []byte) (packet.
 	return packet.StatusOK, out
 }
 
+// maxScanItem is the largest encoded set item an exit accepts: one that a
+// scan reply (one packet) can carry on its own.
+const maxScanItem = packet.MaxReplyBody - 128
+
 // setStatus maps a set service error to the status a client sees.
 func setStatus(ctx context.Context, err error) packet.Status {
 	switch {
@@ -218,10 +229,8 @@ func setStatus(ctx context.Context, err error) packet.Status {
 		return packet.StatusQuota
 	case errors.Is(err, sets.ErrInvalid), errors.Is(err, sets.ErrExpired), errors.Is(err, sets.ErrPoW):
 		return packet.StatusInvalid
-	case errors.Is(err, sets.ErrNotEnoughReplicas):
-		return packet.StatusReplicas
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		return packet.StatusTimeout
 	}
-	return packet.StatusReplicas
+	return packet.StatusReplicas // sets.ErrNotEnoughReplicas, or a replica failed
 }

@@ -11,7 +11,7 @@ import (
 //
 //	version (1 byte, = 1) | op or status (1 byte) | body length (2 bytes, BE) | body | zero padding
 //
-// Storage operations (next protocol revision) add op codes with their own
+// Storage operations (storage.go) are further op codes with their own CBOR
 // body encodings; a node answers an op it does not know with StatusBadOp.
 
 // EnvelopeVersion is the envelope format this code speaks.
