@@ -410,3 +410,8 @@ func (c *Client) Close() error {
 	c.wg.Wait()
 	return err
 }
+
+// ReplyTimeout is how long to wait for a reply before sending a request
+// again (ARQ): the path's delays (8 hops, each Exp(mu), so 40·mu is far in
+// the tail) plus a margin for processing and storage.
+func (c *Client) ReplyTimeout() time.Duration { return 3*time.Second + 40*c.cfg.Mu.Duration }

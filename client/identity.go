@@ -117,3 +117,17 @@ func OpenIdentity(home string, passphrase []byte) (*Identity, error) {
 	}
 	return &Identity{Sign: ed25519.NewKeyFromSeed(seed), DH: dk}, nil
 }
+
+// NewIdentity generates a fresh identity that is not saved anywhere
+// (tests, and Init).
+func NewIdentity() (*Identity, error) {
+	_, sign, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	dh, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{Sign: sign, DH: dh}, nil
+}

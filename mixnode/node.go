@@ -53,6 +53,9 @@ type Options struct {
 	// SetRules overrides the set namespaces' rules (tests); nil means
 	// sets.DefaultRules with pow_bits applied.
 	SetRules map[string]sets.Rules
+	// DropRate, for fault-injection tests only, drops this fraction of the
+	// packets the node receives (counted as "injected").
+	DropRate float64
 }
 
 // Node is a running mix node.

@@ -3,6 +3,7 @@ package mixnode
 import (
 	"context"
 	"fmt"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/katzenpost/katzenpost/core/sphinx/commands"
@@ -75,6 +76,10 @@ func (n *Node) safeUnwrap(k liveKey, pkt []byte) (payload, tag []byte, cmds []co
 func (n *Node) process(pkt []byte) {
 	if len(pkt) != packet.PacketLength {
 		n.metrics.drop(DropUnwrap)
+		return
+	}
+	if n.opts.DropRate > 0 && mrand.Float64() < n.opts.DropRate {
+		n.metrics.drop("injected")
 		return
 	}
 	u, tag, err := n.unwrap(pkt)

@@ -50,7 +50,11 @@ type Kind uint8
 
 // Frame kinds.
 const (
+	// KindText carries part of a text message.
 	KindText Kind = 1
+	// KindHello opens a stream: its body is the sender's Ed25519 identity
+	// key, and it is signed by that key (the invitee's first box).
+	KindHello Kind = 2
 )
 
 // Frame is one decoded part of a message.
@@ -110,7 +114,8 @@ func Encode(f Frame, index uint64, signer ed25519.PrivateKey) ([]byte, error) {
 }
 
 // Decode checks sizes, padding and the sender's signature for box index and
-// returns the frame.
+// returns the frame. With a nil sender only a hello decodes, checked
+// against the key it carries.
 func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 	if len(b) != FrameSize {
 		return nil, fmt.Errorf("%w: %d bytes", ErrFrame, len(b))
@@ -118,7 +123,7 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 	if b[0] != version {
 		return nil, fmt.Errorf("%w: version %d", ErrFrame, b[0])
 	}
-	if Kind(b[1]) != KindText {
+	if k := Kind(b[1]); k != KindText && k != KindHello {
 		return nil, fmt.Errorf("%w: kind %d", ErrFrame, b[1])
 	}
 	part, parts, blen := int(binary.BigEndian.Uint16(b[18:])), int(binary.BigEndian.Uint16(b[20:])), int(binary.BigEndian.Uint16(b[22:]))
@@ -130,6 +135,9 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 		if x != 0 {
 			return nil, fmt.Errorf("%w: non-zero padding", ErrFrame)
 		}
+	}
+	if sender == nil && Kind(b[1]) == KindHello && blen == ed25519.PublicKeySize {
+		sender = ed25519.PublicKey(b[headerSize:n]) // a hello certifies itself
 	}
 	if len(sender) != ed25519.PublicKeySize || !ed25519.Verify(sender, signed(index, b[:n]), b[n:n+ed25519.SignatureSize]) {
 		return nil, fmt.Errorf("%w: bad signature", ErrFrame)

@@ -1,0 +1,454 @@
+// Package messenger is private messaging over the mix network: contacts made
+// with invite codes, texts written into the contact's BACAP mailbox stream
+// and read from one's own, everything through exits on the client's behalf.
+//
+// A conversation is two BACAP streams, one per direction. The inviter makes
+// both and hands the invitee, in the invite code, the read capability of
+// its outgoing stream, the write capability of the return stream, a secret
+// for the two hash ratchets and its identity key. The invitee's first box
+// is a hello carrying its identity key, signed by it; from then on every
+// frame is signed by its sender and sealed with a ratchet key
+// (client/message). Writes are acknowledged by the exit once the box is on
+// the replication quorum (the reply through the request's SURB is the ACK);
+// a write with no ACK in time is sent again on a fresh path, up to
+// MaxTries, then reported failed. Readers fetch boxes in index order, so
+// messages arrive once and in order. All state lives in the encrypted
+// client store and is saved after every acknowledged box and every box
+// read, so a restart neither loses nor repeats a message.
+package messenger
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/katzenpost/hpqc/bacap"
+
+	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/client/message"
+	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/mixnode/packet"
+)
+
+// Tunables.
+const (
+	// MaxTries is how often one box is sent (or fetched) before the message
+	// is reported failed. Each try waits client.ReplyTimeout for its ACK.
+	MaxTries = 10
+	boxTTL   = record.DefaultBoxTTL
+)
+
+var boxContext = []byte("komrade messages v1")
+
+const invitePrefix = "komrade-invite:"
+
+// Invite is what an invite code carries. It is a secret: whoever holds it
+// can become the contact.
+type Invite struct {
+	Identity []byte `cbor:"1,keyasint"` // inviter's Ed25519 public key
+	ReadCap  []byte `cbor:"2,keyasint"` // inviter -> invitee stream
+	WriteCap []byte `cbor:"3,keyasint"` // invitee -> inviter stream
+	Secret   []byte `cbor:"4,keyasint"` // ratchet root
+}
+
+// contact is the saved state of one conversation.
+type contact struct {
+	Name      string          `cbor:"1,keyasint"`
+	Identity  []byte          `cbor:"2,keyasint,omitempty"` // nil until the hello arrived
+	OutWrite  []byte          `cbor:"3,keyasint"`           // our stream's write cap
+	OutNext   uint64          `cbor:"4,keyasint"`
+	OutChain  message.Ratchet `cbor:"5,keyasint"`
+	InRead    []byte          `cbor:"6,keyasint"` // their stream's read cap
+	InNext    uint64          `cbor:"7,keyasint"`
+	InChain   message.Ratchet `cbor:"8,keyasint"`
+	Inviter   bool            `cbor:"9,keyasint"` // we made the invite (we wait for a hello)
+	Partial   [][]byte        `cbor:"10,keyasint,omitempty"`
+	PartialID []byte          `cbor:"11,keyasint,omitempty"`
+}
+
+// Message is a received text.
+type Message struct {
+	From string
+	Text string
+	At   time.Time
+}
+
+// Messenger sends and receives texts for one identity.
+type Messenger struct {
+	c   *client.Client
+	id  *client.Identity
+	st  *store.Store
+	log *slog.Logger
+
+	mu sync.Mutex // one operation on the contacts at a time
+}
+
+// New returns a messenger using client c (connected to a gateway), the
+// unlocked identity and the open store.
+func New(c *client.Client, id *client.Identity, st *store.Store, log *slog.Logger) *Messenger {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Messenger{c: c, id: id, st: st, log: log}
+}
+
+var encMode, _ = cbor.CoreDetEncOptions().EncMode()
+var decMode, _ = cbor.DecOptions{MaxArrayElements: message.MaxParts + 4, MaxMapPairs: 16, MaxNestedLevels: 4}.DecMode()
+
+func (m *Messenger) load(name string) (*contact, error) {
+	b, err := m.st.Get("contacts", name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("messenger: no contact %q", name)
+		}
+		return nil, err
+	}
+	var c contact
+	if err := decMode.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("messenger: contact %q damaged: %w", name, err)
+	}
+	return &c, nil
+}
+
+func (m *Messenger) save(tx *store.Tx, c *contact) error {
+	b, err := encMode.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return tx.Put("contacts", c.Name, b)
+}
+
+// Contacts lists contact names with their fingerprints ("" while the
+// contact has not answered an invite yet).
+func (m *Messenger) Contacts() (map[string]string, error) {
+	out := map[string]string{}
+	err := m.st.View(func(tx *store.Tx) error {
+		return tx.List("contacts", func(name string, v []byte) error {
+			var c contact
+			if err := decMode.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			if len(c.Identity) == ed25519.PublicKeySize {
+				out[name] = client.Fingerprint(c.Identity)
+			} else {
+				out[name] = ""
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Invite creates a contact named name and returns the invite code to give
+// them (in person, or over a channel you trust: it is a secret).
+func (m *Messenger) Invite(name string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.st.Get("contacts", name); err == nil {
+		return "", fmt.Errorf("messenger: contact %q exists", name)
+	}
+	out, err := bacap.NewWriteCap(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	back, err := bacap.NewWriteCap(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	outW, _ := out.MarshalBinary()
+	outR, _ := out.ReadCap().MarshalBinary()
+	backW, _ := back.MarshalBinary()
+	backR, _ := back.ReadCap().MarshalBinary()
+	oc, err := message.NewRatchet(secret, "inviter->invitee")
+	if err != nil {
+		return "", err
+	}
+	ic, _ := message.NewRatchet(secret, "invitee->inviter")
+	c := &contact{Name: name, OutWrite: outW, OutChain: *oc, InRead: backR, InChain: *ic, Inviter: true}
+	if err := m.st.Update(func(tx *store.Tx) error { return m.save(tx, c) }); err != nil {
+		return "", err
+	}
+	inv := Invite{Identity: m.id.Sign.Public().(ed25519.PublicKey), ReadCap: outR, WriteCap: backW, Secret: secret}
+	b, err := encMode.Marshal(&inv)
+	if err != nil {
+		return "", err
+	}
+	return invitePrefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// ParseInvite decodes an invite code.
+func ParseInvite(code string) (*Invite, error) {
+	code = strings.TrimSpace(code)
+	if !strings.HasPrefix(code, invitePrefix) || len(code) > 4096 {
+		return nil, errors.New("messenger: not a Komrade invite code")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(code[len(invitePrefix):])
+	if err != nil {
+		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
+	}
+	var inv Invite
+	if err := decMode.Unmarshal(b, &inv); err != nil {
+		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
+	}
+	if len(inv.Identity) != ed25519.PublicKeySize || len(inv.Secret) != 32 {
+		return nil, errors.New("messenger: invite code damaged")
+	}
+	if _, err := bacap.ReadCapFromBytes(inv.ReadCap); err != nil {
+		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
+	}
+	if _, err := bacap.NewWriteCapFromBytes(inv.WriteCap); err != nil {
+		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
+	}
+	return &inv, nil
+}
+
+// Accept adds the inviter as contact name and sends the hello that
+// completes the exchange.
+func (m *Messenger) Accept(ctx context.Context, code, name string) error {
+	inv, err := ParseInvite(code)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if _, err := m.st.Get("contacts", name); err == nil {
+		m.mu.Unlock()
+		return fmt.Errorf("messenger: contact %q exists", name)
+	}
+	oc, _ := message.NewRatchet(inv.Secret, "invitee->inviter")
+	ic, _ := message.NewRatchet(inv.Secret, "inviter->invitee")
+	c := &contact{Name: name, Identity: inv.Identity, OutWrite: inv.WriteCap, OutChain: *oc, InRead: inv.ReadCap, InChain: *ic}
+	err = m.st.Update(func(tx *store.Tx) error { return m.save(tx, c) })
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	hello := message.Frame{Kind: message.KindHello, Part: 0, Parts: 1, Body: m.id.Sign.Public().(ed25519.PublicKey)}
+	rand.Read(hello.ID[:])
+	return m.sendFrames(ctx, name, []message.Frame{hello})
+}
+
+// Send writes text to contact name. It returns once every box is
+// acknowledged, or an error when one could not be stored after MaxTries.
+func (m *Messenger) Send(ctx context.Context, name, text string) error {
+	frames, err := message.Split(message.KindText, []byte(text))
+	if err != nil {
+		return err
+	}
+	return m.sendFrames(ctx, name, frames)
+}
+
+func boxIndex(cap interface {
+	GetFirstMessageBoxIndex() *bacap.MessageBoxIndex
+}, n uint64) (*bacap.MessageBoxIndex, error) {
+	first := cap.GetFirstMessageBoxIndex()
+	return first.AdvanceIndexTo(first.Idx64 + n)
+}
+
+func (m *Messenger) sendFrames(ctx context.Context, name string, frames []message.Frame) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, f := range frames {
+		c, err := m.load(name)
+		if err != nil {
+			return err
+		}
+		wc, err := bacap.NewWriteCapFromBytes(c.OutWrite)
+		if err != nil {
+			return err
+		}
+		idx, err := boxIndex(wc, c.OutNext)
+		if err != nil {
+			return err
+		}
+		chain := c.OutChain
+		i, key := chain.Next()
+		if i != c.OutNext {
+			return errors.New("messenger: ratchet and stream out of step")
+		}
+		pt, err := message.Encode(f, i, m.id.Sign)
+		if err != nil {
+			return err
+		}
+		id := *(*[32]byte)(idx.BoxIDForContext(wc.ReadCap(), boxContext).Bytes())
+		ct, err := message.Seal(key, id[:], pt)
+		if err != nil {
+			return err
+		}
+		boxID, val, err := record.SealBox(wc, idx, boxContext, ct, boxTTL)
+		if err != nil {
+			return err
+		}
+		if err := m.putWithRetry(ctx, boxID, val); err != nil {
+			return fmt.Errorf("messenger: message to %s failed: %w", name, err)
+		}
+		c.OutNext++
+		c.OutChain = chain
+		if err := m.st.Update(func(tx *store.Tx) error { return m.save(tx, c) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putWithRetry is the ARQ: each attempt goes on a fresh random path and
+// waits for the exit's ACK; a lost request or reply is sent again.
+func (m *Messenger) putWithRetry(ctx context.Context, id [32]byte, val []byte) error {
+	var last error
+	for try := 0; try < MaxTries; try++ {
+		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
+		_, err := m.c.PutBox(tctx, id, val)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, packet.ErrInvalid) || errors.Is(err, packet.ErrTooLarge) {
+			return err // retrying cannot help
+		}
+		last = err
+		m.log.Debug("box not acknowledged; sending again", "try", try+1, "err", err)
+	}
+	return fmt.Errorf("no acknowledgement after %d tries: %w", MaxTries, last)
+}
+
+// Receive fetches every new box of every contact and returns the complete
+// texts, oldest first per contact.
+func (m *Messenger) Receive(ctx context.Context) ([]Message, error) {
+	names, err := m.Contacts()
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(names))
+	for n := range names {
+		keys = append(keys, n)
+	}
+	sort.Strings(keys)
+	var out []Message
+	for _, n := range keys {
+		msgs, err := m.receiveFrom(ctx, n)
+		out = append(out, msgs...)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Message
+	for ctx.Err() == nil {
+		c, err := m.load(name)
+		if err != nil {
+			return out, err
+		}
+		rc, err := bacap.ReadCapFromBytes(c.InRead)
+		if err != nil {
+			return out, err
+		}
+		idx, err := boxIndex(rc, c.InNext)
+		if err != nil {
+			return out, err
+		}
+		id := *(*[32]byte)(idx.BoxIDForContext(rc, boxContext).Bytes())
+		var box *record.Box
+		for try := 0; ; try++ {
+			tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
+			box, err = m.c.GetBox(tctx, id)
+			cancel()
+			if err == nil || errors.Is(err, packet.ErrNotFound) || try+1 >= MaxTries || ctx.Err() != nil {
+				break
+			}
+		}
+		if errors.Is(err, packet.ErrNotFound) {
+			return out, nil // nothing new
+		}
+		if err != nil {
+			return out, err
+		}
+		chain := c.InChain
+		i, key := chain.Next()
+		c.InNext++
+		c.InChain = chain
+		pt, err := message.Open(key, id[:], box.Blob)
+		var f *message.Frame
+		if err == nil {
+			var sender ed25519.PublicKey
+			if len(c.Identity) == ed25519.PublicKeySize {
+				sender = c.Identity
+			}
+			f, err = message.Decode(pt, i, sender)
+		}
+		var got *Message
+		switch {
+		case err != nil:
+			// A box we cannot open is skipped (and its index with it), never
+			// retried forever; nothing of it is logged but the fact.
+			m.log.Warn("unreadable box skipped", "contact", name, "err", err)
+		case f.Kind == message.KindHello:
+			if c.Inviter && c.Identity == nil {
+				c.Identity = bytes.Clone(f.Body)
+			}
+		default:
+			text, done, err := m.reassemble(c, f)
+			if err != nil {
+				m.log.Warn("bad frame skipped", "contact", name, "err", err)
+			} else if done {
+				got = &Message{From: name, Text: string(text), At: time.Now()}
+			}
+		}
+		err = m.st.Update(func(tx *store.Tx) error {
+			if got != nil {
+				b, _ := encMode.Marshal([]any{got.From, got.Text, got.At.Unix()})
+				if err := tx.Put("inbox", fmt.Sprintf("%s/%020d", name, c.InNext), b); err != nil {
+					return err
+				}
+			}
+			return m.save(tx, c)
+		})
+		if err != nil {
+			return out, err
+		}
+		if got != nil {
+			out = append(out, *got)
+		}
+	}
+	return out, ctx.Err()
+}
+
+// reassemble keeps the parts of the message in progress in the contact's
+// state, so a restart in the middle of a long message loses nothing.
+func (m *Messenger) reassemble(c *contact, f *message.Frame) ([]byte, bool, error) {
+	if !bytes.Equal(c.PartialID, f.ID[:]) {
+		c.PartialID, c.Partial = f.ID[:], make([][]byte, f.Parts)
+	}
+	if len(c.Partial) != f.Parts {
+		return nil, false, errors.New("part count changed")
+	}
+	c.Partial[f.Part] = f.Body
+	var text []byte
+	for _, p := range c.Partial {
+		if p == nil {
+			return nil, false, nil
+		}
+		text = append(text, p...)
+	}
+	c.Partial, c.PartialID = nil, nil
+	return text, true, nil
+}

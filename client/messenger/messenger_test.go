@@ -1,0 +1,206 @@
+package messenger_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/client/messenger"
+	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/config/seal"
+	"github.com/komrade-net/komrade/mixnode"
+	"github.com/komrade-net/komrade/mixnode/testnet"
+)
+
+func quiet() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+type user struct {
+	m     *messenger.Messenger
+	c     *client.Client
+	st    *store.Store
+	id    *client.Identity
+	state string
+}
+
+func newUser(t *testing.T, net *testnet.Network) *user {
+	t.Helper()
+	dir := t.TempDir()
+	u := &user{state: filepath.Join(dir, "state.db")}
+	st, err := store.Create(u.state, []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	u.open(t, net)
+	return u
+}
+
+// open (re)connects the user: store, identity, client link.
+func (u *user) open(t *testing.T, net *testnet.Network) {
+	t.Helper()
+	st, err := store.Open(u.state, []byte("pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.id == nil {
+		u.id, err = client.NewIdentity()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, net.Client, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.c, u.st = c, st
+	u.m = messenger.New(c, u.id, st, quiet())
+	t.Cleanup(u.close)
+}
+
+func (u *user) close() {
+	if u.c != nil {
+		u.c.Close()
+		u.st.Close()
+		u.c, u.st = nil, nil
+	}
+}
+
+// receive polls until n texts arrived from name or the deadline passes.
+func (u *user) receive(t *testing.T, n int, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var got []string
+	for len(got) < n && time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		msgs, err := u.m.Receive(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			got = append(got, m.Text)
+		}
+		if len(got) < n {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return got
+}
+
+func pair(t *testing.T, a, b *user) {
+	t.Helper()
+	code, err := a.m.Invite("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := b.m.Accept(ctx, code, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	a.receive(t, 0, 0) // read the hello
+	if _, err := a.m.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := a.m.Contacts()
+	cb, _ := b.m.Contacts()
+	if ca["bob"] != b.id.Fingerprint() || cb["alice"] != a.id.Fingerprint() {
+		t.Fatalf("fingerprints after the exchange: %v %v", ca, cb)
+	}
+}
+
+func check(t *testing.T, got []string, from string, n int) {
+	t.Helper()
+	if len(got) != n {
+		t.Fatalf("%d/%d messages from %s", len(got), n, from)
+	}
+	for i, s := range got {
+		if want := fmt.Sprintf("%s #%d", from, i); s != want {
+			t.Fatalf("message %d is %q, want %q (order or duplicates)", i, s, want)
+		}
+	}
+}
+
+// TestFiftyEachWay: an invite, then 50 messages each way, all delivered
+// exactly once and in order.
+func TestFiftyEachWay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100 messages through the mix network")
+	}
+	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	a, b := newUser(t, net), newUser(t, net)
+	pair(t, a, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	errs := make(chan error, 2)
+	for _, s := range []struct {
+		u    *user
+		to   string
+		from string
+	}{{a, "bob", "alice"}, {b, "alice", "bob"}} {
+		go func() {
+			for i := 0; i < 50; i++ {
+				if err := s.u.m.Send(ctx, s.to, fmt.Sprintf("%s #%d", s.from, i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(t, b.receive(t, 50, 2*time.Minute), "alice", 50)
+	check(t, a.receive(t, 50, 2*time.Minute), "bob", 50)
+}
+
+// TestStoreAndForwardAndFaults: messages sent while the recipient is away
+// wait in the DHT and arrive after it comes back; with every node dropping
+// 5% of packets, every message still arrives through retransmission.
+func TestStoreAndForwardAndFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("messages through a lossy mix network")
+	}
+	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: quiet(),
+		NodeOptions: func(i int, o *mixnode.Options) { o.DropRate = 0.05 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	a, b := newUser(t, net), newUser(t, net)
+	pair(t, a, b)
+	b.close() // bob goes offline
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for i := 0; i < 20; i++ {
+		if err := a.m.Send(ctx, "bob", fmt.Sprintf("alice #%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.open(t, net) // bob comes back, with his saved state
+	check(t, b.receive(t, 20, 3*time.Minute), "alice", 20)
+	var injected uint64
+	for _, n := range net.Nodes {
+		injected += n.Metrics().Dropped("injected")
+	}
+	if injected == 0 {
+		t.Fatal("no packet was dropped: the fault injection did not run")
+	}
+	t.Logf("%d packets dropped by fault injection", injected)
+}
