@@ -35,6 +35,7 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			initCommand(),
+			demoCommand(),
 			mixnodeCommand(),
 			testnetCommand(),
 			pingCommand(),

@@ -207,3 +207,19 @@ func TestInit(t *testing.T) {
 		t.Fatalf("second init: %v\n%s", err, out)
 	}
 }
+
+// TestDemo runs `komrade demo`: a network, two users, an invite and
+// messages both ways, exit status 0.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo")
+	}
+	bin := buildKomrade(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--log-level", "error", "demo", "--messages", "2").CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil || !strings.Contains(string(out), "demo complete") || strings.Count(string(out), "received") != 4 {
+		t.Fatalf("demo: %v", err)
+	}
+}
