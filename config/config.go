@@ -225,6 +225,36 @@ type Client struct {
 	// TorConfig, with transport = "tor" and no tor_socks, is a torrc file
 	// with extra options for the tor the client starts (e.g. bridges).
 	TorConfig string `toml:"tor_config,omitempty"`
+	// LambdaP, LambdaL and LambdaD are the daemon's Loopix rates in packets
+	// per second: the real-or-drop stream (which also carries mailbox
+	// fetches), loop cover and drop cover. Zero means the defaults
+	// (DefaultLambdaP, DefaultLambdaL, DefaultLambdaD).
+	LambdaP float64 `toml:"lambda_p,omitempty"`
+	LambdaL float64 `toml:"lambda_l,omitempty"`
+	LambdaD float64 `toml:"lambda_d,omitempty"`
+}
+
+// Default Loopix rates of the client daemon: one packet every 0.4 s on
+// average, about 9000 packets (28 MB) an hour, idle or busy.
+const (
+	DefaultLambdaP = 1.5
+	DefaultLambdaL = 0.5
+	DefaultLambdaD = 0.5
+)
+
+// Rates returns the configured Loopix rates with defaults filled in.
+func (c *Client) Rates() (p, l, d float64) {
+	p, l, d = c.LambdaP, c.LambdaL, c.LambdaD
+	if p == 0 {
+		p = DefaultLambdaP
+	}
+	if l == 0 {
+		l = DefaultLambdaL
+	}
+	if d == 0 {
+		d = DefaultLambdaD
+	}
+	return p, l, d
 }
 
 // DefaultClient returns a client configuration with working defaults but no
@@ -246,6 +276,14 @@ func (c *Client) Validate() error {
 	}
 	if err := validateAllowList(c.AllowList); err != nil {
 		return err
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"lambda_p", c.LambdaP}, {"lambda_l", c.LambdaL}, {"lambda_d", c.LambdaD}} {
+		if !(r.v >= 0 && r.v <= 1000) {
+			return fieldErr(r.name, "must be between 0 and 1000 packets per second (0: default)")
+		}
 	}
 	return validateClientTor(c)
 }

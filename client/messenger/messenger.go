@@ -326,6 +326,23 @@ func (m *Messenger) putWithRetry(ctx context.Context, id [32]byte, val []byte) e
 	return fmt.Errorf("no acknowledgement after %d tries: %w", MaxTries, last)
 }
 
+// Fingerprint is the user's own fingerprint.
+func (m *Messenger) Fingerprint() string { return m.id.Fingerprint() }
+
+// DecodeInboxEntry decodes a message saved in the store's "inbox" bucket.
+func DecodeInboxEntry(b []byte) (*Message, error) {
+	var e struct {
+		_    struct{} `cbor:",toarray"`
+		From string
+		Text string
+		At   int64
+	}
+	if err := decMode.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("messenger: inbox entry damaged: %w", err)
+	}
+	return &Message{From: e.From, Text: e.Text, At: time.Unix(e.At, 0)}, nil
+}
+
 // Receive fetches every new box of every contact and returns the complete
 // texts, oldest first per contact.
 func (m *Messenger) Receive(ctx context.Context) ([]Message, error) {

@@ -35,6 +35,11 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			initCommand(),
+			daemonCommand(),
+			contactCommand(),
+			sendCommand(),
+			inboxCommand(),
+			statusCommand(),
 			demoCommand(),
 			mixnodeCommand(),
 			testnetCommand(),

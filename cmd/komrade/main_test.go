@@ -223,3 +223,60 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %v", err)
 	}
 }
+
+// TestMessagingCLI drives the built binary as a person would: init, two
+// daemons on a testnet, contact invite and add, send both ways, inbox.
+func TestMessagingCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs daemons and a testnet")
+	}
+	bin := buildKomrade(t)
+	dir := t.TempDir()
+	_, lines := startProcess(t, bin, "--log-level", "warn", "testnet", "--nodes", "9", "--dir", filepath.Join(dir, "net"))
+	waitLine(t, lines, regexp.MustCompile(`running until interrupted`), 90*time.Second)
+	pf := filepath.Join(dir, "pass")
+	os.WriteFile(pf, []byte("passphrase\n"), 0o600)
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("komrade %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	homeA, homeB := filepath.Join(dir, "alice"), filepath.Join(dir, "bob")
+	// Without a daemon the commands say how to start one.
+	if out, err := exec.Command(bin, "inbox", "--home", homeA).CombinedOutput(); err == nil || !strings.Contains(string(out), "komrade daemon") {
+		t.Fatalf("inbox without daemon: %v %s", err, out)
+	}
+	for _, h := range []string{homeA, homeB} {
+		run("init", "--home", h, "--passphrase-file", pf)
+		_, dl := startProcess(t, bin, "--log-level", "warn", "daemon", "--home", h, "--passphrase-file", pf, "--config", filepath.Join(dir, "net", "client.toml"))
+		waitLine(t, dl, regexp.MustCompile(`daemon running`), 60*time.Second)
+	}
+	code := run("contact", "invite", "bob", "--home", homeA)
+	run("contact", "add", code, "--name", "alice", "--home", homeB)
+	run("send", "alice", "hello", "from", "bob", "--home", homeB)
+	run("send", "--home", homeA, "bob", "hi bob")
+	waitInbox := func(home, want string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		var all string
+		for time.Now().Before(deadline) {
+			all += run("inbox", "--home", home) + "\n"
+			if strings.Contains(all, want) {
+				return
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		t.Fatalf("inbox of %s never showed %q:\n%s", home, want, all)
+	}
+	waitInbox(homeA, "bob: hello from bob")
+	waitInbox(homeB, "alice: hi bob")
+	if out := run("inbox", "--home", homeA); !strings.Contains(out, "no unread") {
+		t.Fatalf("messages not marked read: %s", out)
+	}
+	if show := run("contact", "show", "--home", homeA); !regexp.MustCompile(`bob\s+([0-9a-f]{4} ){7}[0-9a-f]{4}`).MatchString(show) {
+		t.Fatalf("contact show: %s", show)
+	}
+}

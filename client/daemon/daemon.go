@@ -1,0 +1,282 @@
+// Package daemon runs a user's Komrade client in the background and serves
+// the other CLI commands over a Unix socket (mode 0600) in the home
+// directory: one gateway link, Loopix cover traffic with the configured
+// rates (mailbox fetches and sends take the slots of the λP stream), a
+// mailbox poll loop, and a small JSON-over-HTTP API.
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/client/messenger"
+	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/config"
+)
+
+// SocketFile is the API socket in the home directory.
+const SocketFile = "komrade.sock"
+
+// PollInterval is how often the daemon fetches new mailbox boxes.
+const PollInterval = 2 * time.Second
+
+// Daemon is a running client.
+type Daemon struct {
+	home string
+	cl   *client.Client
+	st   *store.Store
+	m    *messenger.Messenger
+	log  *slog.Logger
+	ln   net.Listener
+	srv  *http.Server
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	received int
+	lastPoll time.Time
+	pollErr  string
+}
+
+// Start unlocks the identity in home, connects to a gateway of cfg, starts
+// cover traffic and the poll loop, and serves the API. It runs until ctx ends
+// or Close.
+func Start(ctx context.Context, home string, passphrase []byte, cfg config.Client, log *slog.Logger) (*Daemon, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	id, err := client.OpenIdentity(home, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	sock := filepath.Join(home, SocketFile)
+	if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("daemon: one is already running (%s)", sock)
+	}
+	os.Remove(sock) // a stale socket from a crash
+	st, err := store.Open(filepath.Join(home, client.StateFile), passphrase)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.Dial(ctx, cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	p, l, dd := cfg.Rates()
+	if err := cl.StartCover(ctx, client.Rates{LambdaP: p, LambdaL: l, LambdaD: dd}); err != nil {
+		cl.Close()
+		st.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		cl.Close()
+		st.Close()
+		return nil, fmt.Errorf("daemon: socket: %w", err)
+	}
+	if err := os.Chmod(sock, 0o600); err != nil {
+		ln.Close()
+		cl.Close()
+		st.Close()
+		return nil, err
+	}
+	d := &Daemon{home: home, cl: cl, st: st, m: messenger.New(cl, id, st, log), log: log, ln: ln}
+	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
+	d.wg.Add(2)
+	go func() {
+		defer d.wg.Done()
+		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("api", "err", err)
+		}
+	}()
+	go func() {
+		defer d.wg.Done()
+		d.pollLoop(ctx)
+	}()
+	log.Info("daemon running", "socket", sock, "gateway", cl.Gateway(), "fingerprint", id.Fingerprint())
+	return d, nil
+}
+
+// Close stops the daemon.
+func (d *Daemon) Close() error {
+	d.srv.Close()
+	err := d.cl.Close()
+	d.wg.Wait()
+	os.Remove(filepath.Join(d.home, SocketFile))
+	return errors.Join(err, d.st.Close())
+}
+
+func (d *Daemon) pollLoop(ctx context.Context) {
+	t := time.NewTicker(PollInterval)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		msgs, err := d.m.Receive(pctx)
+		cancel()
+		d.mu.Lock()
+		d.received += len(msgs)
+		d.lastPoll = time.Now()
+		d.pollErr = ""
+		if err != nil && ctx.Err() == nil {
+			d.pollErr = err.Error()
+		}
+		d.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// InboxMessage is one received text in the API.
+type InboxMessage struct {
+	From string    `json:"from"`
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+}
+
+// Status is the daemon's state in the API.
+type Status struct {
+	Gateway     string            `json:"gateway"`
+	Epoch       uint64            `json:"epoch"`
+	Nodes       int               `json:"nodes"`
+	Loops       client.LoopStats  `json:"loops"`
+	Unread      map[string]int    `json:"unread"`
+	Contacts    map[string]string `json:"contacts"`
+	LastPoll    time.Time         `json:"last_poll"`
+	PollError   string            `json:"poll_error,omitempty"`
+	Received    int               `json:"received"`
+	Fingerprint string            `json:"fingerprint"`
+}
+
+func (d *Daemon) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /invite", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Name string }
+		if !decode(w, r, &req) {
+			return
+		}
+		code, err := d.m.Invite(req.Name)
+		reply(w, map[string]string{"code": code}, err)
+	})
+	mux.HandleFunc("POST /accept", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Code, Name string }
+		if !decode(w, r, &req) {
+			return
+		}
+		reply(w, map[string]string{}, d.m.Accept(r.Context(), req.Code, req.Name))
+	})
+	mux.HandleFunc("GET /contacts", func(w http.ResponseWriter, r *http.Request) {
+		c, err := d.m.Contacts()
+		reply(w, c, err)
+	})
+	mux.HandleFunc("POST /send", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ To, Text string }
+		if !decode(w, r, &req) {
+			return
+		}
+		reply(w, map[string]string{"state": "acknowledged"}, d.m.Send(r.Context(), req.To, req.Text))
+	})
+	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) {
+		msgs, err := d.takeInbox()
+		reply(w, msgs, err)
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		s, err := d.status()
+		reply(w, s, err)
+	})
+	return mux
+}
+
+// takeInbox returns the unread messages, oldest first, and marks them read
+// (removes them) in the same transaction.
+func (d *Daemon) takeInbox() ([]InboxMessage, error) {
+	var out []InboxMessage
+	var keys []string
+	err := d.st.Update(func(tx *store.Tx) error {
+		if err := tx.List("inbox", func(k string, v []byte) error {
+			m, err := messenger.DecodeInboxEntry(v)
+			if err != nil {
+				return err
+			}
+			keys = append(keys, k)
+			out = append(out, InboxMessage{From: m.From, Text: m.Text, At: m.At})
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := tx.Delete("inbox", k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// Keys are contact/index: sorting them gives each conversation in order.
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
+	sorted := make([]InboxMessage, len(out))
+	for i, j := range idx {
+		sorted[i] = out[j]
+	}
+	return sorted, err
+}
+
+func (d *Daemon) status() (*Status, error) {
+	c, err := d.m.Contacts()
+	if err != nil {
+		return nil, err
+	}
+	unread := map[string]int{}
+	err = d.st.View(func(tx *store.Tx) error {
+		return tx.List("inbox", func(k string, _ []byte) error {
+			unread[strings.SplitN(k, "/", 2)[0]]++
+			return nil
+		})
+	})
+	dir := d.cl.Directory()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := &Status{Gateway: d.cl.Gateway().String(), Loops: d.cl.LoopStats(), Unread: unread, Contacts: c,
+		LastPoll: d.lastPoll, PollError: d.pollErr, Received: d.received, Fingerprint: d.m.Fingerprint()}
+	if dir != nil {
+		s.Epoch, s.Nodes = dir.Epoch, len(dir.Nodes)
+	}
+	return s, err
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {
+		http.Error(w, `{"error":"bad request"}`, http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+func reply(w http.ResponseWriter, v any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	json.NewEncoder(w).Encode(v)
+}
