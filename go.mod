@@ -16,7 +16,10 @@ require (
 	go.etcd.io/bbolt v1.4.3
 )
 
-require golang.org/x/term v0.47.0 // indirect
+require (
+	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
+	golang.org/x/term v0.47.0 // indirect
+)
 
 require (
 	codeberg.org/vula/highctidh v1.0.2024092800 // indirect

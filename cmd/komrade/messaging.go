@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	qrcode "github.com/skip2/go-qrcode"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/komrade-net/komrade/client/daemon"
 	"github.com/komrade-net/komrade/config"
@@ -126,6 +128,14 @@ func contactCommand() *cli.Command {
 						return printJSON(map[string]string{"code": code})
 					}
 					fmt.Println(code)
+					// On a terminal, also as a QR code to scan in person.
+					if term.IsTerminal(int(os.Stdout.Fd())) {
+						q, err := qrcode.New(code, qrcode.Low)
+						if err != nil {
+							return fmt.Errorf("qr code: %w", err)
+						}
+						fmt.Print(q.ToSmallString(false))
+					}
 					return nil
 				},
 			},
