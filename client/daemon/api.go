@@ -97,10 +97,11 @@ func (a *API) Send(ctx context.Context, to, text string) error {
 	return a.call(ctx, "POST", "/send", map[string]string{"to": to, "text": text}, nil)
 }
 
-// Inbox returns the unread messages and marks them read.
-func (a *API) Inbox(ctx context.Context) ([]InboxMessage, error) {
+// Inbox returns the unread messages (of contact from, or all when from is
+// empty) and marks them read.
+func (a *API) Inbox(ctx context.Context, from string) ([]InboxMessage, error) {
 	var r []InboxMessage
-	err := a.call(ctx, "POST", "/inbox", nil, &r)
+	err := a.call(ctx, "POST", "/inbox", map[string]string{"from": from}, &r)
 	return r, err
 }
 

@@ -193,7 +193,11 @@ func (d *Daemon) routes() http.Handler {
 		reply(w, map[string]string{"state": "acknowledged"}, d.m.Send(r.Context(), req.To, req.Text))
 	})
 	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) {
-		msgs, err := d.takeInbox()
+		var req struct{ From string }
+		if r.ContentLength > 0 && !decode(w, r, &req) {
+			return
+		}
+		msgs, err := d.takeInbox(req.From)
 		reply(w, msgs, err)
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
@@ -203,9 +207,10 @@ func (d *Daemon) routes() http.Handler {
 	return mux
 }
 
-// takeInbox returns the unread messages, oldest first, and marks them read
-// (removes them) in the same transaction.
-func (d *Daemon) takeInbox() ([]InboxMessage, error) {
+// takeInbox returns the unread messages (of contact from, or of everyone),
+// oldest first per contact, and marks them read (removes them) in the same
+// transaction.
+func (d *Daemon) takeInbox(from string) ([]InboxMessage, error) {
 	var out []InboxMessage
 	var keys []string
 	err := d.st.Update(func(tx *store.Tx) error {
@@ -213,6 +218,9 @@ func (d *Daemon) takeInbox() ([]InboxMessage, error) {
 			m, err := messenger.DecodeInboxEntry(v)
 			if err != nil {
 				return err
+			}
+			if from != "" && m.From != from {
+				return nil
 			}
 			keys = append(keys, k)
 			out = append(out, InboxMessage{From: m.From, Text: m.Text, At: m.At})

@@ -39,6 +39,7 @@ func main() {
 			contactCommand(),
 			sendCommand(),
 			inboxCommand(),
+			chatCommand(),
 			statusCommand(),
 			demoCommand(),
 			mixnodeCommand(),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -230,7 +231,7 @@ func inboxCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			msgs, err := a.Inbox(c.Context)
+			msgs, err := a.Inbox(c.Context, "")
 			if err != nil {
 				return err
 			}
@@ -273,6 +274,66 @@ func statusCommand() *cli.Command {
 				fmt.Printf("last poll   %v: %s\n", s.LastPoll.Round(time.Second), s.PollError)
 			}
 			return nil
+		},
+	}
+}
+
+func chatCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "chat",
+		Usage:     "talk with a contact: each line you type is sent, their messages appear as they arrive",
+		ArgsUsage: "CONTACT",
+		Flags:     []cli.Flag{homeFlag()},
+		Action: func(c *cli.Context) error {
+			pos, fl := args(c, "home")
+			if len(pos) != 1 {
+				return fmt.Errorf("usage: komrade chat CONTACT")
+			}
+			who := pos[0]
+			a, err := api(c, fl["home"])
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(c.Context)
+			defer stop()
+			if _, err := a.Contacts(ctx); err != nil {
+				return err
+			}
+			fmt.Printf("chatting with %s; Ctrl-D or Ctrl-C to leave\n", who)
+			lines := make(chan string)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(os.Stdin)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+			}()
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case l, ok := <-lines:
+					if !ok {
+						return nil
+					}
+					if strings.TrimSpace(l) == "" {
+						continue
+					}
+					if err := a.Send(ctx, who, l); err != nil {
+						fmt.Printf("! not delivered: %v\n", err)
+					}
+				case <-tick.C:
+					msgs, err := a.Inbox(ctx, who)
+					if err != nil {
+						return err
+					}
+					for _, m := range msgs {
+						fmt.Printf("[%s] %s: %s\n", m.At.Local().Format("15:04"), m.From, m.Text)
+					}
+				}
+			}
 		},
 	}
 }
