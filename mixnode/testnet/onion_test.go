@@ -269,7 +269,25 @@ func TestTor(t *testing.T) {
 		// first replies may be missing.
 		cfg := torClient(t, tn.SOCKSAddr())
 		cfg.Gateways = []string{after}
-		c := dialTor(t, cfg)
+		// The client's tor may still hold the onion service descriptor
+		// published before the restart (old introduction points): the first
+		// attempt can time out until tor fetches the new one, so try a few
+		// times before calling the address unreachable.
+		var c *client.Client
+		for attempt := 1; ; attempt++ {
+			dctx, dcancel := context.WithTimeout(context.Background(), 90*time.Second)
+			cl, err := client.Dial(dctx, cfg, testLogger(t))
+			dcancel()
+			if err == nil {
+				c = cl
+				t.Cleanup(func() { cl.Close() })
+				break
+			}
+			if attempt == 3 {
+				t.Fatalf("restarted onion gateway unreachable after %d attempts: %v", attempt, err)
+			}
+			t.Logf("attempt %d to reach the restarted gateway: %v", attempt, err)
+		}
 		if got := echoes(t, c, 10, 5, 10*time.Second); got < 5 {
 			t.Fatalf("%d/10 replies through the restarted gateway", got)
 		} else {
