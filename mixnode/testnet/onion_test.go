@@ -5,13 +5,17 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/client/messenger"
+	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/config/seal"
 	"github.com/komrade-net/komrade/dht/directory"
 	"github.com/komrade-net/komrade/dht/onion"
 	"github.com/komrade-net/komrade/dht/onion/tornet"
@@ -222,6 +226,57 @@ func TestTor(t *testing.T) {
 	})
 
 	// Last: it restarts gateway 0.
+	t.Run("MessageBetweenTorClients", func(t *testing.T) {
+		// Two users whose clients both reach their gateways only through
+		// Tor exchange an invite and a message each way.
+		user := func() *messenger.Messenger {
+			st, err := store.Create(filepath.Join(t.TempDir(), "state.db"), []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			id, err := client.NewIdentity()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return messenger.New(dialTor(t, torClient(t, tn.SOCKSAddr())), id, st, testLogger(t))
+		}
+		alice, bob := user(), user()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		code, err := alice.Invite("bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bob.Accept(ctx, code, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if err := bob.Send(ctx, "alice", "from bob over tor"); err != nil {
+			t.Fatal(err)
+		}
+		if err := alice.Send(ctx, "bob", "from alice over tor"); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []struct {
+			m    *messenger.Messenger
+			want string
+		}{{alice, "from bob over tor"}, {bob, "from alice over tor"}} {
+			var got []string
+			for ctx.Err() == nil && len(got) == 0 {
+				msgs, err := w.m.Receive(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range msgs {
+					got = append(got, m.Text)
+				}
+			}
+			if len(got) != 1 || got[0] != w.want {
+				t.Fatalf("received %q, want %q", got, w.want)
+			}
+		}
+	})
+
 	t.Run("OnionStableAcrossRestart", func(t *testing.T) {
 		before := net.Nodes[0].OnionAddr()
 		id := net.Nodes[0].ID()
