@@ -27,7 +27,6 @@ import (
 
 	"github.com/katzenpost/katzenpost/core/sphinx"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multiaddr"
 	"golang.org/x/time/rate"
 
 	"github.com/komrade-net/komrade/config"
@@ -315,5 +314,3 @@ func (n *Node) descriptorAddrs() [][]byte {
 	}
 	return out
 }
-
-var _ = multiaddr.P_P2P

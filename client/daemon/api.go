@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"time"
 )
 
 // API talks to a running daemon over its socket.
@@ -111,5 +110,3 @@ func (a *API) Status(ctx context.Context) (*Status, error) {
 	err := a.call(ctx, "GET", "/status", nil, &s)
 	return &s, err
 }
-
-var _ = time.Second
