@@ -6,19 +6,15 @@
 //     one variable-base multiplication instead of two;
 //   - keys derived by Sphinx's KDF (blinding factors) never compute a public
 //     key nobody uses;
-//   - blinding a group element, X25519(b, u), is one variable-base
-//     multiplication on edwards25519 (filippo.io/edwards25519) instead of
+//   - blinding a group element, X25519(b, u), is one Montgomery ladder
+//     (RFC 7748 §5) over filippo.io/edwards25519/field, instead of
 //     crypto/ecdh's NewPrivateKey (a ladder for an unused public key) plus a
 //     ladder.
 //
-// Blinding maps u to an edwards25519 point P with the birational map
-// y = (u-1)/(u+1) (RFC 7748 §4.1), computes [k]P as [k/8]([8]P) (k is the
-// clamped scalar, a multiple of 8, so this equals X25519 even for points with
-// a small-order component) and returns u([k]P); both points over u give the
-// same u. Inputs with no edwards25519 point (the quadratic twist) and the
-// exceptional u = -1 take the crypto/ecdh path, which X25519 defines for
-// every input. No field or group arithmetic is written here: it all comes
-// from crypto/ecdh and filippo.io/edwards25519.
+// The ladder is the X25519 function as RFC 7748 specifies it, written over
+// the same field implementation crypto/ecdh uses; no field arithmetic is
+// written here, and tests compare it with crypto/ecdh and hpqc on random,
+// non-canonical, twist and small-order inputs.
 package x25519nike
 
 import (
@@ -31,10 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
 	"github.com/katzenpost/hpqc/nike"
-	"golang.org/x/crypto/curve25519"
 )
 
 // Size of keys, group elements and shared secrets.
@@ -303,61 +297,67 @@ func scalarBytes(k nike.PrivateKey) []byte {
 // blind returns X25519(scalar, u). It panics on an all-zero result (a
 // low-order u), as hpqc's does.
 func blind(u, scalar []byte) []byte {
-	if out, ok := blindEdwards(u, scalar); ok {
-		if isZero(out) {
-			panic("x25519nike: bad X25519 input: low order point")
-		}
-		return out
+	var out [Size]byte
+	x25519(&out, scalar, u)
+	if isZero(out[:]) {
+		panic("x25519nike: bad X25519 input: low order point")
 	}
-	out, err := curve25519.X25519(scalar, u)
-	if err != nil {
-		panic(err)
-	}
-	return out
+	return out[:]
 }
 
-// blindEdwards computes X25519(scalar, u) on edwards25519. ok is false when u
-// has no edwards25519 point (twist) or is the exceptional u = -1.
-func blindEdwards(u, scalar []byte) (out []byte, ok bool) {
-	var fu, one, num, den, y field.Element
-	if _, err := fu.SetBytes(u); err != nil { // ignores bit 255 like X25519
-		return nil, false
-	}
-	one.One()
-	den.Add(&fu, &one)
-	if den.Equal(new(field.Element).Zero()) == 1 {
-		return nil, false
-	}
-	num.Subtract(&fu, &one)
-	y.Multiply(&num, den.Invert(&den))
-	var p edwards25519.Point
-	if _, err := p.SetBytes(y.Bytes()); err != nil {
-		return nil, false // u is on the twist
-	}
-	p.MultByCofactor(&p)
-
-	// k = clamp(scalar) is a multiple of 8: [k]P = [k/8]([8]P), and [8]P
-	// lies in the prime-order group, so k/8 may be reduced mod l.
+// x25519 sets dst to X25519(scalar, u): the Montgomery ladder of RFC 7748
+// §5, step for step, over filippo.io/edwards25519/field (the field crypto/ecdh
+// uses too). It is constant-time: conditional swaps, no secret branches or
+// indexes. It exists because crypto/ecdh computes a public key for every new
+// scalar, a second ladder a blinding does not need.
+func x25519(dst *[Size]byte, scalar, u []byte) {
 	var k [Size]byte
 	copy(k[:], scalar)
 	k[0] &= 248
 	k[31] &= 127
 	k[31] |= 64
-	var wide [64]byte
-	for i := 0; i < Size; i++ {
-		wide[i] = k[i] >> 3
-		if i+1 < Size {
-			wide[i] |= k[i+1] << 5
-		}
+
+	var x1, x2, z2, x3, z3, t0, t1 field.Element
+	if _, err := x1.SetBytes(u); err != nil { // ignores bit 255, as RFC 7748 says
+		panic(err) // u is always 32 bytes here
 	}
+	x2.One()
+	x3.Set(&x1)
+	z3.One()
+	swap := 0
+	for pos := 254; pos >= 0; pos-- {
+		bit := int(k[pos/8]>>(pos&7)) & 1
+		swap ^= bit
+		x2.Swap(&x3, swap)
+		z2.Swap(&z3, swap)
+		swap = bit
+
+		t0.Subtract(&x3, &z3)  // D = x3 - z3
+		t1.Subtract(&x2, &z2)  // B = x2 - z2
+		x2.Add(&x2, &z2)       // A = x2 + z2
+		z2.Add(&x3, &z3)       // C = x3 + z3
+		z3.Multiply(&t0, &x2)  // DA
+		z2.Multiply(&z2, &t1)  // CB
+		t0.Square(&t1)         // BB
+		t1.Square(&x2)         // AA
+		x3.Add(&z3, &z2)       // DA + CB
+		z2.Subtract(&z3, &z2)  // DA - CB
+		x2.Multiply(&t1, &t0)  // x2 = AA * BB
+		t1.Subtract(&t1, &t0)  // E = AA - BB
+		z2.Square(&z2)         // (DA - CB)^2
+		z3.Mult32(&t1, 121666) // a24 * E
+		x3.Square(&x3)         // x3 = (DA + CB)^2
+		t0.Add(&t0, &z3)       // BB + a24 * E
+		z3.Multiply(&x1, &z2)  // z3 = x1 * (DA - CB)^2
+		z2.Multiply(&t1, &t0)  // z2 = E * (BB + a24 * E)
+	}
+	x2.Swap(&x3, swap)
+	z2.Swap(&z3, swap)
 	clear(k[:])
-	var s edwards25519.Scalar
-	if _, err := s.SetUniformBytes(wide[:]); err != nil {
-		panic(err)
-	}
-	clear(wide[:])
-	p.ScalarMult(&s, &p)
-	return p.BytesMontgomery(), true
+
+	z2.Invert(&z2)
+	x2.Multiply(&x2, &z2)
+	copy(dst[:], x2.Bytes())
 }
 
 func isZero(b []byte) bool {

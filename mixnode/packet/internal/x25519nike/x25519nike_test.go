@@ -2,6 +2,7 @@ package x25519nike
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/rand"
 	"testing"
 
@@ -252,4 +253,41 @@ func TestResetErases(t *testing.T) {
 		}
 	}()
 	Scheme{}.DeriveSecret(priv, peer)
+}
+
+// TestLadderMatchesECDH compares the ladder with crypto/ecdh on random
+// scalars and u-coordinates, including non-canonical ones (bit 255 set,
+// values ≥ p) and points on the twist, which crypto/ecdh accepts too.
+func TestLadderMatchesECDH(t *testing.T) {
+	for i := 0; i < 2000; i++ {
+		k, u := randBytes(t, 32), randBytes(t, 32)
+		switch i % 4 {
+		case 1:
+			u[31] |= 0x80
+		case 2: // p + small, non-canonical
+			copy(u, bytes.Repeat([]byte{0xff}, 32))
+			u[0] = 0xed + byte(i%18)
+			u[31] = 0x7f
+		}
+		priv, err := ecdh.X25519().NewPrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := ecdh.X25519().NewPublicKey(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, werr := priv.ECDH(pub)
+		var got [Size]byte
+		x25519(&got, k, u)
+		if werr != nil {
+			if !isZero(got[:]) {
+				t.Fatalf("k=%x u=%x: ecdh refused (%v), ladder gave %x", k, u, werr, got)
+			}
+			continue
+		}
+		if !bytes.Equal(want, got[:]) {
+			t.Fatalf("k=%x u=%x: ecdh %x, ladder %x", k, u, want, got)
+		}
+	}
 }
