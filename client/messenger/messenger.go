@@ -75,6 +75,9 @@ type contact struct {
 	Inviter   bool            `cbor:"9,keyasint"` // we made the invite (we wait for a hello)
 	Partial   [][]byte        `cbor:"10,keyasint,omitempty"`
 	PartialID []byte          `cbor:"11,keyasint,omitempty"`
+	// Expect is the identity a friend request was sent to: its hello must
+	// be signed by this key.
+	Expect []byte `cbor:"12,keyasint,omitempty"`
 }
 
 // Message is a received text.
@@ -158,13 +161,31 @@ func (m *Messenger) Invite(name string) (string, error) {
 	if _, err := m.st.Get("contacts", name); err == nil {
 		return "", fmt.Errorf("messenger: contact %q exists", name)
 	}
-	out, err := bacap.NewWriteCap(rand.Reader)
+	c, inv, err := m.newInviterContact(name)
 	if err != nil {
 		return "", err
 	}
-	back, err := bacap.NewWriteCap(rand.Reader)
+	if err := m.st.Update(func(tx *store.Tx) error { return m.save(tx, c) }); err != nil {
+		return "", err
+	}
+	b, err := encMode.Marshal(inv)
 	if err != nil {
 		return "", err
+	}
+	return invitePrefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// newInviterContact makes the two streams and ratchets of a new
+// conversation started by us, and the invite that hands the other side its
+// half. Nothing is saved.
+func (m *Messenger) newInviterContact(name string) (*contact, *Invite, error) {
+	out, err := bacap.NewWriteCap(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	back, err := bacap.NewWriteCap(rand.Reader)
+	if err != nil {
+		return nil, nil, err
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
@@ -174,19 +195,12 @@ func (m *Messenger) Invite(name string) (string, error) {
 	backR, _ := back.ReadCap().MarshalBinary()
 	oc, err := message.NewRatchet(secret, "inviter->invitee")
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
 	ic, _ := message.NewRatchet(secret, "invitee->inviter")
 	c := &contact{Name: name, OutWrite: outW, OutChain: *oc, InRead: backR, InChain: *ic, Inviter: true}
-	if err := m.st.Update(func(tx *store.Tx) error { return m.save(tx, c) }); err != nil {
-		return "", err
-	}
-	inv := Invite{Identity: m.id.Sign.Public().(ed25519.PublicKey), ReadCap: outR, WriteCap: backW, Secret: secret}
-	b, err := encMode.Marshal(&inv)
-	if err != nil {
-		return "", err
-	}
-	return invitePrefix + base64.RawURLEncoding.EncodeToString(b), nil
+	inv := &Invite{Identity: m.id.Sign.Public().(ed25519.PublicKey), ReadCap: outR, WriteCap: backW, Secret: secret}
+	return c, inv, nil
 }
 
 // ParseInvite decodes an invite code.
@@ -407,8 +421,11 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		var f *message.Frame
 		if err == nil {
 			var sender ed25519.PublicKey
-			if len(c.Identity) == ed25519.PublicKeySize {
+			switch {
+			case len(c.Identity) == ed25519.PublicKeySize:
 				sender = c.Identity
+			case len(c.Expect) == ed25519.PublicKeySize:
+				sender = c.Expect // only the addressee of our request may answer
 			}
 			f, err = message.Decode(pt, i, sender)
 		}
@@ -419,7 +436,7 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			// retried forever; nothing of it is logged but the fact.
 			m.log.Warn("unreadable box skipped", "contact", name, "err", err)
 		case f.Kind == message.KindHello:
-			if c.Inviter && c.Identity == nil {
+			if c.Inviter && c.Identity == nil && (c.Expect == nil || bytes.Equal(c.Expect, f.Body)) {
 				c.Identity = bytes.Clone(f.Body)
 			}
 		default:

@@ -2,6 +2,7 @@ package messenger_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/config/seal"
+	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/dht/sets"
 	"github.com/komrade-net/komrade/mixnode"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
@@ -202,4 +205,119 @@ func TestStoreAndForwardAndFaults(t *testing.T) {
 		t.Fatal("no packet was dropped: the fault injection did not run")
 	}
 	t.Logf("%d packets dropped by fault injection", injected)
+}
+
+// TestFriendRequest: Alice publishes a profile; Bob, who knows only her
+// address, asks through her intro set; she sees the request with his
+// fingerprint, accepts, and they exchange messages. Carol's request is
+// ignored and does not come back on the next scan; a junk item in the set
+// is skipped.
+func TestFriendRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("through the mix network")
+	}
+	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	a, b, c := newUser(t, net), newUser(t, net), newUser(t, net)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	if err := b.m.Request(ctx, a.m.Address(), "alice", "Bob", "hi"); err == nil {
+		t.Fatal("a request to an address with no profile succeeded")
+	}
+	addr, err := a.m.PublishProfile(ctx, "Alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.m.CheckRequests(ctx); err != nil || n != 0 {
+		t.Fatalf("empty intro set: %d requests, %v", n, err)
+	}
+	if err := b.m.Request(ctx, addr, "alice", "Bob", "we met at the march"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.m.Request(ctx, addr, "alice", "Carol", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Junk in Alice's set (anyone may append, with proof-of-work).
+	junk := sets.Item{Namespace: "intro", Key: introKeyOf(t, ctx, a, b), Body: make([]byte, 1008), Expires: time.Now().Add(time.Hour).Unix()}
+	if err := junk.Solve(ctx, sets.DefaultRules()["intro"].PoWBits); err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := sets.EncodeItem(&junk)
+	if _, err := b.c.Append(ctx, enc); err != nil {
+		t.Fatal(err)
+	}
+
+	if n, err := a.m.CheckRequests(ctx); err != nil || n != 2 {
+		t.Fatalf("got %d requests, %v; want 2", n, err)
+	}
+	reqs, err := a.m.Requests()
+	if err != nil || len(reqs) != 2 {
+		t.Fatalf("requests: %v %v", reqs, err)
+	}
+	var fromBob, fromCarol messenger.FriendRequest
+	for _, r := range reqs {
+		switch r.From {
+		case "Bob":
+			fromBob = r
+		case "Carol":
+			fromCarol = r
+		}
+	}
+	if fromBob.Fingerprint != b.id.Fingerprint() || fromBob.Note != "we met at the march" || fromCarol.Fingerprint != c.id.Fingerprint() {
+		t.Fatalf("requests: %+v", reqs)
+	}
+	if cb, _ := b.m.Contacts(); cb["alice"] != "" {
+		t.Fatalf("Bob's contact is confirmed before Alice answered: %v", cb)
+	}
+	if err := a.m.IgnoreRequest(fromCarol.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.m.AcceptRequest(ctx, fromBob.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.m.CheckRequests(ctx); err != nil || n != 0 {
+		t.Fatalf("rescan: %d new requests, %v", n, err)
+	}
+	if reqs, _ := a.m.Requests(); len(reqs) != 0 {
+		t.Fatalf("requests left: %+v", reqs)
+	}
+	if _, err := b.m.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := a.m.Contacts()
+	cb, _ := b.m.Contacts()
+	if ca["bob"] != b.id.Fingerprint() || cb["alice"] != a.id.Fingerprint() {
+		t.Fatalf("fingerprints after accepting: %v %v", ca, cb)
+	}
+	if err := b.m.Send(ctx, "alice", "bob #0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.m.Send(ctx, "bob", "alice #0"); err != nil {
+		t.Fatal(err)
+	}
+	check(t, a.receive(t, 1, time.Minute), "bob", 1)
+	check(t, b.receive(t, 1, time.Minute), "alice", 1)
+}
+
+// introKeyOf reads the intro set key from u's published profile, as any
+// requester would (via other's client).
+func introKeyOf(t *testing.T, ctx context.Context, u, other *user) []byte {
+	t.Helper()
+	raw, err := other.c.GetRecord(ctx, record.ProfileKey(u.id.Sign.Public().(ed25519.PublicKey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := record.DecodeProfile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := messenger.DecodeProfileBody(p.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body.Intro
 }

@@ -1,0 +1,531 @@
+package messenger
+
+// Friend requests without an invite code.
+//
+// A user who wants to be found publishes a profile record (/kprof/, signed
+// by their identity key) whose body names an "intro" set and their X25519
+// key. Anyone who knows the user's address (the hex Ed25519 public key) reads
+// the profile through the mix network, makes an invite exactly as `contact
+// invite` does, signs it, seals it to the X25519 key with HPKE (RFC 9180,
+// crypto/hpke: DHKEM(X25519), HKDF-SHA256, ChaCha20-Poly1305), pads it to a
+// fixed size and appends it to the intro set with the namespace's
+// proof-of-work. The recipient's daemon scans the set, opens what it can,
+// verifies the signature and keeps the request until the user accepts it
+// (which sends the hello, as for an invite) or ignores it.
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/hpke"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/dht/sets"
+	"github.com/komrade-net/komrade/mixnode/packet"
+)
+
+// Limits of the texts in profiles and requests.
+const (
+	MaxNameLen = 64  // a display name, bytes of UTF-8
+	MaxNoteLen = 280 // a request's note, bytes of UTF-8
+)
+
+const (
+	introNamespace = "intro"
+	introInfo      = "komrade intro v1"
+	introSigCtx    = "komrade intro request v1\x00"
+	// introPadded is the size every sealed request plaintext is padded to,
+	// so that all requests look alike on storage nodes.
+	introPadded = 960
+	// introTTL is how long a request waits in the set: the namespace's
+	// lifetime less an hour of clock skew.
+	introTTL = 14*24*time.Hour - time.Hour
+	// introPage is the scan page size asked for (the exit returns what fits
+	// one reply).
+	introPage = 8
+)
+
+// ProfileBody is the application part of a public profile record.
+type ProfileBody struct {
+	Name  string `cbor:"1,keyasint"` // display name the user chose
+	Intro []byte `cbor:"2,keyasint"` // key of the user's "intro" set
+	DH    []byte `cbor:"3,keyasint"` // X25519 key requests are sealed to
+}
+
+// DecodeProfileBody decodes and checks a profile body.
+func DecodeProfileBody(b []byte) (*ProfileBody, error) {
+	if len(b) > 512 {
+		return nil, errors.New("messenger: profile body too large")
+	}
+	var p ProfileBody
+	if err := decMode.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("messenger: profile body: %w", err)
+	}
+	if len(p.Intro) != 32 || len(p.DH) != 32 || !validText(p.Name, MaxNameLen) {
+		return nil, errors.New("messenger: profile body malformed")
+	}
+	return &p, nil
+}
+
+func validText(s string, max int) bool {
+	return len(s) <= max && utf8.ValidString(s)
+}
+
+// Address is the text form of a user's address: the hex Ed25519 public key.
+// It is public: it lets others find the user's profile and ask to be a
+// contact, nothing else.
+func Address(pub ed25519.PublicKey) string { return hex.EncodeToString(pub) }
+
+// ParseAddress parses an address.
+func ParseAddress(s string) (ed25519.PublicKey, error) {
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, errors.New("messenger: an address is 64 hex digits (see `komrade profile publish`)")
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// Address is the user's own address.
+func (m *Messenger) Address() string { return Address(m.id.Sign.Public().(ed25519.PublicKey)) }
+
+// introKey returns the key of the user's intro set, making it on first use.
+func (m *Messenger) introKey(create bool) ([]byte, error) {
+	k, err := m.st.Get("self", "intro-key")
+	if err == nil && len(k) == 32 {
+		return k, nil
+	}
+	if !create {
+		return nil, nil
+	}
+	k = make([]byte, 32)
+	rand.Read(k)
+	if err := m.st.Put("self", "intro-key", k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// PublishProfile signs and stores the user's profile record with display
+// name name, so that others can send friend requests to the user's address.
+// It returns the address.
+func (m *Messenger) PublishProfile(ctx context.Context, name string) (string, error) {
+	if !validText(name, MaxNameLen) {
+		return "", fmt.Errorf("messenger: a name is at most %d bytes of UTF-8", MaxNameLen)
+	}
+	key, err := m.introKey(true)
+	if err != nil {
+		return "", err
+	}
+	body, err := encMode.Marshal(&ProfileBody{Name: name, Intro: key, DH: m.id.DH.PublicKey().Bytes()})
+	if err != nil {
+		return "", err
+	}
+	// Sequence numbers follow the clock (and never go back), so that a
+	// profile published from a restored backup still replaces older ones.
+	var last uint64
+	if b, err := m.st.Get("self", "profile-seq"); err == nil {
+		fmt.Sscan(string(b), &last)
+	}
+	seq := max(uint64(time.Now().Unix()), last+1)
+	val, err := record.SignProfile(record.NewProfile(seq, record.MaxTTL, body), m.id.Sign)
+	if err != nil {
+		return "", err
+	}
+	pub := m.id.Sign.Public().(ed25519.PublicKey)
+	if err := m.retry(ctx, func(c context.Context) error {
+		_, err := m.c.PutRecord(c, record.ProfileKey(pub), val)
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("messenger: publish profile: %w", err)
+	}
+	if err := m.st.Put("self", "profile-seq", []byte(fmt.Sprint(seq))); err != nil {
+		return "", err
+	}
+	return Address(pub), nil
+}
+
+// retry runs f with the ARQ's tries and timeouts.
+func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) error {
+	var last error
+	for try := 0; try < MaxTries; try++ {
+		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
+		err := f(tctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !retryable(err) {
+			return err
+		}
+		last = err
+	}
+	return fmt.Errorf("no answer after %d tries: %w", MaxTries, last)
+}
+
+// retryable is false for answers that another try cannot change.
+func retryable(err error) bool {
+	for _, e := range []error{packet.ErrInvalid, packet.ErrTooLarge, packet.ErrNotFound, packet.ErrQuota, packet.ErrStale, packet.ErrBadOp} {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
+}
+
+// lookupProfile fetches and checks the profile of pub.
+func (m *Messenger) lookupProfile(ctx context.Context, pub ed25519.PublicKey) (*ProfileBody, error) {
+	var raw []byte
+	err := m.retry(ctx, func(c context.Context) error {
+		var err error
+		raw, err = m.c.GetRecord(c, record.ProfileKey(pub))
+		return err
+	})
+	if errors.Is(err, packet.ErrNotFound) {
+		return nil, errors.New("messenger: no profile is published for this address (its owner can run `komrade profile publish`)")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("messenger: fetch profile: %w", err)
+	}
+	p, err := record.DecodeProfile(raw) // the client verified it already; decode again for the body
+	if err != nil || !bytes.Equal(p.Author, pub) {
+		return nil, errors.New("messenger: the profile for this address is not valid")
+	}
+	return DecodeProfileBody(p.Body)
+}
+
+// introRequest is the sealed content of an intro item.
+type introRequest struct {
+	To     []byte `cbor:"1,keyasint"` // recipient's Ed25519 key: a request cannot be re-addressed
+	Invite []byte `cbor:"2,keyasint"` // encoded Invite (carries the sender's identity)
+	From   string `cbor:"3,keyasint"` // the name the sender gives themself
+	Note   string `cbor:"4,keyasint"`
+	Sig    []byte `cbor:"5,keyasint,omitempty"`
+}
+
+func (r *introRequest) signed() ([]byte, error) {
+	c := *r
+	c.Sig = nil
+	b, err := encMode.Marshal(&c)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(introSigCtx), b...), nil
+}
+
+// Request asks the user at address to become contact name, through their
+// public intro set; from is the name to show them, note a short message.
+// The contact exists at once (messages sent to it wait in the mailbox) and
+// is confirmed when the recipient accepts.
+func (m *Messenger) Request(ctx context.Context, address, name, from, note string) error {
+	to, err := ParseAddress(address)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(to, m.id.Sign.Public().(ed25519.PublicKey)) {
+		return errors.New("messenger: that is your own address")
+	}
+	if !validText(from, MaxNameLen) || !validText(note, MaxNoteLen) {
+		return fmt.Errorf("messenger: name at most %d and note at most %d bytes of UTF-8", MaxNameLen, MaxNoteLen)
+	}
+	if _, err := m.st.Get("contacts", name); err == nil {
+		return fmt.Errorf("messenger: contact %q exists", name)
+	}
+	prof, err := m.lookupProfile(ctx, to)
+	if err != nil {
+		return err
+	}
+	dh, err := ecdh.X25519().NewPublicKey(prof.DH)
+	if err != nil {
+		return errors.New("messenger: the profile's key is not valid")
+	}
+	hpk, err := hpke.NewDHKEMPublicKey(dh)
+	if err != nil {
+		return err
+	}
+
+	m.mu.Lock()
+	c, inv, err := m.newInviterContact(name)
+	if err == nil {
+		c.Expect = bytes.Clone(to)
+		err = m.st.Update(func(tx *store.Tx) error {
+			if _, err := tx.Get("contacts", name); err == nil {
+				return fmt.Errorf("messenger: contact %q exists", name)
+			}
+			return m.save(tx, c)
+		})
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	undo := func() { m.st.Update(func(tx *store.Tx) error { return tx.Delete("contacts", name) }) }
+
+	sealed, err := m.sealRequest(hpk, to, inv, from, note)
+	if err != nil {
+		undo()
+		return err
+	}
+	it := sets.Item{Namespace: introNamespace, Key: prof.Intro, Body: sealed, Expires: time.Now().Add(introTTL).Unix()}
+	if err := it.Solve(ctx, sets.DefaultRules()[introNamespace].PoWBits); err != nil {
+		undo()
+		return err
+	}
+	enc, err := sets.EncodeItem(&it)
+	if err != nil {
+		undo()
+		return err
+	}
+	if err := m.retry(ctx, func(c context.Context) error {
+		_, err := m.c.Append(c, enc)
+		return err
+	}); err != nil {
+		undo()
+		return fmt.Errorf("messenger: send request: %w", err)
+	}
+	return nil
+}
+
+// sealRequest signs a request carrying inv to the user with key to, pads it
+// and seals it to their HPKE key.
+func (m *Messenger) sealRequest(hpk hpke.PublicKey, to ed25519.PublicKey, inv *Invite, from, note string) ([]byte, error) {
+	invBytes, err := encMode.Marshal(inv)
+	if err != nil {
+		return nil, err
+	}
+	req := introRequest{To: to, Invite: invBytes, From: from, Note: note}
+	msg, err := req.signed()
+	if err != nil {
+		return nil, err
+	}
+	req.Sig = ed25519.Sign(m.id.Sign, msg)
+	pt, err := encMode.Marshal(&req)
+	if err != nil {
+		return nil, err
+	}
+	if len(pt)+2 > introPadded {
+		return nil, fmt.Errorf("messenger: request too large (%d bytes)", len(pt))
+	}
+	padded := make([]byte, introPadded) // 2-byte length, content, zeros
+	padded[0], padded[1] = byte(len(pt)>>8), byte(len(pt))
+	copy(padded[2:], pt)
+	return hpke.Seal(hpk, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), []byte(introInfo), padded)
+}
+
+// FriendRequest is a request waiting for the user's answer.
+type FriendRequest struct {
+	ID          string    `json:"id" cbor:"1,keyasint"`
+	From        string    `json:"from" cbor:"2,keyasint"` // the name they gave themself (unverified)
+	Note        string    `json:"note" cbor:"3,keyasint"`
+	Fingerprint string    `json:"fingerprint" cbor:"4,keyasint"`
+	At          time.Time `json:"at" cbor:"5,keyasint"`
+	Code        string    `json:"-" cbor:"6,keyasint"` // the invite it carries
+}
+
+// CheckRequests scans the user's intro set for new requests and keeps the
+// valid ones for Requests. It returns how many new ones it found. Nothing
+// happens before the user has published a profile.
+func (m *Messenger) CheckRequests(ctx context.Context) (int, error) {
+	key, err := m.introKey(false)
+	if err != nil || key == nil {
+		return 0, err
+	}
+	priv, err := hpke.NewDHKEMPrivateKey(m.id.DH)
+	if err != nil {
+		return 0, err
+	}
+	found := 0
+	var cursor []byte
+	for pages := 0; pages < 1000; pages++ {
+		var res *packet.ScanResult
+		err := m.retry(ctx, func(c context.Context) error {
+			var err error
+			res, err = m.c.Scan(c, packet.ScanRequest{Namespace: introNamespace, Key: key, Cursor: cursor, Limit: introPage})
+			return err
+		})
+		if errors.Is(err, packet.ErrNotFound) {
+			return found, nil
+		}
+		if err != nil {
+			return found, fmt.Errorf("messenger: scan intro set: %w", err)
+		}
+		for _, raw := range res.Items {
+			ok, err := m.takeRequest(priv, key, raw)
+			if err != nil {
+				return found, err
+			}
+			if ok {
+				found++
+			}
+		}
+		if len(res.Next) == 0 || bytes.Equal(res.Next, cursor) {
+			return found, nil
+		}
+		cursor = res.Next
+	}
+	return found, nil
+}
+
+// takeRequest opens one intro item; ok reports a new valid request. Items
+// that fail are remembered as seen and never opened again.
+func (m *Messenger) takeRequest(priv hpke.PrivateKey, key, raw []byte) (ok bool, err error) {
+	h := sha256.Sum256(raw)
+	id := hex.EncodeToString(h[:8])
+	if _, err := m.st.Get("intro-seen", id); err == nil {
+		return false, nil
+	}
+	fr, why := m.openRequest(priv, key, raw)
+	if fr != nil {
+		fr.ID = id
+		inv, _ := ParseInvite(fr.Code)
+		known, err := m.hasIdentity(inv.Identity)
+		if err != nil {
+			return false, err
+		}
+		if known {
+			fr, why = nil, "from a contact already known"
+		}
+	}
+	err = m.st.Update(func(tx *store.Tx) error {
+		if fr != nil {
+			b, err := encMode.Marshal(fr)
+			if err != nil {
+				return err
+			}
+			if err := tx.Put("requests", id, b); err != nil {
+				return err
+			}
+		}
+		return tx.Put("intro-seen", id, []byte{1})
+	})
+	if fr == nil {
+		m.log.Info("intro item skipped", "reason", why) // never its content
+	}
+	return fr != nil && err == nil, err
+}
+
+// openRequest decodes, decrypts and verifies an intro item; on failure it
+// returns a reason that is safe to log.
+func (m *Messenger) openRequest(priv hpke.PrivateKey, key, raw []byte) (*FriendRequest, string) {
+	it, err := sets.DecodeItem(raw)
+	if err != nil || it.Namespace != introNamespace || !bytes.Equal(it.Key, key) {
+		return nil, "malformed item"
+	}
+	padded, err := hpke.Open(priv, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), []byte(introInfo), it.Body)
+	if err != nil || len(padded) != introPadded {
+		return nil, "not sealed to us"
+	}
+	n := int(padded[0])<<8 | int(padded[1])
+	if n > introPadded-2 {
+		return nil, "bad padding"
+	}
+	var req introRequest
+	if err := decMode.Unmarshal(padded[2:2+n], &req); err != nil {
+		return nil, "malformed request"
+	}
+	var inv Invite
+	if err := decMode.Unmarshal(req.Invite, &inv); err != nil {
+		return nil, "malformed invite"
+	}
+	code := invitePrefix + base64.RawURLEncoding.EncodeToString(req.Invite)
+	if _, err := ParseInvite(code); err != nil {
+		return nil, "malformed invite"
+	}
+	if !bytes.Equal(req.To, m.id.Sign.Public().(ed25519.PublicKey)) {
+		return nil, "addressed to someone else"
+	}
+	if !validText(req.From, MaxNameLen) || !validText(req.Note, MaxNoteLen) {
+		return nil, "bad text"
+	}
+	msg, err := req.signed()
+	if err != nil || len(req.Sig) != ed25519.SignatureSize || !ed25519.Verify(inv.Identity, msg, req.Sig) {
+		return nil, "bad signature"
+	}
+	return &FriendRequest{From: req.From, Note: req.Note, Fingerprint: client.Fingerprint(inv.Identity),
+		At: time.Now().UTC().Truncate(time.Second), Code: code}, ""
+}
+
+func (m *Messenger) hasIdentity(pub []byte) (bool, error) {
+	found := false
+	err := m.st.View(func(tx *store.Tx) error {
+		return tx.List("contacts", func(_ string, v []byte) error {
+			var c contact
+			if err := decMode.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			if bytes.Equal(c.Identity, pub) || bytes.Equal(c.Expect, pub) {
+				found = true
+			}
+			return nil
+		})
+	})
+	return found, err
+}
+
+// Requests lists the friend requests waiting for an answer, oldest first.
+func (m *Messenger) Requests() ([]FriendRequest, error) {
+	var out []FriendRequest
+	err := m.st.View(func(tx *store.Tx) error {
+		return tx.List("requests", func(_ string, v []byte) error {
+			var fr FriendRequest
+			if err := decMode.Unmarshal(v, &fr); err != nil {
+				return err
+			}
+			out = append(out, fr)
+			return nil
+		})
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, err
+}
+
+func (m *Messenger) request(id string) (*FriendRequest, error) {
+	b, err := m.st.Get("requests", id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("messenger: no friend request %q (see `komrade contact requests`)", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var fr FriendRequest
+	if err := decMode.Unmarshal(b, &fr); err != nil {
+		return nil, fmt.Errorf("messenger: request %q damaged: %w", id, err)
+	}
+	return &fr, nil
+}
+
+// AcceptRequest makes the sender of request id contact name and sends the
+// hello that confirms it to them.
+func (m *Messenger) AcceptRequest(ctx context.Context, id, name string) error {
+	fr, err := m.request(id)
+	if err != nil {
+		return err
+	}
+	if err := m.Accept(ctx, fr.Code, name); err != nil {
+		return err
+	}
+	return m.st.Update(func(tx *store.Tx) error { return tx.Delete("requests", id) })
+}
+
+// IgnoreRequest drops request id; the sender is not told.
+func (m *Messenger) IgnoreRequest(id string) error {
+	if _, err := m.request(id); err != nil {
+		return err
+	}
+	return m.st.Update(func(tx *store.Tx) error { return tx.Delete("requests", id) })
+}
