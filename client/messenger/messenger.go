@@ -94,7 +94,11 @@ type Messenger struct {
 	st  *store.Store
 	log *slog.Logger
 
-	mu sync.Mutex // one operation on the contacts at a time
+	mu    sync.Mutex // serializes Invite, Accept, Request and receiving
+	outMu sync.Mutex // one Deliver at a time
+
+	chMu sync.Mutex
+	ch   chan struct{} // closed at the next outbox change
 }
 
 // New returns a messenger using client c (connected to a gateway), the
@@ -236,32 +240,27 @@ func (m *Messenger) Accept(ctx context.Context, code, name string) error {
 	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	if _, err := m.st.Get("contacts", name); err == nil {
-		m.mu.Unlock()
-		return fmt.Errorf("messenger: contact %q exists", name)
-	}
 	oc, _ := message.NewRatchet(inv.Secret, "invitee->inviter")
 	ic, _ := message.NewRatchet(inv.Secret, "inviter->invitee")
 	c := &contact{Name: name, Identity: inv.Identity, OutWrite: inv.WriteCap, OutChain: *oc, InRead: inv.ReadCap, InChain: *ic}
-	err = m.st.Update(func(tx *store.Tx) error { return m.save(tx, c) })
+	var hello *outEntry
+	m.mu.Lock()
+	err = m.st.Update(func(tx *store.Tx) error {
+		if _, err := tx.Get("contacts", name); err == nil {
+			return fmt.Errorf("messenger: contact %q exists", name)
+		}
+		if err := m.save(tx, c); err != nil {
+			return err
+		}
+		hello, err = queue(tx, name, message.KindHello, m.id.Sign.Public().(ed25519.PublicKey))
+		return err
+	})
 	m.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	hello := message.Frame{Kind: message.KindHello, Part: 0, Parts: 1, Body: m.id.Sign.Public().(ed25519.PublicKey)}
-	rand.Read(hello.ID[:])
-	return m.sendFrames(ctx, name, []message.Frame{hello})
-}
-
-// Send writes text to contact name. It returns once every box is
-// acknowledged, or an error when one could not be stored after MaxTries.
-func (m *Messenger) Send(ctx context.Context, name, text string) error {
-	frames, err := message.Split(message.KindText, []byte(text))
-	if err != nil {
-		return err
-	}
-	return m.sendFrames(ctx, name, frames)
+	m.changed()
+	return m.deliverAndWait(ctx, hello.ID)
 }
 
 func boxIndex(cap interface {
@@ -269,52 +268,6 @@ func boxIndex(cap interface {
 }, n uint64) (*bacap.MessageBoxIndex, error) {
 	first := cap.GetFirstMessageBoxIndex()
 	return first.AdvanceIndexTo(first.Idx64 + n)
-}
-
-func (m *Messenger) sendFrames(ctx context.Context, name string, frames []message.Frame) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, f := range frames {
-		c, err := m.load(name)
-		if err != nil {
-			return err
-		}
-		wc, err := bacap.NewWriteCapFromBytes(c.OutWrite)
-		if err != nil {
-			return err
-		}
-		idx, err := boxIndex(wc, c.OutNext)
-		if err != nil {
-			return err
-		}
-		chain := c.OutChain
-		i, key := chain.Next()
-		if i != c.OutNext {
-			return errors.New("messenger: ratchet and stream out of step")
-		}
-		pt, err := message.Encode(f, i, m.id.Sign)
-		if err != nil {
-			return err
-		}
-		id := *(*[32]byte)(idx.BoxIDForContext(wc.ReadCap(), boxContext).Bytes())
-		ct, err := message.Seal(key, id[:], pt)
-		if err != nil {
-			return err
-		}
-		boxID, val, err := record.SealBox(wc, idx, boxContext, ct, boxTTL)
-		if err != nil {
-			return err
-		}
-		if err := m.putWithRetry(ctx, boxID, val); err != nil {
-			return fmt.Errorf("messenger: message to %s failed: %w", name, err)
-		}
-		c.OutNext++
-		c.OutChain = chain
-		if err := m.st.Update(func(tx *store.Tx) error { return m.save(tx, c) }); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // putWithRetry is the ARQ: each attempt goes on a fresh random path and
@@ -454,7 +407,13 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 					return err
 				}
 			}
-			return m.save(tx, c)
+			// Deliver advances the outgoing fields meanwhile: keep them.
+			now, err := loadTx(tx, name)
+			if err != nil {
+				return err
+			}
+			now.Identity, now.InNext, now.InChain, now.Partial, now.PartialID = c.Identity, c.InNext, c.InChain, c.Partial, c.PartialID
+			return m.save(tx, now)
 		})
 		if err != nil {
 			return out, err

@@ -321,3 +321,66 @@ func introKeyOf(t *testing.T, ctx context.Context, u, other *user) []byte {
 	}
 	return body.Intro
 }
+
+// TestOutboxCrash: messages are saved before they are sent. One box is
+// stored but its ACK is never recorded (a crash at the worst moment),
+// another message never left; after a restart both are delivered, exactly
+// once and in order, and their states are visible throughout.
+func TestOutboxCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("through the mix network")
+	}
+	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	a, b := newUser(t, net), newUser(t, net)
+	pair(t, a, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	id0, err := a.m.Queue("bob", "alice #0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.m.Queue("bob", "alice #1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.m.Queue("nobody", "x"); err == nil {
+		t.Fatal("queued a message to an unknown contact")
+	}
+	if err := messenger.SealAndStoreForTest(ctx, a.m, id0); err != nil {
+		t.Fatal(err)
+	}
+	states := func() []messenger.State {
+		out, err := a.m.Outbox()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []messenger.State
+		for _, o := range out {
+			if o.To == "bob" && o.Text != "(contact confirmation)" {
+				s = append(s, o.State)
+			}
+		}
+		return s
+	}
+	if s := states(); fmt.Sprint(s) != "[sent queued]" {
+		t.Fatalf("states before the crash: %v", s)
+	}
+	a.close() // crash
+	a.open(t, net)
+	if s := states(); fmt.Sprint(s) != "[sent queued]" {
+		t.Fatalf("states after the restart: %v", s)
+	}
+	if err := a.m.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := states(); fmt.Sprint(s) != "[acknowledged acknowledged]" {
+		t.Fatalf("states after delivery: %v", s)
+	}
+	check(t, b.receive(t, 2, time.Minute), "alice", 2)
+	if extra := b.receive(t, 1, 3*time.Second); len(extra) != 0 {
+		t.Fatalf("delivered twice: %v", extra)
+	}
+}

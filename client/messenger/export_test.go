@@ -1,0 +1,30 @@
+package messenger
+
+import (
+	"context"
+
+	"github.com/komrade-net/komrade/client/store"
+)
+
+// SealAndStoreForTest does what Deliver does for the first box of message
+// id up to the moment its ACK arrives: the box is sealed, saved and stored,
+// but the ACK is never recorded, as if the daemon crashed right then.
+func SealAndStoreForTest(ctx context.Context, m *Messenger, id uint64) error {
+	var e *outEntry
+	err := m.st.View(func(tx *store.Tx) error {
+		var err error
+		e, err = getEntry(tx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fs, err := e.frames()
+	if err != nil {
+		return err
+	}
+	if err := m.sealNext(e, fs[0]); err != nil {
+		return err
+	}
+	return m.putWithRetry(ctx, *(*[32]byte)(e.PendingID), e.PendingVal)
+}

@@ -1,0 +1,454 @@
+package messenger
+
+// The outbox: every message (and every hello) is saved before anything is
+// sent, then delivered box by box in order. Before a box first leaves, its
+// exact bytes are saved with the message, so a retry (after a lost ACK or a
+// crash) stores the same box again: a message is never lost once queued, and
+// never appears twice to its reader.
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/katzenpost/hpqc/bacap"
+
+	"github.com/komrade-net/komrade/client/message"
+	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/dht/record"
+)
+
+// State is the delivery state of an outgoing message.
+type State string
+
+// Delivery states. Queued and Sent move on by themselves; Acknowledged and
+// Failed are final (Retry moves a failed message back).
+const (
+	Queued       State = "queued"       // saved; no box of it has left yet
+	Sent         State = "sent"         // boxes in flight, not all acknowledged
+	Acknowledged State = "acknowledged" // every box is stored on the replication quorum
+	Failed       State = "failed"       // a box had no acknowledgement after MaxTries
+)
+
+// keepAcknowledged is how many acknowledged messages the outbox keeps for
+// the user to look at; older ones are deleted.
+const keepAcknowledged = 100
+
+// Outgoing is a message in the outbox.
+type Outgoing struct {
+	ID      uint64    `json:"id"`
+	To      string    `json:"to"`
+	Text    string    `json:"text"`
+	State   State     `json:"state"`
+	Parts   int       `json:"parts"`
+	Done    int       `json:"done"` // boxes acknowledged
+	Error   string    `json:"error,omitempty"`
+	Queued  time.Time `json:"queued"`
+	Updated time.Time `json:"updated"`
+}
+
+// outEntry is an outbox entry as saved.
+type outEntry struct {
+	ID      uint64       `cbor:"1,keyasint"`
+	To      string       `cbor:"2,keyasint"`
+	Kind    message.Kind `cbor:"3,keyasint"`
+	Body    []byte       `cbor:"4,keyasint"`
+	MsgID   [16]byte     `cbor:"5,keyasint"`
+	State   State        `cbor:"6,keyasint"`
+	Done    int          `cbor:"7,keyasint"`
+	Error   string       `cbor:"8,keyasint,omitempty"`
+	Queued  int64        `cbor:"9,keyasint"`
+	Updated int64        `cbor:"10,keyasint"`
+	// The box being delivered (index Done), sealed once and re-sent as is.
+	PendingID  []byte `cbor:"11,keyasint,omitempty"`
+	PendingVal []byte `cbor:"12,keyasint,omitempty"`
+}
+
+func (e *outEntry) frames() ([]message.Frame, error) {
+	fs, err := message.Split(e.Kind, e.Body)
+	if err != nil {
+		return nil, err
+	}
+	for i := range fs {
+		fs[i].ID = e.MsgID
+	}
+	return fs, nil
+}
+
+func (e *outEntry) public() Outgoing {
+	o := Outgoing{ID: e.ID, To: e.To, State: e.State, Done: e.Done, Error: e.Error,
+		Queued: time.Unix(e.Queued, 0), Updated: time.Unix(e.Updated, 0)}
+	if e.Kind == message.KindText {
+		o.Text = string(e.Body)
+	} else {
+		o.Text = "(contact confirmation)"
+	}
+	if fs, err := e.frames(); err == nil {
+		o.Parts = len(fs)
+	}
+	return o
+}
+
+func outKey(id uint64) string { return fmt.Sprintf("%020d", id) }
+
+func getEntry(tx *store.Tx, id uint64) (*outEntry, error) {
+	b, err := tx.Get("outbox", outKey(id))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("messenger: no message %d in the outbox", id)
+		}
+		return nil, err
+	}
+	var e outEntry
+	if err := decMode.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("messenger: outbox entry %d damaged: %w", id, err)
+	}
+	return &e, nil
+}
+
+func putEntry(tx *store.Tx, e *outEntry) error {
+	e.Updated = time.Now().Unix()
+	b, err := encMode.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return tx.Put("outbox", outKey(e.ID), b)
+}
+
+// queue saves a message for contact name in tx and returns its entry.
+func queue(tx *store.Tx, name string, kind message.Kind, body []byte) (*outEntry, error) {
+	if _, err := tx.Get("contacts", name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("messenger: no contact %q", name)
+		}
+		return nil, err
+	}
+	if _, err := message.Split(kind, body); err != nil {
+		return nil, err // too long
+	}
+	var next uint64 = 1
+	if b, err := tx.Get("self", "outbox-next"); err == nil {
+		fmt.Sscan(string(b), &next)
+	}
+	if err := tx.Put("self", "outbox-next", []byte(fmt.Sprint(next+1))); err != nil {
+		return nil, err
+	}
+	e := &outEntry{ID: next, To: name, Kind: kind, Body: body, State: Queued, Queued: time.Now().Unix()}
+	rand.Read(e.MsgID[:])
+	return e, putEntry(tx, e)
+}
+
+// Queue saves text for contact name in the outbox and returns its id; Deliver
+// (the daemon runs it) sends it.
+func (m *Messenger) Queue(name, text string) (uint64, error) {
+	var id uint64
+	err := m.st.Update(func(tx *store.Tx) error {
+		e, err := queue(tx, name, message.KindText, []byte(text))
+		if err == nil {
+			id = e.ID
+		}
+		return err
+	})
+	if err == nil {
+		m.changed()
+	}
+	return id, err
+}
+
+// Send queues text for contact name and delivers it: it returns once every
+// box is acknowledged, or an error when the message failed.
+func (m *Messenger) Send(ctx context.Context, name, text string) error {
+	id, err := m.Queue(name, text)
+	if err != nil {
+		return err
+	}
+	return m.deliverAndWait(ctx, id)
+}
+
+func (m *Messenger) deliverAndWait(ctx context.Context, id uint64) error {
+	if err := m.Deliver(ctx); err != nil {
+		return err
+	}
+	o, err := m.Wait(ctx, id)
+	if err != nil {
+		return err
+	}
+	if o.State == Failed {
+		return fmt.Errorf("messenger: message to %s failed: %s", o.To, o.Error)
+	}
+	return nil
+}
+
+// Wait blocks until message id is acknowledged or failed (or ctx ends) and
+// returns it.
+func (m *Messenger) Wait(ctx context.Context, id uint64) (*Outgoing, error) {
+	for {
+		ch := m.changes()
+		var e *outEntry
+		err := m.st.View(func(tx *store.Tx) error {
+			var err error
+			e, err = getEntry(tx, id)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if e.State == Acknowledged || e.State == Failed {
+			o := e.public()
+			return &o, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// changes returns a channel that is closed at the next outbox change.
+func (m *Messenger) changes() <-chan struct{} {
+	m.chMu.Lock()
+	defer m.chMu.Unlock()
+	if m.ch == nil {
+		m.ch = make(chan struct{})
+	}
+	return m.ch
+}
+
+func (m *Messenger) changed() {
+	m.chMu.Lock()
+	defer m.chMu.Unlock()
+	if m.ch != nil {
+		close(m.ch)
+		m.ch = nil
+	}
+}
+
+// Outbox lists the messages in the outbox, oldest first: those not yet
+// delivered, the failed ones and the last acknowledged ones.
+func (m *Messenger) Outbox() ([]Outgoing, error) {
+	var out []Outgoing
+	err := m.st.View(func(tx *store.Tx) error {
+		return tx.List("outbox", func(_ string, v []byte) error {
+			var e outEntry
+			if err := decMode.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, e.public())
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, err
+}
+
+// Retry moves failed message id back into the queue.
+func (m *Messenger) Retry(id uint64) error {
+	err := m.st.Update(func(tx *store.Tx) error {
+		e, err := getEntry(tx, id)
+		if err != nil {
+			return err
+		}
+		if e.State != Failed {
+			return fmt.Errorf("messenger: message %d is %s, not failed", id, e.State)
+		}
+		e.State, e.Error = Queued, ""
+		if e.PendingVal != nil || e.Done > 0 {
+			e.State = Sent
+		}
+		return putEntry(tx, e)
+	})
+	if err == nil {
+		m.changed()
+	}
+	return err
+}
+
+// Deliver sends the outbox's messages in order until none is left that can
+// go: a failed message holds back the later ones to the same contact (their
+// reader reads boxes in order). It returns early only when ctx ends or the
+// store fails; delivery failures are recorded in the messages.
+func (m *Messenger) Deliver(ctx context.Context) error {
+	m.outMu.Lock()
+	defer m.outMu.Unlock()
+	var ids []uint64
+	err := m.st.View(func(tx *store.Tx) error {
+		return tx.List("outbox", func(_ string, v []byte) error {
+			var e outEntry
+			if err := decMode.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			ids = append(ids, e.ID)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	blocked := map[string]bool{}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var e *outEntry
+		if err := m.st.View(func(tx *store.Tx) error {
+			var err error
+			e, err = getEntry(tx, id)
+			return err
+		}); err != nil {
+			return err
+		}
+		switch {
+		case e.State == Acknowledged:
+			continue
+		case e.State == Failed:
+			blocked[e.To] = true
+			continue
+		case blocked[e.To]:
+			continue
+		}
+		if err := m.deliver(ctx, e); err != nil {
+			return err
+		}
+		if e.State == Failed {
+			blocked[e.To] = true
+		}
+	}
+	return m.prune(ids)
+}
+
+// deliver sends e's remaining boxes; e's state records the outcome.
+func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
+	frames, err := e.frames()
+	if err != nil {
+		return err
+	}
+	for e.Done < len(frames) {
+		if e.PendingVal == nil {
+			if err := m.sealNext(e, frames[e.Done]); err != nil {
+				return err
+			}
+		}
+		id := *(*[32]byte)(e.PendingID)
+		if err := m.putWithRetry(ctx, id, e.PendingVal); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			e.State, e.Error = Failed, err.Error()
+			m.log.Warn("message failed", "contact", e.To, "id", e.ID, "err", err)
+			err = m.st.Update(func(tx *store.Tx) error { return putEntry(tx, e) })
+			m.changed()
+			return err
+		}
+		// Acknowledged: advance the contact's stream and the message in one
+		// transaction.
+		err := m.st.Update(func(tx *store.Tx) error {
+			c, err := loadTx(tx, e.To)
+			if err != nil {
+				return err
+			}
+			c.OutChain.Next()
+			c.OutNext++
+			if err := m.save(tx, c); err != nil {
+				return err
+			}
+			e.Done++
+			e.PendingID, e.PendingVal = nil, nil
+			if e.Done == len(frames) {
+				e.State = Acknowledged
+			}
+			return putEntry(tx, e)
+		})
+		if err != nil {
+			return err
+		}
+		m.changed()
+	}
+	return nil
+}
+
+// sealNext seals frame f into the contact's next box and saves it in e
+// (state Sent) before it leaves.
+func (m *Messenger) sealNext(e *outEntry, f message.Frame) error {
+	err := m.st.Update(func(tx *store.Tx) error {
+		c, err := loadTx(tx, e.To)
+		if err != nil {
+			return err
+		}
+		wc, err := bacap.NewWriteCapFromBytes(c.OutWrite)
+		if err != nil {
+			return err
+		}
+		idx, err := boxIndex(wc, c.OutNext)
+		if err != nil {
+			return err
+		}
+		chain := c.OutChain
+		i, key := chain.Next()
+		if i != c.OutNext {
+			return errors.New("messenger: ratchet and stream out of step")
+		}
+		pt, err := message.Encode(f, i, m.id.Sign)
+		if err != nil {
+			return err
+		}
+		id := *(*[32]byte)(idx.BoxIDForContext(wc.ReadCap(), boxContext).Bytes())
+		ct, err := message.Seal(key, id[:], pt)
+		if err != nil {
+			return err
+		}
+		boxID, val, err := record.SealBox(wc, idx, boxContext, ct, boxTTL)
+		if err != nil {
+			return err
+		}
+		e.PendingID, e.PendingVal, e.State = boxID[:], val, Sent
+		return putEntry(tx, e)
+	})
+	if err == nil {
+		m.changed()
+	}
+	return err
+}
+
+// prune deletes all but the last keepAcknowledged acknowledged messages.
+func (m *Messenger) prune(ids []uint64) error {
+	return m.st.Update(func(tx *store.Tx) error {
+		var acked []uint64
+		for _, id := range ids {
+			e, err := getEntry(tx, id)
+			if err != nil {
+				return err
+			}
+			if e.State == Acknowledged {
+				acked = append(acked, id)
+			}
+		}
+		for len(acked) > keepAcknowledged {
+			if err := tx.Delete("outbox", outKey(acked[0])); err != nil {
+				return err
+			}
+			acked = acked[1:]
+		}
+		return nil
+	})
+}
+
+// loadTx reads contact name inside a transaction.
+func loadTx(tx *store.Tx, name string) (*contact, error) {
+	b, err := tx.Get("contacts", name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("messenger: no contact %q", name)
+		}
+		return nil, err
+	}
+	var c contact
+	if err := decMode.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("messenger: contact %q damaged: %w", name, err)
+	}
+	return &c, nil
+}
