@@ -35,16 +35,16 @@ var ErrClosed = errors.New("client: closed")
 
 // Client is a session with one gateway.
 type Client struct {
-	cfg     config.Client
-	log     *slog.Logger
-	clock   directory.Clock
-	allow   map[directory.NodeID]bool
-	host    host.Host
-	tor     io.Closer // the session's tor (tor.go), nil for a direct link
-	gateway peer.AddrInfo
-	gwID    directory.NodeID
-	sphinx  *sphinx.Sphinx
-	queue   [32]byte
+	cfg    config.Client
+	log    *slog.Logger
+	clock  directory.Clock
+	allow  map[directory.NodeID]bool
+	host   host.Host
+	tor    io.Closer // the session's tor (tor.go), nil for a direct link
+	gws    []peer.AddrInfo
+	gwIdx  int // index in gws of the gateway in use (readLoop owns it)
+	sphinx *sphinx.Sphinx
+	queue  [32]byte
 
 	wmu    sync.Mutex
 	stream network.Stream
@@ -55,12 +55,16 @@ type Client struct {
 	wg        sync.WaitGroup
 
 	mu         sync.Mutex
+	gateway    peer.AddrInfo
+	gwID       directory.NodeID
+	failovers  int
 	dir        *directory.Directory
 	dirFetched time.Time
 	pending    map[[16]byte]*pending
 	closed     bool
 
-	done chan struct{}
+	quit chan struct{} // closed by Close: stops failover
+	done chan struct{} // closed when the read loop has ended
 }
 
 type pending struct {
@@ -96,15 +100,16 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 	}
 	c := &Client{
 		cfg: cfg, log: log, clock: directory.NewClock(cfg.EpochLength.Duration), allow: allow,
-		host: h, tor: torc, sphinx: packet.NewSphinx(), queue: packet.QueueID(h.ID()),
-		pending: map[[16]byte]*pending{}, done: make(chan struct{}),
+		host: h, tor: torc, gws: gws, sphinx: packet.NewSphinx(), queue: packet.QueueID(h.ID()),
+		pending: map[[16]byte]*pending{}, quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	var errs []error
-	for _, gw := range gws {
+	for i, gw := range gws {
 		if err := c.connect(ctx, gw); err != nil {
 			errs = append(errs, fmt.Errorf("gateway %s: %w", gw.ID, err))
 			continue
 		}
+		c.gwIdx = i
 		go c.readLoop()
 		return c, nil
 	}
@@ -123,7 +128,9 @@ func (c *Client) connect(ctx context.Context, gw peer.AddrInfo) error {
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
 	c.gateway, c.gwID = gw, id
+	c.mu.Unlock()
 	if err := c.RefreshDirectory(cctx); err != nil {
 		return err
 	}
@@ -131,12 +138,35 @@ func (c *Client) connect(ctx context.Context, gw peer.AddrInfo) error {
 	if err != nil {
 		return fmt.Errorf("open client link: %w", err)
 	}
+	c.wmu.Lock()
+	old := c.stream
 	c.stream = s
+	c.wmu.Unlock()
+	if old != nil {
+		old.Reset()
+	}
 	return nil
 }
 
 // Gateway returns the peer id of the gateway in use.
-func (c *Client) Gateway() peer.ID { return c.gateway.ID }
+func (c *Client) Gateway() peer.ID {
+	gw, _ := c.gw()
+	return gw.ID
+}
+
+// Failovers returns how often the client has moved to another gateway (or
+// reconnected to the same one) after losing its link.
+func (c *Client) Failovers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failovers
+}
+
+func (c *Client) gw() (peer.AddrInfo, directory.NodeID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gateway, c.gwID
+}
 
 // Directory returns the directory last fetched.
 func (c *Client) Directory() *directory.Directory {
@@ -148,12 +178,13 @@ func (c *Client) Directory() *directory.Directory {
 // RefreshDirectory fetches the directory from the gateway and verifies every
 // descriptor's signature, its epoch and the allow-list.
 func (c *Client) RefreshDirectory(ctx context.Context) error {
-	dir, err := FetchDirectory(ctx, c.host, c.gateway.ID, c.clock, c.allow)
+	gw, gwID := c.gw()
+	dir, err := FetchDirectory(ctx, c.host, gw.ID, c.clock, c.allow)
 	if err != nil {
 		return err
 	}
-	if _, ok := dir.Lookup(c.gwID); !ok {
-		return fmt.Errorf("client: gateway %s is not in its own directory", c.gwID.Short())
+	if _, ok := dir.Lookup(gwID); !ok {
+		return fmt.Errorf("client: gateway %s is not in its own directory", gwID.Short())
 	}
 	c.mu.Lock()
 	c.dir, c.dirFetched = dir, time.Now()
@@ -247,19 +278,79 @@ func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, ui
 }
 
 // readLoop reads delivery frames from the gateway and hands each reply to
-// the request waiting for it.
+// the request waiting for it. When the link breaks it fails over to the
+// next gateway of the config (and round again, with backoff) until one
+// answers or the client is closed. Replies in flight on the old link are
+// lost; the ARQ of the callers sends those requests again.
 func (c *Client) readLoop() {
 	defer close(c.done)
 	buf := make([]byte, packet.PacketLength)
 	for {
-		if err := packet.ReadFrame(c.stream, buf); err != nil {
-			c.mu.Lock()
-			closed := c.closed
-			c.mu.Unlock()
-			if !closed {
-				c.log.Warn("gateway link closed", "err", err)
-			}
+		c.wmu.Lock()
+		s := c.stream
+		c.wmu.Unlock()
+		err := c.readFrames(s, buf)
+		c.mu.Lock()
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
 			return
+		}
+		gw, _ := c.gw()
+		c.log.Warn("gateway link lost; failing over", "gateway", gw.ID, "err", err)
+		if !c.failover() {
+			return
+		}
+	}
+}
+
+// failover connects to another gateway: the others first, the one just lost
+// last, then again after a pause that doubles up to 30 s. It returns false
+// when the client is closed meanwhile.
+func (c *Client) failover() bool {
+	backoff := 250 * time.Millisecond
+	for {
+		for k := 1; k <= len(c.gws); k++ {
+			i := (c.gwIdx + k) % len(c.gws)
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-c.quit:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			err := c.connect(ctx, c.gws[i])
+			cancel()
+			if err == nil {
+				c.gwIdx = i
+				c.mu.Lock()
+				c.failovers++
+				c.mu.Unlock()
+				c.log.Info("gateway link restored", "gateway", c.gws[i].ID)
+				return true
+			}
+			select {
+			case <-c.quit:
+				return false
+			default:
+			}
+			c.log.Debug("gateway unreachable", "gateway", c.gws[i].ID, "err", err)
+		}
+		select {
+		case <-c.quit:
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// readFrames reads delivery frames from s until it fails.
+func (c *Client) readFrames(s network.Stream, buf []byte) error {
+	for {
+		if err := packet.ReadFrame(s, buf); err != nil {
+			return err
 		}
 		surbID, payload, err := packet.DecodeDelivery(buf)
 		if err != nil {
@@ -331,7 +422,8 @@ func (c *Client) buildRequest(ctx context.Context, op packet.Op, body []byte) ([
 	if err != nil {
 		return nil, nil, err
 	}
-	gw, ok := dir.Lookup(c.gwID)
+	_, gwID := c.gw()
+	gw, ok := dir.Lookup(gwID)
 	if !ok {
 		return nil, nil, errors.New("client: gateway left the directory")
 	}
@@ -399,12 +491,16 @@ func (c *Client) Close() error {
 	}
 	c.closed = true
 	c.mu.Unlock()
-	if c.stream != nil {
-		c.stream.Close() // a clean end of the link, not a truncated frame
+	close(c.quit)
+	c.wmu.Lock()
+	s := c.stream
+	c.wmu.Unlock()
+	if s != nil {
+		s.Close() // a clean end of the link, not a truncated frame
 	}
 	err := c.host.Close()
 	closeTor(c.tor)
-	if c.stream != nil {
+	if s != nil {
 		<-c.done
 	}
 	c.wg.Wait()

@@ -246,7 +246,8 @@ func (c *Client) dropPacket(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	gw, ok := dir.Lookup(c.gwID)
+	_, gwID := c.gw()
+	gw, ok := dir.Lookup(gwID)
 	if !ok {
 		return nil, errors.New("client: gateway left the directory")
 	}
