@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -165,21 +164,19 @@ func (k *epochKeys) public(e uint64) ([]byte, bool) {
 func (k *epochKeys) live(cur uint64) []liveKey {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
+	// Current first, then next, then the rest (the previous epoch): the
+	// order in which a packet's key is most likely. At most three keys.
 	out := make([]liveKey, 0, len(k.keys))
-	for e, priv := range k.keys {
-		out = append(out, liveKey{e, priv})
-	}
-	rank := func(e uint64) int {
-		switch {
-		case e == cur:
-			return 0
-		case e == cur+1:
-			return 1
-		default:
-			return 2
+	for _, e := range [2]uint64{cur, cur + 1} {
+		if priv, ok := k.keys[e]; ok {
+			out = append(out, liveKey{e, priv})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return rank(out[i].epoch) < rank(out[j].epoch) })
+	for e, priv := range k.keys {
+		if e != cur && e != cur+1 {
+			out = append(out, liveKey{e, priv})
+		}
+	}
 	return out
 }
 

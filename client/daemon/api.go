@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+
+	"github.com/komrade-net/komrade/client/messenger"
 )
 
 // API talks to a running daemon over its socket.
@@ -91,9 +93,56 @@ func (a *API) Contacts(ctx context.Context) (map[string]string, error) {
 	return r, err
 }
 
-// Send sends text and returns once it is acknowledged.
-func (a *API) Send(ctx context.Context, to, text string) error {
-	return a.call(ctx, "POST", "/send", map[string]string{"to": to, "text": text}, nil)
+// Send queues text for contact to. With wait it returns once the message is
+// acknowledged or failed (or ctx ends: the message stays queued), without
+// it at once; the result says which state the message is in.
+func (a *API) Send(ctx context.Context, to, text string, wait bool) (*messenger.Outgoing, error) {
+	var o messenger.Outgoing
+	err := a.call(ctx, "POST", "/send", map[string]any{"to": to, "text": text, "wait": wait}, &o)
+	return &o, err
+}
+
+// Outbox lists the messages in the outbox with their delivery states.
+func (a *API) Outbox(ctx context.Context) ([]messenger.Outgoing, error) {
+	var r []messenger.Outgoing
+	err := a.call(ctx, "GET", "/outbox", nil, &r)
+	return r, err
+}
+
+// Retry queues failed message id again.
+func (a *API) Retry(ctx context.Context, id uint64) error {
+	return a.call(ctx, "POST", "/retry", map[string]uint64{"id": id}, nil)
+}
+
+// PublishProfile publishes the user's profile with display name name and
+// returns the user's address.
+func (a *API) PublishProfile(ctx context.Context, name string) (string, error) {
+	var r struct{ Address string }
+	err := a.call(ctx, "POST", "/profile", map[string]string{"name": name}, &r)
+	return r.Address, err
+}
+
+// Request sends a friend request to address; the contact will be called
+// name, from is the name shown to them, note a short message.
+func (a *API) Request(ctx context.Context, address, name, from, note string) error {
+	return a.call(ctx, "POST", "/request", map[string]string{"address": address, "name": name, "from": from, "note": note}, nil)
+}
+
+// Requests lists the friend requests waiting for an answer.
+func (a *API) Requests(ctx context.Context) ([]messenger.FriendRequest, error) {
+	var r []messenger.FriendRequest
+	err := a.call(ctx, "GET", "/requests", nil, &r)
+	return r, err
+}
+
+// AcceptRequest accepts friend request id as contact name.
+func (a *API) AcceptRequest(ctx context.Context, id, name string) error {
+	return a.call(ctx, "POST", "/requests/accept", map[string]string{"id": id, "name": name}, nil)
+}
+
+// IgnoreRequest drops friend request id.
+func (a *API) IgnoreRequest(ctx context.Context, id string) error {
+	return a.call(ctx, "POST", "/requests/ignore", map[string]string{"id": id}, nil)
 }
 
 // Inbox returns the unread messages (of contact from, or all when from is

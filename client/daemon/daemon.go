@@ -1,8 +1,9 @@
 // Package daemon runs a user's Komrade client in the background and serves
 // the other CLI commands over a Unix socket (mode 0600) in the home
-// directory: one gateway link, Loopix cover traffic with the configured
-// rates (mailbox fetches and sends take the slots of the λP stream), a
-// mailbox poll loop, and a small JSON-over-HTTP API.
+// directory: one gateway link (with failover), Loopix cover traffic with the
+// configured rates (mailbox fetches, sends and intro-set scans take the
+// slots of the λP stream), a mailbox poll loop, an outbox delivery loop and
+// a small JSON-over-HTTP API.
 package daemon
 
 import (
@@ -33,6 +34,14 @@ const SocketFile = "komrade.sock"
 // PollInterval is how often the daemon fetches new mailbox boxes.
 const PollInterval = 2 * time.Second
 
+// introEvery is how many polls pass between scans of the intro set for
+// friend requests (every 30 s at the default PollInterval).
+const introEvery = 15
+
+// resendInterval is how often the outbox is looked at without a new
+// message (messages a shutdown interrupted).
+const resendInterval = 10 * time.Second
+
 // Daemon is a running client.
 type Daemon struct {
 	home string
@@ -43,6 +52,8 @@ type Daemon struct {
 	ln   net.Listener
 	srv  *http.Server
 	wg   sync.WaitGroup
+
+	kick chan struct{} // wakes the delivery loop
 
 	mu       sync.Mutex
 	received int
@@ -94,9 +105,9 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 		st.Close()
 		return nil, err
 	}
-	d := &Daemon{home: home, cl: cl, st: st, m: messenger.New(cl, id, st, log), log: log, ln: ln}
+	d := &Daemon{home: home, cl: cl, st: st, m: messenger.New(cl, id, st, log), log: log, ln: ln, kick: make(chan struct{}, 1)}
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
-	d.wg.Add(2)
+	d.wg.Add(3)
 	go func() {
 		defer d.wg.Done()
 		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -106,6 +117,10 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	go func() {
 		defer d.wg.Done()
 		d.pollLoop(ctx)
+	}()
+	go func() {
+		defer d.wg.Done()
+		d.deliverLoop(ctx)
 	}()
 	log.Info("daemon running", "socket", sock, "gateway", cl.Gateway(), "fingerprint", id.Fingerprint())
 	return d, nil
@@ -120,13 +135,45 @@ func (d *Daemon) Close() error {
 	return errors.Join(err, d.st.Close())
 }
 
+// deliverLoop sends the outbox whenever a message is queued, and every
+// resendInterval in case one was left behind.
+func (d *Daemon) deliverLoop(ctx context.Context) {
+	t := time.NewTicker(resendInterval)
+	defer t.Stop()
+	for {
+		if err := d.m.Deliver(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("outbox", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.kick:
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Daemon) wake() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
 func (d *Daemon) pollLoop(ctx context.Context) {
 	t := time.NewTicker(PollInterval)
 	defer t.Stop()
-	for {
+	for i := 0; ; i++ {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		msgs, err := d.m.Receive(pctx)
+		newReqs := 0
+		if err == nil && i%introEvery == 0 {
+			newReqs, err = d.m.CheckRequests(pctx)
+		}
 		cancel()
+		if newReqs > 0 {
+			d.log.Info("new friend requests; see `komrade contact requests`", "count", newReqs)
+		}
 		d.mu.Lock()
 		d.received += len(msgs)
 		d.lastPoll = time.Now()
@@ -162,6 +209,10 @@ type Status struct {
 	PollError   string            `json:"poll_error,omitempty"`
 	Received    int               `json:"received"`
 	Fingerprint string            `json:"fingerprint"`
+	Address     string            `json:"address"`
+	Requests    int               `json:"requests"`  // friend requests waiting for an answer
+	Outbox      map[string]int    `json:"outbox"`    // messages by delivery state
+	Failovers   int               `json:"failovers"` // gateway changes since start
 }
 
 func (d *Daemon) routes() http.Handler {
@@ -186,11 +237,83 @@ func (d *Daemon) routes() http.Handler {
 		reply(w, c, err)
 	})
 	mux.HandleFunc("POST /send", func(w http.ResponseWriter, r *http.Request) {
-		var req struct{ To, Text string }
+		var req struct {
+			To, Text string
+			Wait     bool
+		}
 		if !decode(w, r, &req) {
 			return
 		}
-		reply(w, map[string]string{"state": "acknowledged"}, d.m.Send(r.Context(), req.To, req.Text))
+		id, err := d.m.Queue(req.To, req.Text)
+		if err != nil {
+			reply(w, nil, err)
+			return
+		}
+		d.wake()
+		out := &messenger.Outgoing{ID: id, To: req.To, Text: req.Text, State: messenger.Queued}
+		if req.Wait {
+			// If the caller gives up, the message stays queued.
+			if o, err := d.m.Wait(r.Context(), id); err == nil {
+				out = o
+			}
+		}
+		reply(w, out, nil)
+	})
+	mux.HandleFunc("GET /outbox", func(w http.ResponseWriter, r *http.Request) {
+		o, err := d.m.Outbox()
+		reply(w, o, err)
+	})
+	mux.HandleFunc("POST /retry", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ ID uint64 }
+		if !decode(w, r, &req) {
+			return
+		}
+		err := d.m.Retry(req.ID)
+		if err == nil {
+			d.wake()
+		}
+		reply(w, map[string]string{}, err)
+	})
+	mux.HandleFunc("POST /profile", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Name string }
+		if !decode(w, r, &req) {
+			return
+		}
+		addr, err := d.m.PublishProfile(r.Context(), req.Name)
+		reply(w, map[string]string{"address": addr}, err)
+	})
+	mux.HandleFunc("POST /request", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Address, Name, From, Note string }
+		if !decode(w, r, &req) {
+			return
+		}
+		reply(w, map[string]string{}, d.m.Request(r.Context(), req.Address, req.Name, req.From, req.Note))
+	})
+	mux.HandleFunc("GET /requests", func(w http.ResponseWriter, r *http.Request) {
+		// Look for new ones now rather than at the next scheduled scan; if
+		// the network does not answer, list the ones already known.
+		if _, err := d.m.CheckRequests(r.Context()); err != nil {
+			d.log.Warn("intro set scan", "err", err)
+		}
+		reqs, err := d.m.Requests()
+		if reqs == nil {
+			reqs = []messenger.FriendRequest{}
+		}
+		reply(w, reqs, err)
+	})
+	mux.HandleFunc("POST /requests/accept", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ ID, Name string }
+		if !decode(w, r, &req) {
+			return
+		}
+		reply(w, map[string]string{}, d.m.AcceptRequest(r.Context(), req.ID, req.Name))
+	})
+	mux.HandleFunc("POST /requests/ignore", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ ID string }
+		if !decode(w, r, &req) {
+			return
+		}
+		reply(w, map[string]string{}, d.m.IgnoreRequest(req.ID))
 	})
 	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) {
 		var req struct{ From string }
@@ -260,11 +383,27 @@ func (d *Daemon) status() (*Status, error) {
 			return nil
 		})
 	})
+	if err != nil {
+		return nil, err
+	}
+	reqs, err := d.m.Requests()
+	if err != nil {
+		return nil, err
+	}
+	outbox := map[string]int{}
+	out, err := d.m.Outbox()
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		outbox[string(o.State)]++
+	}
 	dir := d.cl.Directory()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := &Status{Gateway: d.cl.Gateway().String(), Loops: d.cl.LoopStats(), Unread: unread, Contacts: c,
-		LastPoll: d.lastPoll, PollError: d.pollErr, Received: d.received, Fingerprint: d.m.Fingerprint()}
+		LastPoll: d.lastPoll, PollError: d.pollErr, Received: d.received, Fingerprint: d.m.Fingerprint(),
+		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers()}
 	if dir != nil {
 		s.Epoch, s.Nodes = dir.Epoch, len(dir.Nodes)
 	}

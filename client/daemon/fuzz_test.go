@@ -14,12 +14,22 @@ func FuzzAPIDecode(f *testing.F) {
 	f.Add([]byte(`{"code":"komrade-invite:x","name":"alice"}`))
 	f.Add([]byte(`{"to":"bob","text":"hi"}`))
 	f.Add([]byte(`{"from":"bob"}`))
+	f.Add([]byte(`{"to":"bob","text":"hi","wait":true}`))
+	f.Add([]byte(`{"id":7}`))
+	f.Add([]byte(`{"address":"00","name":"a","from":"b","note":"c"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		targets := []any{
 			&struct{ Name string }{},
 			&struct{ Code, Name string }{},
 			&struct{ To, Text string }{},
 			&struct{ From string }{},
+			&struct {
+				To, Text string
+				Wait     bool
+			}{},
+			&struct{ ID uint64 }{},
+			&struct{ ID, Name string }{},
+			&struct{ Address, Name, From, Note string }{},
 		}
 		for _, v := range targets {
 			w := httptest.NewRecorder()

@@ -1,6 +1,7 @@
 // Package messenger is private messaging over the mix network: contacts made
-// with invite codes, texts written into the contact's BACAP mailbox stream
-// and read from one's own, everything through exits on the client's behalf.
+// with invite codes or friend requests, texts written into the contact's
+// BACAP mailbox stream and read from one's own, everything through exits on
+// the client's behalf.
 //
 // A conversation is two BACAP streams, one per direction. The inviter makes
 // both and hands the invitee, in the invite code, the read capability of
@@ -8,13 +9,17 @@
 // for the two hash ratchets and its identity key. The invitee's first box
 // is a hello carrying its identity key, signed by it; from then on every
 // frame is signed by its sender and sealed with a ratchet key
-// (client/message). Writes are acknowledged by the exit once the box is on
-// the replication quorum (the reply through the request's SURB is the ACK);
-// a write with no ACK in time is sent again on a fresh path, up to
-// MaxTries, then reported failed. Readers fetch boxes in index order, so
-// messages arrive once and in order. All state lives in the encrypted
-// client store and is saved after every acknowledged box and every box
-// read, so a restart neither loses nor repeats a message.
+// (client/message). A friend request (intro.go) carries the same invite,
+// sealed to the addressee's profile key, through their public intro set.
+//
+// Outgoing messages go through a persistent outbox (outbox.go) with
+// delivery states queued, sent, acknowledged and failed. Writes are
+// acknowledged by the exit once the box is on the replication quorum (the
+// reply through the request's SURB is the ACK); a write with no ACK in time
+// is sent again on a fresh path, up to MaxTries, then reported failed.
+// Readers fetch boxes in index order, so messages arrive once and in order.
+// All state lives in the encrypted client store, so a restart neither loses
+// nor repeats a message.
 package messenger
 
 import (

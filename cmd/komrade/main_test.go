@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -278,5 +279,39 @@ func TestMessagingCLI(t *testing.T) {
 	}
 	if show := run("contact", "show", "--home", homeA); !regexp.MustCompile(`bob\s+([0-9a-f]{4} ){7}[0-9a-f]{4}`).MatchString(show) {
 		t.Fatalf("contact show: %s", show)
+	}
+	if out := run("outbox", "--home", homeA); !regexp.MustCompile(`acknowledged\s+bob\s+1/1\s+"hi bob"`).MatchString(out) {
+		t.Fatalf("outbox: %s", out)
+	}
+
+	// A friend request from Carol, who knows only Alice's address.
+	pub := run("profile", "publish", "--name", "Alice", "--home", homeA)
+	addr := pub[strings.LastIndex(pub, "\n")+1:]
+	homeC := filepath.Join(dir, "carol")
+	run("init", "--home", homeC, "--passphrase-file", pf)
+	_, dl := startProcess(t, bin, "--log-level", "warn", "daemon", "--home", homeC, "--passphrase-file", pf, "--config", filepath.Join(dir, "net", "client.toml"))
+	waitLine(t, dl, regexp.MustCompile(`daemon running`), 60*time.Second)
+	run("contact", "request", addr, "--name", "alice", "--as", "Carol", "--note", "from the march", "--home", homeC)
+	var reqs []struct{ ID, From, Note, Fingerprint string }
+	json.Unmarshal([]byte(run("contact", "requests", "--json", "--home", homeA)), &reqs)
+	if len(reqs) != 1 || reqs[0].From != "Carol" || reqs[0].Note != "from the march" {
+		t.Fatalf("requests: %+v", reqs)
+	}
+	run("contact", "accept", reqs[0].ID, "--name", "carol", "--home", homeA)
+	if out := run("send", "alice", "hello from carol", "--no-wait", "--home", homeC); !regexp.MustCompile(`message \d+ queued`).MatchString(out) {
+		t.Fatalf("send --no-wait: %s", out)
+	}
+	waitInbox(homeA, "carol: hello from carol")
+	// Carol sees Alice confirmed once Alice's hello arrives.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		show := run("contact", "show", "--home", homeC)
+		if regexp.MustCompile(`alice\s+([0-9a-f]{4} ){7}[0-9a-f]{4}`).MatchString(show) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("carol's contacts: %s", show)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }

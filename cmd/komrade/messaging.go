@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/komrade-net/komrade/client/daemon"
+	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/config"
 )
 
@@ -22,12 +23,23 @@ func jsonFlag() cli.Flag {
 }
 
 // args returns the positional arguments and, since urfave/cli stops parsing
-// flags at the first argument, the values of string flags written after
-// them (`komrade contact add CODE --name bob`).
+// flags at the first argument, the values of the flags named written after
+// them (`komrade contact add CODE --name bob`). A boolean flag's value is
+// "true" or "".
 func args(c *cli.Context, flags ...string) ([]string, map[string]string) {
 	vals := map[string]string{}
+	bools := map[string]bool{}
 	for _, f := range flags {
 		vals[f] = c.String(f)
+		for _, fl := range c.Command.Flags {
+			if b, ok := fl.(*cli.BoolFlag); ok && b.Name == f {
+				bools[f] = true
+				vals[f] = ""
+				if c.Bool(f) {
+					vals[f] = "true"
+				}
+			}
+		}
 	}
 	var pos []string
 	in := c.Args().Slice()
@@ -36,6 +48,10 @@ func args(c *cli.Context, flags ...string) ([]string, map[string]string) {
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		if strings.HasPrefix(a, "-") && a != "-" && a != "--" {
 			if _, ok := vals[name]; ok {
+				if bools[name] {
+					vals[name] = "true"
+					continue
+				}
 				if !hasVal && i+1 < len(in) {
 					i++
 					val = in[i]
@@ -162,6 +178,103 @@ func contactCommand() *cli.Command {
 				},
 			},
 			{
+				Name:      "request",
+				Usage:     "ask someone to be your contact, knowing only their address (see `komrade profile publish`)",
+				ArgsUsage: "ADDRESS",
+				Description: "Reads their public profile through the mix network and leaves an encrypted\n" +
+					"request, with proof-of-work, in their introduction set. They see it with\n" +
+					"`komrade contact requests`; the contact is confirmed when they accept.",
+				Flags: []cli.Flag{homeFlag(),
+					&cli.StringFlag{Name: "name", Usage: "what you call this contact (required)"},
+					&cli.StringFlag{Name: "as", Usage: "the name they will see for you"},
+					&cli.StringFlag{Name: "note", Usage: fmt.Sprintf("a short message (at most %d bytes)", messenger.MaxNoteLen)}},
+				Action: func(c *cli.Context) error {
+					pos, fl := args(c, "home", "name", "as", "note")
+					if len(pos) != 1 || fl["name"] == "" {
+						return fmt.Errorf("usage: komrade contact request ADDRESS --name NAME [--as YOURNAME] [--note TEXT]")
+					}
+					a, err := api(c, fl["home"])
+					if err != nil {
+						return err
+					}
+					if err := a.Request(c.Context, pos[0], fl["name"], fl["as"], fl["note"]); err != nil {
+						return err
+					}
+					fmt.Printf("request sent; %s appears with a fingerprint in `komrade contact show` once they accept\n", fl["name"])
+					return nil
+				},
+			},
+			{
+				Name:  "requests",
+				Usage: "list friend requests waiting for your answer",
+				Flags: []cli.Flag{homeFlag(), jsonFlag()},
+				Action: func(c *cli.Context) error {
+					a, err := api(c, "")
+					if err != nil {
+						return err
+					}
+					reqs, err := a.Requests(c.Context)
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						return printJSON(reqs)
+					}
+					if len(reqs) == 0 {
+						fmt.Println("no friend requests")
+					}
+					for _, r := range reqs {
+						fmt.Printf("%s  %q  fingerprint %s  %s\n", r.ID, r.From, r.Fingerprint, r.At.Local().Format("2006-01-02 15:04"))
+						if r.Note != "" {
+							fmt.Printf("    %s\n", r.Note)
+						}
+					}
+					if len(reqs) > 0 {
+						fmt.Println("answer with `komrade contact accept ID --name NAME` or `komrade contact ignore ID`;")
+						fmt.Println("the name they gave is their claim: check the fingerprint with them.")
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "accept",
+				Usage:     "accept a friend request",
+				ArgsUsage: "ID",
+				Flags:     []cli.Flag{homeFlag(), &cli.StringFlag{Name: "name", Usage: "what you call this contact (required)"}},
+				Action: func(c *cli.Context) error {
+					pos, fl := args(c, "home", "name")
+					if len(pos) != 1 || fl["name"] == "" {
+						return fmt.Errorf("usage: komrade contact accept ID --name NAME")
+					}
+					a, err := api(c, fl["home"])
+					if err != nil {
+						return err
+					}
+					if err := a.AcceptRequest(c.Context, pos[0], fl["name"]); err != nil {
+						return err
+					}
+					fmt.Printf("added %s\n", fl["name"])
+					return nil
+				},
+			},
+			{
+				Name:      "ignore",
+				Usage:     "drop a friend request (the sender is not told)",
+				ArgsUsage: "ID",
+				Flags:     []cli.Flag{homeFlag()},
+				Action: func(c *cli.Context) error {
+					pos, fl := args(c, "home")
+					if len(pos) != 1 {
+						return fmt.Errorf("usage: komrade contact ignore ID")
+					}
+					a, err := api(c, fl["home"])
+					if err != nil {
+						return err
+					}
+					return a.IgnoreRequest(c.Context, pos[0])
+				},
+			},
+			{
 				Name:  "show",
 				Usage: "list contacts and their fingerprints",
 				Flags: []cli.Flag{homeFlag(), jsonFlag()},
@@ -185,7 +298,7 @@ func contactCommand() *cli.Command {
 					for _, n := range names {
 						fp := cs[n]
 						if fp == "" {
-							fp = "(waiting for them to accept the invite)"
+							fp = "(waiting for them to accept)"
 						}
 						fmt.Printf("%-16s %s\n", n, fp)
 					}
@@ -199,11 +312,14 @@ func contactCommand() *cli.Command {
 func sendCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "send",
-		Usage:     "send a message; returns once the mailbox holds it",
+		Usage:     "send a message; waits until the recipient's mailbox holds it",
 		ArgsUsage: "CONTACT TEXT...",
-		Flags:     []cli.Flag{homeFlag()},
+		Description: "The message is saved in the outbox first, so it is not lost if you stop\n" +
+			"waiting or the daemon stops: the daemon delivers it. States: queued, sent,\n" +
+			"acknowledged (stored in the recipient's mailbox), failed (see `komrade outbox`).",
+		Flags: []cli.Flag{homeFlag(), &cli.BoolFlag{Name: "no-wait", Usage: "return once the message is queued"}},
 		Action: func(c *cli.Context) error {
-			pos, fl := args(c, "home")
+			pos, fl := args(c, "home", "no-wait")
 			if len(pos) < 2 {
 				return fmt.Errorf("usage: komrade send CONTACT TEXT")
 			}
@@ -211,13 +327,111 @@ func sendCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			ctx, stop := signalContext(c.Context)
+			defer stop()
 			start := time.Now()
-			if err := a.Send(c.Context, pos[0], strings.Join(pos[1:], " ")); err != nil {
+			o, err := a.Send(ctx, pos[0], strings.Join(pos[1:], " "), fl["no-wait"] == "")
+			if err != nil {
+				if ctx.Err() != nil {
+					fmt.Println("still queued; the daemon delivers it (see `komrade outbox`)")
+					return nil
+				}
 				return err
 			}
-			fmt.Printf("acknowledged in %v\n", time.Since(start).Round(time.Millisecond))
+			switch o.State {
+			case messenger.Acknowledged:
+				fmt.Printf("acknowledged in %v\n", time.Since(start).Round(time.Millisecond))
+			case messenger.Failed:
+				return fmt.Errorf("message %d failed: %s (retry with `komrade outbox retry %d`)", o.ID, o.Error, o.ID)
+			default:
+				fmt.Printf("message %d %s; see `komrade outbox`\n", o.ID, o.State)
+			}
 			return nil
 		},
+	}
+}
+
+func outboxCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "outbox",
+		Usage: "show the delivery state of sent messages",
+		Flags: []cli.Flag{homeFlag(), jsonFlag()},
+		Action: func(c *cli.Context) error {
+			a, err := api(c, "")
+			if err != nil {
+				return err
+			}
+			out, err := a.Outbox(c.Context)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(out)
+			}
+			if len(out) == 0 {
+				fmt.Println("the outbox is empty")
+			}
+			for _, o := range out {
+				text := o.Text
+				if len(text) > 40 {
+					text = text[:37] + "..."
+				}
+				line := fmt.Sprintf("%4d  %-12s %-16s %d/%d  %q", o.ID, o.State, o.To, o.Done, o.Parts, text)
+				if o.Error != "" {
+					line += "  " + o.Error
+				}
+				fmt.Println(line)
+			}
+			return nil
+		},
+		Subcommands: []*cli.Command{{
+			Name:      "retry",
+			Usage:     "send a failed message again",
+			ArgsUsage: "ID",
+			Flags:     []cli.Flag{homeFlag()},
+			Action: func(c *cli.Context) error {
+				pos, fl := args(c, "home")
+				var id uint64
+				if len(pos) != 1 {
+					return fmt.Errorf("usage: komrade outbox retry ID")
+				}
+				if _, err := fmt.Sscan(pos[0], &id); err != nil {
+					return fmt.Errorf("usage: komrade outbox retry ID (a number from `komrade outbox`)")
+				}
+				a, err := api(c, fl["home"])
+				if err != nil {
+					return err
+				}
+				return a.Retry(c.Context, id)
+			},
+		}},
+	}
+}
+
+func profileCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "profile",
+		Usage: "your public profile: lets people who know your address send you friend requests",
+		Subcommands: []*cli.Command{{
+			Name:  "publish",
+			Usage: "sign and publish your profile (display name, introduction set, encryption key); prints your address",
+			Description: "Your address is your public signing key. Anyone who has it can read the\n" +
+				"profile and leave you a friend request; nobody learns who reads or writes.\n" +
+				"Publishing links the display name to the address: choose it accordingly.",
+			Flags: []cli.Flag{homeFlag(), &cli.StringFlag{Name: "name", Usage: "display name in the profile"}},
+			Action: func(c *cli.Context) error {
+				a, err := api(c, "")
+				if err != nil {
+					return err
+				}
+				addr, err := a.PublishProfile(c.Context, c.String("name"))
+				if err != nil {
+					return err
+				}
+				fmt.Printf("profile published; your address:\n%s\n", addr)
+				return nil
+			},
+		}},
 	}
 }
 
@@ -266,10 +480,12 @@ func statusCommand() *cli.Command {
 			if c.Bool("json") {
 				return printJSON(s)
 			}
-			fmt.Printf("fingerprint %s\ngateway     %s\nepoch       %d (%d nodes)\n", s.Fingerprint, s.Gateway, s.Epoch, s.Nodes)
+			fmt.Printf("fingerprint %s\naddress     %s\ngateway     %s (%d failovers)\nepoch       %d (%d nodes)\n",
+				s.Fingerprint, s.Address, s.Gateway, s.Failovers, s.Epoch, s.Nodes)
 			fmt.Printf("loops       %d sent, %d returned, mean rtt %v\n", s.Loops.Sent, s.Loops.Returned, s.Loops.MeanRTT.Round(time.Millisecond))
 			fmt.Printf("departures  %v, %d queued\n", s.Loops.Departures, s.Loops.Queued)
-			fmt.Printf("contacts    %d, unread %v\n", len(s.Contacts), s.Unread)
+			fmt.Printf("contacts    %d, unread %v, friend requests %d\n", len(s.Contacts), s.Unread, s.Requests)
+			fmt.Printf("outbox      %v\n", s.Outbox)
 			if s.PollError != "" {
 				fmt.Printf("last poll   %v: %s\n", s.LastPoll.Round(time.Second), s.PollError)
 			}
@@ -308,6 +524,7 @@ func chatCommand() *cli.Command {
 					lines <- sc.Text()
 				}
 			}()
+			pending := map[uint64]bool{} // sent, not yet acknowledged
 			tick := time.NewTicker(time.Second)
 			defer tick.Stop()
 			for {
@@ -321,13 +538,34 @@ func chatCommand() *cli.Command {
 					if strings.TrimSpace(l) == "" {
 						continue
 					}
-					if err := a.Send(ctx, who, l); err != nil {
-						fmt.Printf("! not delivered: %v\n", err)
+					o, err := a.Send(ctx, who, l, false)
+					if err != nil {
+						fmt.Printf("! not sent: %v\n", err)
+						continue
 					}
+					pending[o.ID] = true
 				case <-tick.C:
 					msgs, err := a.Inbox(ctx, who)
 					if err != nil {
 						return err
+					}
+					if len(pending) > 0 {
+						out, err := a.Outbox(ctx)
+						if err != nil {
+							return err
+						}
+						for _, o := range out {
+							if !pending[o.ID] {
+								continue
+							}
+							switch o.State {
+							case messenger.Acknowledged:
+								delete(pending, o.ID)
+							case messenger.Failed:
+								delete(pending, o.ID)
+								fmt.Printf("! message %d failed: %s (`komrade outbox retry %d`)\n", o.ID, o.Error, o.ID)
+							}
+						}
 					}
 					for _, m := range msgs {
 						fmt.Printf("[%s] %s: %s\n", m.At.Local().Format("15:04"), m.From, m.Text)
