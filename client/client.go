@@ -51,6 +51,7 @@ type Client struct {
 
 	refreshMu sync.Mutex // one directory fetch at a time
 	onSend    func(time.Time, int)
+	onRecv    func(time.Time, int)
 	cover     *cover // Loopix send loop, nil until StartCover
 	wg        sync.WaitGroup
 
@@ -71,6 +72,7 @@ type pending struct {
 	surb *packet.SURB
 	ch   chan []byte
 	loop bool // a loop cover packet (cover.go), not a request
+	fill bool // a λP filler (cover.go): its reply is dropped
 }
 
 // Dial connects to the first reachable gateway of cfg, fetches and verifies
@@ -352,6 +354,12 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 		if err := packet.ReadFrame(s, buf); err != nil {
 			return err
 		}
+		c.wmu.Lock()
+		onRecv := c.onRecv
+		c.wmu.Unlock()
+		if onRecv != nil {
+			onRecv(time.Now(), len(buf))
+		}
 		surbID, payload, err := packet.DecodeDelivery(buf)
 		if err != nil {
 			c.log.Debug("bad delivery frame", "err", err)
@@ -371,6 +379,10 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 		}
 		if p.loop {
 			c.loopReturned(surbID)
+			continue
+		}
+		if p.fill {
+			c.fillReturned(surbID)
 			continue
 		}
 		p.ch <- reply

@@ -16,13 +16,19 @@ import (
 // Loopix cover traffic. Once StartCover runs, the client sends packets only
 // at the events of a Poisson process of rate λP + λL + λD, whatever the user
 // does: each event is, with probability λP/Λ, a slot of the real stream (the
-// next queued real packet, or a drop packet when none waits), with
-// probability λL/Λ a loop packet (an echo through a full path that comes back
-// to the client), and otherwise a drop packet. By the superposition property
-// this is the same as three independent Poisson streams. Real packets replace
+// next queued real packet, or a filler when none waits), with probability
+// λL/Λ a loop packet (an echo through a full path that comes back to the
+// client), and otherwise a drop packet. By the superposition property this
+// is the same as three independent Poisson streams. Real packets replace
 // cover packets instead of adding to them, so an observer of the client's
 // link sees the same distribution of departures whether the client is idle
 // or busy.
+//
+// The filler of an empty λP slot is an echo request whose reply the client
+// discards, not a drop as in Loopix: every real packet is a request whose
+// reply comes back through the gateway, so with drops an observer would see
+// a busy client receive more frames than an idle one. With fillers both
+// receive about λP + λL replies a second.
 
 // Rates are the Loopix send rates, in packets per second.
 type Rates struct {
@@ -58,6 +64,7 @@ type cover struct {
 
 	mu            sync.Mutex
 	loops         map[[16]byte]time.Time
+	fills         map[[16]byte]time.Time // fillers sent, until their reply or 10 min
 	sent          map[string]uint64
 	loopsReturned uint64
 	loopRTT       time.Duration // sum over returned loops
@@ -68,7 +75,8 @@ type LoopStats struct {
 	Sent, Returned uint64
 	// MeanRTT is the mean round trip of returned loops.
 	MeanRTT time.Duration
-	// Departures counts packets sent, by kind: "real", "drop", "loop".
+	// Departures counts packets sent, by kind: "real", "fill" (an empty λP
+	// slot), "drop", "loop".
 	Departures map[string]uint64
 	// Queued is the number of real packets waiting for a slot.
 	Queued int
@@ -80,7 +88,8 @@ func (c *Client) StartCover(ctx context.Context, r Rates) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	cv := &cover{rates: r, queue: make(chan []byte, realQueue), loops: map[[16]byte]time.Time{}, sent: map[string]uint64{}}
+	cv := &cover{rates: r, queue: make(chan []byte, realQueue), loops: map[[16]byte]time.Time{},
+		fills: map[[16]byte]time.Time{}, sent: map[string]uint64{}}
 	c.mu.Lock()
 	if c.cover != nil {
 		c.mu.Unlock()
@@ -114,6 +123,14 @@ func (c *Client) LoopStats() LoopStats {
 		s.MeanRTT = cv.loopRTT / time.Duration(cv.loopsReturned)
 	}
 	return s
+}
+
+// SetReceiveObserver registers f to be called with the time and size of
+// every frame the client reads from its gateway.
+func (c *Client) SetReceiveObserver(f func(at time.Time, size int)) {
+	c.wmu.Lock()
+	c.onRecv = f
+	c.wmu.Unlock()
 }
 
 // SetSendObserver registers f to be called with the time and size of every
@@ -175,17 +192,22 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 	// Cover packets are built while waiting for the next event, so that at
 	// the event itself only a write remains: departures keep to the
 	// schedule even when building a packet takes a while.
-	var spareDrop, spareLoop []byte
-	var spareLoopID [16]byte
+	var spareDrop, spareLoop, spareFill []byte
+	var spareLoopID, spareFillID [16]byte
 	for {
 		var err error
+		if spareFill == nil {
+			if spareFill, spareFillID, err = c.echoCover(ctx, false); err != nil && ctx.Err() == nil {
+				c.log.Debug("cover: build filler", "err", err)
+			}
+		}
 		if spareDrop == nil {
 			if spareDrop, err = c.dropPacket(ctx); err != nil && ctx.Err() == nil {
 				c.log.Debug("cover: build drop packet", "err", err)
 			}
 		}
 		if spareLoop == nil && cv.rates.LambdaL > 0 {
-			if spareLoop, spareLoopID, err = c.loopPacket(ctx); err != nil && ctx.Err() == nil {
+			if spareLoop, spareLoopID, err = c.echoCover(ctx, true); err != nil && ctx.Err() == nil {
 				c.log.Debug("cover: build loop packet", "err", err)
 			}
 		}
@@ -205,7 +227,7 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 			case pkt = <-cv.queue:
 				kind = "real"
 			default:
-				kind, pkt, spareDrop = "drop", spareDrop, nil
+				kind, pkt, spareFill = "fill", spareFill, nil
 			}
 		case u < cv.rates.LambdaP+cv.rates.LambdaL:
 			kind, pkt, spareLoop = "loop", spareLoop, nil
@@ -222,8 +244,11 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 		} else {
 			cv.mu.Lock()
 			cv.sent[kind]++
-			if kind == "loop" {
+			switch kind {
+			case "loop":
 				cv.loops[spareLoopID] = time.Now()
+			case "fill":
+				cv.fills[spareFillID] = time.Now()
 			}
 			cv.mu.Unlock()
 		}
@@ -266,24 +291,28 @@ func (c *Client) dropPacket(ctx context.Context) ([]byte, error) {
 	return packet.NewForward(c.sphinx, hops, payload)
 }
 
-// loopPacket builds a loop: an echo through a full path whose reply comes
-// back to this client, counted in LoopStats once sent.
-func (c *Client) loopPacket(ctx context.Context) ([]byte, [16]byte, error) {
+// echoCover builds an echo request through a full path whose reply comes
+// back to this client: a loop (counted in LoopStats once sent) or a λP
+// filler (its reply dropped).
+func (c *Client) echoCover(ctx context.Context, loop bool) ([]byte, [16]byte, error) {
 	pkt, surb, err := c.buildRequest(ctx, packet.OpEcho, nil)
 	if err != nil {
 		return nil, [16]byte{}, err
 	}
 	c.mu.Lock()
 	cv := c.cover
-	c.pending[surb.ID] = &pending{surb: surb, loop: true}
+	c.pending[surb.ID] = &pending{surb: surb, loop: loop, fill: !loop}
 	c.mu.Unlock()
-	// Forget loops that never came back (lost) after a generous bound.
+	// Forget loops and fillers whose reply never came (lost) after a
+	// generous bound.
 	var lost [][16]byte
 	cv.mu.Lock()
-	for k, t := range cv.loops {
-		if time.Since(t) > 10*time.Minute {
-			delete(cv.loops, k)
-			lost = append(lost, k)
+	for _, m := range []map[[16]byte]time.Time{cv.loops, cv.fills} {
+		for k, t := range m {
+			if time.Since(t) > 10*time.Minute {
+				delete(m, k)
+				lost = append(lost, k)
+			}
 		}
 	}
 	cv.mu.Unlock()
@@ -312,4 +341,17 @@ func (c *Client) loopReturned(id [16]byte) {
 		cv.loopsReturned++
 		cv.loopRTT += time.Since(t)
 	}
+}
+
+// fillReturned forgets a filler whose reply came back.
+func (c *Client) fillReturned(id [16]byte) {
+	c.mu.Lock()
+	cv := c.cover
+	c.mu.Unlock()
+	if cv == nil {
+		return
+	}
+	cv.mu.Lock()
+	delete(cv.fills, id)
+	cv.mu.Unlock()
 }

@@ -31,11 +31,18 @@ func ksExp(xs []float64, rate float64) float64 {
 	return d
 }
 
-// departures records a client's frame departures.
+// departures records a client's frame departures (and counts arrivals).
 type departures struct {
-	mu    sync.Mutex
-	times []time.Time
-	sizes map[int]int
+	mu       sync.Mutex
+	times    []time.Time
+	sizes    map[int]int
+	received int
+}
+
+func (d *departures) arrive(time.Time, int) {
+	d.mu.Lock()
+	d.received++
+	d.mu.Unlock()
 }
 
 func (d *departures) observe(at time.Time, size int) {
@@ -63,7 +70,9 @@ func (d *departures) count() int {
 
 // TestCoverIndistinguishable: the departures of an idle client and of a busy
 // one (a real packet waiting for every slot) both fit Poisson(λP+λL+λD)
-// (KS, alpha = 0.001), and every frame on the link has the packet size.
+// (KS, alpha = 0.001), every frame on the link has the packet size, and the
+// two receive about as many frames (λP fillers get replies, as real
+// requests do).
 func TestCoverIndistinguishable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("statistical test over several seconds")
@@ -89,6 +98,7 @@ func TestCoverIndistinguishable(t *testing.T) {
 		defer c.Close()
 		d := &departures{sizes: map[int]int{}}
 		c.SetSendObserver(d.observe)
+		c.SetReceiveObserver(d.arrive)
 		cctx, stop := context.WithCancel(ctx)
 		defer stop()
 		if err := c.StartCover(cctx, rates); err != nil {
@@ -153,8 +163,15 @@ func TestCoverIndistinguishable(t *testing.T) {
 	if idleStats.Departures["real"] != 0 {
 		t.Error("the idle client sent real packets")
 	}
-	if busyStats.Departures["real"] == 0 || busyStats.Departures["real"] < busyStats.Departures["drop"]/2 {
+	if busyStats.Departures["real"] == 0 || busyStats.Departures["fill"] > busyStats.Departures["real"]/2 {
 		t.Errorf("the busy client did not fill its real slots: %v", busyStats.Departures)
+	}
+	// Without replies to fillers the busy client would receive about
+	// (λP+λL)/λL = 3 times as many frames as the idle one.
+	ratio := float64(busy.received) / float64(max(idle.received, 1))
+	t.Logf("frames received: idle %d, busy %d (ratio %.2f)", idle.received, busy.received, ratio)
+	if ratio < 0.6 || ratio > 1.6 {
+		t.Errorf("busy and idle clients receive different amounts: %d vs %d frames", busy.received, idle.received)
 	}
 	if idleStats.Sent == 0 || idleStats.Returned == 0 {
 		t.Errorf("no loop came back: %+v", idleStats)
