@@ -377,12 +377,8 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 			c.log.Debug("reply failed to open", "err", err)
 			continue
 		}
-		if p.loop {
-			c.loopReturned(surbID)
-			continue
-		}
-		if p.fill {
-			c.fillReturned(surbID)
+		if p.loop || p.fill {
+			c.coverReturned(surbID, p.loop)
 			continue
 		}
 		p.ch <- reply

@@ -326,8 +326,9 @@ func (c *Client) echoCover(ctx context.Context, loop bool) ([]byte, [16]byte, er
 	return pkt, surb.ID, nil
 }
 
-// loopReturned records a loop's reply.
-func (c *Client) loopReturned(id [16]byte) {
+// coverReturned records the reply of a loop (its round trip counts in
+// LoopStats) or of a filler (forgotten).
+func (c *Client) coverReturned(id [16]byte, loop bool) {
 	c.mu.Lock()
 	cv := c.cover
 	c.mu.Unlock()
@@ -336,22 +337,13 @@ func (c *Client) loopReturned(id [16]byte) {
 	}
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
+	if !loop {
+		delete(cv.fills, id)
+		return
+	}
 	if t, ok := cv.loops[id]; ok {
 		delete(cv.loops, id)
 		cv.loopsReturned++
 		cv.loopRTT += time.Since(t)
 	}
-}
-
-// fillReturned forgets a filler whose reply came back.
-func (c *Client) fillReturned(id [16]byte) {
-	c.mu.Lock()
-	cv := c.cover
-	c.mu.Unlock()
-	if cv == nil {
-		return
-	}
-	cv.mu.Lock()
-	delete(cv.fills, id)
-	cv.mu.Unlock()
 }

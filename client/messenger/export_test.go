@@ -1,21 +1,12 @@
 package messenger
 
-import (
-	"context"
-
-	"github.com/komrade-net/komrade/client/store"
-)
+import "context"
 
 // SealAndStoreForTest does what Deliver does for the first box of message
 // id up to the moment its ACK arrives: the box is sealed, saved and stored,
 // but the ACK is never recorded, as if the daemon crashed right then.
 func SealAndStoreForTest(ctx context.Context, m *Messenger, id uint64) error {
-	var e *outEntry
-	err := m.st.View(func(tx *store.Tx) error {
-		var err error
-		e, err = getEntry(tx, id)
-		return err
-	})
+	e, err := m.entry(id)
 	if err != nil {
 		return err
 	}

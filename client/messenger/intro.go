@@ -495,18 +495,13 @@ func (m *Messenger) Requests() ([]FriendRequest, error) {
 }
 
 func (m *Messenger) request(id string) (*FriendRequest, error) {
-	b, err := m.st.Get("requests", id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("messenger: no friend request %q (see `komrade contact requests`)", id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var fr FriendRequest
-	if err := decMode.Unmarshal(b, &fr); err != nil {
-		return nil, fmt.Errorf("messenger: request %q damaged: %w", id, err)
-	}
-	return &fr, nil
+	var fr *FriendRequest
+	err := m.st.View(func(tx *store.Tx) error {
+		var err error
+		fr, err = getTx[FriendRequest](tx, "requests", id, fmt.Sprintf("friend request %q (see `komrade contact requests`)", id))
+		return err
+	})
+	return fr, err
 }
 
 // AcceptRequest makes the sender of request id contact name and sends the

@@ -119,18 +119,34 @@ var encMode, _ = cbor.CoreDetEncOptions().EncMode()
 var decMode, _ = cbor.DecOptions{MaxArrayElements: message.MaxParts + 4, MaxMapPairs: 16, MaxNestedLevels: 4}.DecMode()
 
 func (m *Messenger) load(name string) (*contact, error) {
-	b, err := m.st.Get("contacts", name)
+	var c *contact
+	err := m.st.View(func(tx *store.Tx) error {
+		var err error
+		c, err = loadTx(tx, name)
+		return err
+	})
+	return c, err
+}
+
+// loadTx reads contact name inside a transaction.
+func loadTx(tx *store.Tx, name string) (*contact, error) {
+	return getTx[contact](tx, "contacts", name, fmt.Sprintf("contact %q", name))
+}
+
+// getTx reads and decodes the value at bucket/key; what names it in errors.
+func getTx[T any](tx *store.Tx, bucket, key, what string) (*T, error) {
+	b, err := tx.Get(bucket, key)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("messenger: no contact %q", name)
+			return nil, fmt.Errorf("messenger: no %s", what)
 		}
 		return nil, err
 	}
-	var c contact
-	if err := decMode.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("messenger: contact %q damaged: %w", name, err)
+	var v T
+	if err := decMode.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("messenger: %s damaged: %w", what, err)
 	}
-	return &c, nil
+	return &v, nil
 }
 
 func (m *Messenger) save(tx *store.Tx, c *contact) error {

@@ -24,6 +24,18 @@ func quiet() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 }
 
+// startNet starts a 9-node network (node loop cover off) for the test;
+// nodeOpts, if set, adjusts each node's options.
+func startNet(t *testing.T, nodeOpts func(int, *mixnode.Options)) *testnet.Network {
+	t.Helper()
+	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: quiet(), NodeOptions: nodeOpts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	return net
+}
+
 type user struct {
 	m     *messenger.Messenger
 	c     *client.Client
@@ -138,11 +150,7 @@ func TestFiftyEachWay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100 messages through the mix network")
 	}
-	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(net.Close)
+	net := startNet(t, nil)
 	a, b := newUser(t, net), newUser(t, net)
 	pair(t, a, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -179,12 +187,7 @@ func TestStoreAndForwardAndFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("messages through a lossy mix network")
 	}
-	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: quiet(),
-		NodeOptions: func(i int, o *mixnode.Options) { o.DropRate = 0.05 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(net.Close)
+	net := startNet(t, func(i int, o *mixnode.Options) { o.DropRate = 0.05 })
 	a, b := newUser(t, net), newUser(t, net)
 	pair(t, a, b)
 	b.close() // bob goes offline
@@ -216,11 +219,7 @@ func TestFriendRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("through the mix network")
 	}
-	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(net.Close)
+	net := startNet(t, nil)
 	a, b, c := newUser(t, net), newUser(t, net), newUser(t, net)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -330,11 +329,7 @@ func TestOutboxCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("through the mix network")
 	}
-	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(net.Close)
+	net := startNet(t, nil)
 	a, b := newUser(t, net), newUser(t, net)
 	pair(t, a, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

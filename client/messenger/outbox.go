@@ -95,18 +95,35 @@ func (e *outEntry) public() Outgoing {
 func outKey(id uint64) string { return fmt.Sprintf("%020d", id) }
 
 func getEntry(tx *store.Tx, id uint64) (*outEntry, error) {
-	b, err := tx.Get("outbox", outKey(id))
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("messenger: no message %d in the outbox", id)
-		}
-		return nil, err
-	}
-	var e outEntry
-	if err := decMode.Unmarshal(b, &e); err != nil {
-		return nil, fmt.Errorf("messenger: outbox entry %d damaged: %w", id, err)
-	}
-	return &e, nil
+	return getTx[outEntry](tx, "outbox", outKey(id), fmt.Sprintf("message %d in the outbox", id))
+}
+
+// entry reads message id.
+func (m *Messenger) entry(id uint64) (*outEntry, error) {
+	var e *outEntry
+	err := m.st.View(func(tx *store.Tx) error {
+		var err error
+		e, err = getEntry(tx, id)
+		return err
+	})
+	return e, err
+}
+
+// entries reads the whole outbox, oldest first.
+func (m *Messenger) entries() ([]*outEntry, error) {
+	var out []*outEntry
+	err := m.st.View(func(tx *store.Tx) error {
+		return tx.List("outbox", func(_ string, v []byte) error {
+			var e outEntry
+			if err := decMode.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, &e)
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, err
 }
 
 func putEntry(tx *store.Tx, e *outEntry) error {
@@ -187,12 +204,7 @@ func (m *Messenger) deliverAndWait(ctx context.Context, id uint64) error {
 func (m *Messenger) Wait(ctx context.Context, id uint64) (*Outgoing, error) {
 	for {
 		ch := m.changes()
-		var e *outEntry
-		err := m.st.View(func(tx *store.Tx) error {
-			var err error
-			e, err = getEntry(tx, id)
-			return err
-		})
+		e, err := m.entry(id)
 		if err != nil {
 			return nil, err
 		}
@@ -230,18 +242,11 @@ func (m *Messenger) changed() {
 // Outbox lists the messages in the outbox, oldest first: those not yet
 // delivered, the failed ones and the last acknowledged ones.
 func (m *Messenger) Outbox() ([]Outgoing, error) {
-	var out []Outgoing
-	err := m.st.View(func(tx *store.Tx) error {
-		return tx.List("outbox", func(_ string, v []byte) error {
-			var e outEntry
-			if err := decMode.Unmarshal(v, &e); err != nil {
-				return err
-			}
-			out = append(out, e.public())
-			return nil
-		})
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	es, err := m.entries()
+	out := make([]Outgoing, len(es))
+	for i, e := range es {
+		out[i] = e.public()
+	}
 	return out, err
 }
 
@@ -274,32 +279,21 @@ func (m *Messenger) Retry(id uint64) error {
 func (m *Messenger) Deliver(ctx context.Context) error {
 	m.outMu.Lock()
 	defer m.outMu.Unlock()
-	var ids []uint64
-	err := m.st.View(func(tx *store.Tx) error {
-		return tx.List("outbox", func(_ string, v []byte) error {
-			var e outEntry
-			if err := decMode.Unmarshal(v, &e); err != nil {
-				return err
-			}
-			ids = append(ids, e.ID)
-			return nil
-		})
-	})
+	es, err := m.entries()
 	if err != nil {
 		return err
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	ids := make([]uint64, len(es))
+	for i, e := range es {
+		ids[i] = e.ID
+	}
 	blocked := map[string]bool{}
 	for _, id := range ids {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var e *outEntry
-		if err := m.st.View(func(tx *store.Tx) error {
-			var err error
-			e, err = getEntry(tx, id)
-			return err
-		}); err != nil {
+		e, err := m.entry(id)
+		if err != nil {
 			return err
 		}
 		switch {
@@ -435,20 +429,4 @@ func (m *Messenger) prune(ids []uint64) error {
 		}
 		return nil
 	})
-}
-
-// loadTx reads contact name inside a transaction.
-func loadTx(tx *store.Tx, name string) (*contact, error) {
-	b, err := tx.Get("contacts", name)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("messenger: no contact %q", name)
-		}
-		return nil, err
-	}
-	var c contact
-	if err := decMode.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("messenger: contact %q damaged: %w", name, err)
-	}
-	return &c, nil
 }
