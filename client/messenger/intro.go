@@ -32,6 +32,7 @@ import (
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/dht/detcbor"
 	"github.com/komrade-net/komrade/dht/record"
 	"github.com/komrade-net/komrade/dht/sets"
 	"github.com/komrade-net/komrade/mixnode/packet"
@@ -71,7 +72,7 @@ func DecodeProfileBody(b []byte) (*ProfileBody, error) {
 		return nil, errors.New("messenger: profile body too large")
 	}
 	var p ProfileBody
-	if err := decMode.Unmarshal(b, &p); err != nil {
+	if err := dec.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("messenger: profile body: %w", err)
 	}
 	if len(p.Intro) != 32 || len(p.DH) != 32 || !validText(p.Name, MaxNameLen) {
@@ -129,7 +130,7 @@ func (m *Messenger) PublishProfile(ctx context.Context, name string) (string, er
 	if err != nil {
 		return "", err
 	}
-	body, err := encMode.Marshal(&ProfileBody{Name: name, Intro: key, DH: m.id.DH.PublicKey().Bytes()})
+	body, err := detcbor.Marshal(&ProfileBody{Name: name, Intro: key, DH: m.id.DH.PublicKey().Bytes()})
 	if err != nil {
 		return "", err
 	}
@@ -221,7 +222,7 @@ type introRequest struct {
 func (r *introRequest) signed() ([]byte, error) {
 	c := *r
 	c.Sig = nil
-	b, err := encMode.Marshal(&c)
+	b, err := detcbor.Marshal(&c)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +305,7 @@ func (m *Messenger) Request(ctx context.Context, address, name, from, note strin
 // sealRequest signs a request carrying inv to the user with key to, pads it
 // and seals it to their HPKE key.
 func (m *Messenger) sealRequest(hpk hpke.PublicKey, to ed25519.PublicKey, inv *Invite, from, note string) ([]byte, error) {
-	invBytes, err := encMode.Marshal(inv)
+	invBytes, err := detcbor.Marshal(inv)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +315,7 @@ func (m *Messenger) sealRequest(hpk hpke.PublicKey, to ed25519.PublicKey, inv *I
 		return nil, err
 	}
 	req.Sig = ed25519.Sign(m.id.Sign, msg)
-	pt, err := encMode.Marshal(&req)
+	pt, err := detcbor.Marshal(&req)
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +404,7 @@ func (m *Messenger) takeRequest(priv hpke.PrivateKey, key, raw []byte) (ok bool,
 	}
 	err = m.st.Update(func(tx *store.Tx) error {
 		if fr != nil {
-			b, err := encMode.Marshal(fr)
+			b, err := detcbor.Marshal(fr)
 			if err != nil {
 				return err
 			}
@@ -435,11 +436,11 @@ func (m *Messenger) openRequest(priv hpke.PrivateKey, key, raw []byte) (*FriendR
 		return nil, "bad padding"
 	}
 	var req introRequest
-	if err := decMode.Unmarshal(padded[2:2+n], &req); err != nil {
+	if err := dec.Unmarshal(padded[2:2+n], &req); err != nil {
 		return nil, "malformed request"
 	}
 	var inv Invite
-	if err := decMode.Unmarshal(req.Invite, &inv); err != nil {
+	if err := dec.Unmarshal(req.Invite, &inv); err != nil {
 		return nil, "malformed invite"
 	}
 	code := invitePrefix + base64.RawURLEncoding.EncodeToString(req.Invite)
@@ -465,7 +466,7 @@ func (m *Messenger) hasIdentity(pub []byte) (bool, error) {
 	err := m.st.View(func(tx *store.Tx) error {
 		return tx.List("contacts", func(_ string, v []byte) error {
 			var c contact
-			if err := decMode.Unmarshal(v, &c); err != nil {
+			if err := dec.Unmarshal(v, &c); err != nil {
 				return err
 			}
 			if bytes.Equal(c.Identity, pub) || bytes.Equal(c.Expect, pub) {
@@ -483,7 +484,7 @@ func (m *Messenger) Requests() ([]FriendRequest, error) {
 	err := m.st.View(func(tx *store.Tx) error {
 		return tx.List("requests", func(_ string, v []byte) error {
 			var fr FriendRequest
-			if err := decMode.Unmarshal(v, &fr); err != nil {
+			if err := dec.Unmarshal(v, &fr); err != nil {
 				return err
 			}
 			out = append(out, fr)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/dht/detcbor"
 	"github.com/komrade-net/komrade/dht/sets"
 )
 
@@ -65,7 +66,7 @@ func FuzzOpenRequest(f *testing.F) {
 
 // FuzzDecodeProfileBody: profile bodies come from the DHT.
 func FuzzDecodeProfileBody(f *testing.F) {
-	b, _ := encMode.Marshal(&ProfileBody{Name: "A", Intro: make([]byte, 32), DH: make([]byte, 32)})
+	b, _ := detcbor.Marshal(&ProfileBody{Name: "A", Intro: make([]byte, 32), DH: make([]byte, 32)})
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		DecodeProfileBody(b)

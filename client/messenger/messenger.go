@@ -36,12 +36,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/katzenpost/hpqc/bacap"
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/message"
 	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/dht/detcbor"
 	"github.com/komrade-net/komrade/dht/record"
 	"github.com/komrade-net/komrade/mixnode/packet"
 )
@@ -115,8 +115,7 @@ func New(c *client.Client, id *client.Identity, st *store.Store, log *slog.Logge
 	return &Messenger{c: c, id: id, st: st, log: log}
 }
 
-var encMode, _ = cbor.CoreDetEncOptions().EncMode()
-var decMode, _ = cbor.DecOptions{MaxArrayElements: message.MaxParts + 4, MaxMapPairs: 16, MaxNestedLevels: 4}.DecMode()
+var dec = detcbor.NewDecoder(message.MaxParts+4, 4)
 
 func (m *Messenger) load(name string) (*contact, error) {
 	var c *contact
@@ -143,14 +142,14 @@ func getTx[T any](tx *store.Tx, bucket, key, what string) (*T, error) {
 		return nil, err
 	}
 	var v T
-	if err := decMode.Unmarshal(b, &v); err != nil {
+	if err := dec.Unmarshal(b, &v); err != nil {
 		return nil, fmt.Errorf("messenger: %s damaged: %w", what, err)
 	}
 	return &v, nil
 }
 
 func (m *Messenger) save(tx *store.Tx, c *contact) error {
-	b, err := encMode.Marshal(c)
+	b, err := detcbor.Marshal(c)
 	if err != nil {
 		return err
 	}
@@ -164,7 +163,7 @@ func (m *Messenger) Contacts() (map[string]string, error) {
 	err := m.st.View(func(tx *store.Tx) error {
 		return tx.List("contacts", func(name string, v []byte) error {
 			var c contact
-			if err := decMode.Unmarshal(v, &c); err != nil {
+			if err := dec.Unmarshal(v, &c); err != nil {
 				return err
 			}
 			if len(c.Identity) == ed25519.PublicKeySize {
@@ -193,7 +192,7 @@ func (m *Messenger) Invite(name string) (string, error) {
 	if err := m.st.Update(func(tx *store.Tx) error { return m.save(tx, c) }); err != nil {
 		return "", err
 	}
-	b, err := encMode.Marshal(inv)
+	b, err := detcbor.Marshal(inv)
 	if err != nil {
 		return "", err
 	}
@@ -239,7 +238,7 @@ func ParseInvite(code string) (*Invite, error) {
 		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
 	}
 	var inv Invite
-	if err := decMode.Unmarshal(b, &inv); err != nil {
+	if err := dec.Unmarshal(b, &inv); err != nil {
 		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
 	}
 	if len(inv.Identity) != ed25519.PublicKeySize || len(inv.Secret) != 32 {
@@ -325,7 +324,7 @@ func DecodeInboxEntry(b []byte) (*Message, error) {
 		Text string
 		At   int64
 	}
-	if err := decMode.Unmarshal(b, &e); err != nil {
+	if err := dec.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("messenger: inbox entry damaged: %w", err)
 	}
 	return &Message{From: e.From, Text: e.Text, At: time.Unix(e.At, 0)}, nil
@@ -423,7 +422,7 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		}
 		err = m.st.Update(func(tx *store.Tx) error {
 			if got != nil {
-				b, _ := encMode.Marshal([]any{got.From, got.Text, got.At.Unix()})
+				b, _ := detcbor.Marshal([]any{got.From, got.Text, got.At.Unix()})
 				if err := tx.Put("inbox", fmt.Sprintf("%s/%020d", name, c.InNext), b); err != nil {
 					return err
 				}

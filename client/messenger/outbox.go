@@ -18,6 +18,7 @@ import (
 
 	"github.com/komrade-net/komrade/client/message"
 	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/dht/detcbor"
 	"github.com/komrade-net/komrade/dht/record"
 )
 
@@ -115,7 +116,7 @@ func (m *Messenger) entries() ([]*outEntry, error) {
 	err := m.st.View(func(tx *store.Tx) error {
 		return tx.List("outbox", func(_ string, v []byte) error {
 			var e outEntry
-			if err := decMode.Unmarshal(v, &e); err != nil {
+			if err := dec.Unmarshal(v, &e); err != nil {
 				return err
 			}
 			out = append(out, &e)
@@ -128,7 +129,7 @@ func (m *Messenger) entries() ([]*outEntry, error) {
 
 func putEntry(tx *store.Tx, e *outEntry) error {
 	e.Updated = time.Now().Unix()
-	b, err := encMode.Marshal(e)
+	b, err := detcbor.Marshal(e)
 	if err != nil {
 		return err
 	}

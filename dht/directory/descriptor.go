@@ -17,10 +17,11 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
+
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 // Limits on a descriptor's contents; anything larger is rejected before the
@@ -113,28 +114,7 @@ type Signed struct {
 	Sig  []byte `cbor:"2,keyasint"`
 }
 
-var (
-	encMode cbor.EncMode
-	decMode cbor.DecMode
-)
-
-func init() {
-	var err error
-	encMode, err = cbor.CoreDetEncOptions().EncMode()
-	if err != nil {
-		panic(err)
-	}
-	decMode, err = cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		MaxArrayElements:  64,
-		MaxMapPairs:       16,
-		MaxNestedLevels:   6,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-}
+var dec = detcbor.NewDecoder(64, 6)
 
 // Sign encodes d deterministically and signs it with priv.
 func Sign(d *Descriptor, priv ed25519.PrivateKey) ([]byte, error) {
@@ -146,12 +126,12 @@ func Sign(d *Descriptor, priv ed25519.PrivateKey) ([]byte, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	body, err := encMode.Marshal(d)
+	body, err := detcbor.Marshal(d)
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: encode: %w", err)
 	}
 	sig := ed25519.Sign(priv, append([]byte(signContext), body...))
-	out, err := encMode.Marshal(&Signed{Body: body, Sig: sig})
+	out, err := detcbor.Marshal(&Signed{Body: body, Sig: sig})
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: encode: %w", err)
 	}
@@ -168,20 +148,16 @@ func Verify(raw []byte) (*Descriptor, error) {
 		return nil, fmt.Errorf("descriptor: %d bytes exceeds %d", len(raw), MaxDescriptorSize)
 	}
 	var s Signed
-	if err := decMode.Unmarshal(raw, &s); err != nil {
+	if err := dec.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("descriptor: decode: %w", err)
 	}
 	if len(s.Sig) != ed25519.SignatureSize {
 		return nil, errors.New("descriptor: bad signature length")
 	}
 	var d Descriptor
-	if err := decMode.Unmarshal(s.Body, &d); err != nil {
+	// The signed body has one encoding: a re-encoded one is refused.
+	if err := dec.UnmarshalCanonical(s.Body, &d); err != nil {
 		return nil, fmt.Errorf("descriptor: decode body: %w", err)
-	}
-	// Reject non-canonical encodings: the body must re-encode to itself.
-	again, err := encMode.Marshal(&d)
-	if err != nil || !bytes.Equal(again, s.Body) {
-		return nil, errors.New("descriptor: body is not deterministic CBOR")
 	}
 	if err := d.check(); err != nil {
 		return nil, err

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 // Layers is the number of mix layers of the stratified topology.
@@ -137,23 +137,10 @@ type Response struct {
 	Descriptors [][]byte `cbor:"2,keyasint"`
 }
 
-var respDecMode cbor.DecMode
-
-func init() {
-	var err error
-	respDecMode, err = cbor.DecOptions{
-		MaxArrayElements:  MaxNodes,
-		MaxMapPairs:       16,
-		MaxNestedLevels:   4,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-}
+var respDec = detcbor.NewDecoder(MaxNodes, 4)
 
 // EncodeResponse encodes a directory response.
-func EncodeResponse(r *Response) ([]byte, error) { return encMode.Marshal(r) }
+func EncodeResponse(r *Response) ([]byte, error) { return detcbor.Marshal(r) }
 
 // DecodeResponse decodes a directory response, checking sizes first.
 func DecodeResponse(b []byte) (*Response, error) {
@@ -161,7 +148,7 @@ func DecodeResponse(b []byte) (*Response, error) {
 		return nil, errors.New("directory: response too large")
 	}
 	var r Response
-	if err := respDecMode.Unmarshal(b, &r); err != nil {
+	if err := respDec.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("directory: decode response: %w", err)
 	}
 	return &r, nil

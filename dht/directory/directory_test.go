@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 // fakeNodes returns n descriptors with distinct, deterministic node ids; only
@@ -410,11 +412,11 @@ func TestDecodeResponseRejects(t *testing.T) {
 		Epoch uint64 `cbor:"1,keyasint"`
 		X     int    `cbor:"3,keyasint"`
 	}
-	unknown, err := encMode.Marshal(&extra{Epoch: 1, X: 2})
+	unknown, err := detcbor.Marshal(&extra{Epoch: 1, X: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tooMany, err := encMode.Marshal(&Response{Epoch: 1, Descriptors: make([][]byte, MaxNodes+1)})
+	tooMany, err := detcbor.Marshal(&Response{Epoch: 1, Descriptors: make([][]byte, MaxNodes+1)})
 	if err != nil {
 		t.Fatal(err)
 	}

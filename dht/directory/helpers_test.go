@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/multiformats/go-multiaddr"
+
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 // testNode is a node identity for tests, derived from a seed so that tests
@@ -71,7 +73,7 @@ func (n testNode) signed(t testing.TB, epoch uint64, issued int64) []byte {
 func signBody(t testing.TB, body []byte, priv ed25519.PrivateKey) []byte {
 	t.Helper()
 	sig := ed25519.Sign(priv, append([]byte(signContext), body...))
-	out, err := encMode.Marshal(&Signed{Body: body, Sig: sig})
+	out, err := detcbor.Marshal(&Signed{Body: body, Sig: sig})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func signBody(t testing.TB, body []byte, priv ed25519.PrivateKey) []byte {
 // signUnchecked encodes d and signs it with priv without validating it.
 func signUnchecked(t testing.TB, d *Descriptor, priv ed25519.PrivateKey) []byte {
 	t.Helper()
-	body, err := encMode.Marshal(d)
+	body, err := detcbor.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +93,7 @@ func signUnchecked(t testing.TB, d *Descriptor, priv ed25519.PrivateKey) []byte 
 func decodeSigned(t testing.TB, raw []byte) Signed {
 	t.Helper()
 	var s Signed
-	if err := decMode.Unmarshal(raw, &s); err != nil {
+	if err := dec.Unmarshal(raw, &s); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -99,7 +101,7 @@ func decodeSigned(t testing.TB, raw []byte) Signed {
 
 func encodeSigned(t testing.TB, s Signed) []byte {
 	t.Helper()
-	out, err := encMode.Marshal(&s)
+	out, err := detcbor.Marshal(&s)
 	if err != nil {
 		t.Fatal(err)
 	}

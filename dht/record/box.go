@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/katzenpost/hpqc/bacap"
+
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 const boxContext = "komrade box v1\x00"
@@ -48,7 +50,7 @@ func SealBox(wc *bacap.WriteCap, idx *bacap.MessageBoxIndex, ctx []byte, blob []
 	}
 	expires := time.Now().Add(ttl).Unix()
 	id, sig := idx.SignBox(wc, ctx, BoxSigned(expires, blob))
-	out, err := encMode.Marshal(&Box{Expires: expires, Blob: blob, Sig: sig})
+	out, err := detcbor.Marshal(&Box{Expires: expires, Blob: blob, Sig: sig})
 	if err != nil {
 		return id, nil, err
 	}

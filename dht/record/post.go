@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 const postContext = "komrade post v1\x00"
@@ -30,14 +32,14 @@ func PostKey(value []byte) string {
 func (p *Post) powPrefix() []byte {
 	c := *p
 	c.Nonce, c.Sig = 0, nil
-	b, _ := encMode.Marshal(&c)
+	b, _ := detcbor.Marshal(&c)
 	return append([]byte(postContext), b...)
 }
 
 func (p *Post) signed() []byte {
 	c := *p
 	c.Sig = nil
-	b, _ := encMode.Marshal(&c)
+	b, _ := detcbor.Marshal(&c)
 	return append([]byte(postContext), b...)
 }
 
@@ -57,7 +59,7 @@ func StampPost(p *Post, difficulty int) ([]byte, error) {
 }
 
 func encodePost(p *Post) ([]byte, error) {
-	out, err := encMode.Marshal(p)
+	out, err := detcbor.Marshal(p)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 const profileContext = "komrade profile v1\x00"
@@ -27,7 +29,7 @@ func ProfileKey(author ed25519.PublicKey) string {
 func (p *Profile) signed() ([]byte, error) {
 	c := *p
 	c.Sig = nil
-	b, err := encMode.Marshal(&c)
+	b, err := detcbor.Marshal(&c)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +44,7 @@ func SignProfile(p *Profile, priv ed25519.PrivateKey) ([]byte, error) {
 		return nil, err
 	}
 	p.Sig = ed25519.Sign(priv, msg)
-	out, err := encMode.Marshal(p)
+	out, err := detcbor.Marshal(p)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,6 @@
 package record
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -29,7 +28,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 // Namespaces (the first segment of a DHT key).
@@ -57,27 +56,7 @@ var (
 	ErrExpired      = errors.New("record: expired or expiry too far ahead")
 )
 
-var (
-	encMode cbor.EncMode
-	decMode cbor.DecMode
-)
-
-func init() {
-	var err error
-	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
-		panic(err)
-	}
-	decMode, err = cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		MaxArrayElements:  16,
-		MaxMapPairs:       16,
-		MaxNestedLevels:   4,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-}
+var dec = detcbor.NewDecoder(16, 4)
 
 // decodeStrict decodes a deterministic CBOR value and rejects any other
 // encoding of it, so that a record has exactly one byte form.
@@ -85,12 +64,8 @@ func decodeStrict(b []byte, v any) error {
 	if len(b) > MaxValue {
 		return fmt.Errorf("%w: %d bytes exceeds %d", ErrTooLarge, len(b), MaxValue)
 	}
-	if err := decMode.Unmarshal(b, v); err != nil {
+	if err := dec.UnmarshalCanonical(b, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	again, err := encMode.Marshal(v)
-	if err != nil || !bytes.Equal(again, b) {
-		return fmt.Errorf("%w: not deterministic CBOR", ErrMalformed)
 	}
 	return nil
 }

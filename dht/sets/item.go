@@ -1,7 +1,6 @@
 package sets
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -9,7 +8,7 @@ import (
 	"math/bits"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 // Hard limits, whatever the namespace rules say. Decoders check them before
@@ -50,30 +49,7 @@ type Item struct {
 	Nonce uint64 `cbor:"6,keyasint"`
 }
 
-var (
-	encMode cbor.EncMode
-	decMode cbor.DecMode
-)
-
-func init() {
-	var err error
-	encMode, err = cbor.CoreDetEncOptions().EncMode()
-	if err != nil {
-		panic(err)
-	}
-	decMode, err = cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		MaxArrayElements:  maxArrayElements,
-		MaxMapPairs:       16,
-		MaxNestedLevels:   4,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-}
+var dec = detcbor.NewDecoder(maxArrayElements, 4)
 
 // EncodeItem checks the item's structure (not the namespace rules) and
 // returns its deterministic encoding.
@@ -81,7 +57,7 @@ func EncodeItem(it *Item) ([]byte, error) {
 	if err := it.checkShape(); err != nil {
 		return nil, err
 	}
-	b, err := encMode.Marshal(it)
+	b, err := detcbor.Marshal(it)
 	if err != nil {
 		return nil, fmt.Errorf("sets: encode item: %w", err)
 	}
@@ -99,15 +75,11 @@ func DecodeItem(b []byte) (*Item, error) {
 		return nil, fmt.Errorf("sets: item of %d bytes exceeds %d: %w", len(b), ItemSizeCap, ErrTooLarge)
 	}
 	var it Item
-	if err := decMode.Unmarshal(b, &it); err != nil {
+	if err := dec.UnmarshalCanonical(b, &it); err != nil {
 		return nil, fmt.Errorf("sets: decode item: %v: %w", err, ErrInvalid)
 	}
 	if err := it.checkShape(); err != nil {
 		return nil, err
-	}
-	again, err := encMode.Marshal(&it)
-	if err != nil || !bytes.Equal(again, b) {
-		return nil, fmt.Errorf("sets: item is not deterministic CBOR: %w", ErrInvalid)
 	}
 	return &it, nil
 }

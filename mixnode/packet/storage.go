@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 // Storage operations an exit performs on a client's behalf. Their bodies are
@@ -110,31 +110,11 @@ type ScanResult struct {
 	Next  []byte   `cbor:"2,keyasint,omitempty"`
 }
 
-var (
-	bodyEnc cbor.EncMode
-	bodyDec cbor.DecMode
-)
-
-func init() {
-	var err error
-	if bodyEnc, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
-		panic(err)
-	}
-	bodyDec, err = cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		MaxArrayElements:  256,
-		MaxMapPairs:       16,
-		MaxNestedLevels:   4,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-}
+var bodyDec = detcbor.NewDecoder(256, 4)
 
 // EncodeBody encodes a request or result body.
 func EncodeBody(v any) ([]byte, error) {
-	b, err := bodyEnc.Marshal(v)
+	b, err := detcbor.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
