@@ -2,11 +2,8 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"time"
 
@@ -172,21 +169,9 @@ func (c *Client) writeFrame(pkt []byte) error {
 	return nil
 }
 
-// expInterval draws an exponential interval of the given rate (per second)
-// from crypto/rand.
-func expInterval(rate float64) time.Duration {
-	return time.Duration(-math.Log1p(-uniform()) / rate * float64(time.Second))
-}
-
-func uniform() float64 {
-	var b [8]byte
-	rand.Read(b[:])
-	return float64(binary.BigEndian.Uint64(b[:])>>11) / (1 << 53)
-}
-
 func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 	total := cv.rates.Total()
-	next := time.Now().Add(expInterval(total))
+	next := time.Now().Add(packet.ExpInterval(total))
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
 	// Cover packets are built while waiting for the next event, so that at
@@ -218,7 +203,7 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 			return
 		case <-timer.C:
 		}
-		u := uniform() * total
+		u := packet.Uniform() * total
 		var pkt []byte
 		var kind string
 		switch {
@@ -259,7 +244,7 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 		if now := time.Now(); now.After(next) {
 			next = now
 		}
-		next = next.Add(expInterval(total))
+		next = next.Add(packet.ExpInterval(total))
 		timer.Reset(time.Until(next))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -405,6 +406,29 @@ func Write(path string, v any) error {
 		return fmt.Errorf("encode config: %w", err)
 	}
 	return WriteFileAtomic(path, buf.Bytes(), 0o600)
+}
+
+// ReadSecretFile reads a file that holds a secret (a key, a passphrase). It
+// refuses a file that group or others may read; what names the file in
+// errors, which wrap the os errors (fs.ErrNotExist and the like).
+func ReadSecretFile(path, what string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s %s has mode %v: must not be readable by others (chmod 600)", what, path, fi.Mode().Perm())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return b, nil
 }
 
 // WriteFileAtomic writes data to a temporary file beside path, syncs it and

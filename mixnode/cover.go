@@ -3,8 +3,6 @@ package mixnode
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
-	"math"
 	"sync"
 	"time"
 
@@ -70,20 +68,11 @@ func (t *loopTable) sweepLoop(m *Metrics) func(ctx context.Context) {
 	}
 }
 
-// expInterval draws the time to the next event of a Poisson process of rate
-// lambda per second.
-func expInterval(lambda float64) time.Duration {
-	var b [8]byte
-	rand.Read(b[:])
-	u := float64(binary.BigEndian.Uint64(b[:])>>11) / (1 << 53)
-	return time.Duration(-math.Log1p(-u) / lambda * float64(time.Second))
-}
-
 func (n *Node) coverLoop(ctx context.Context) {
 	if n.cfg.LambdaM <= 0 {
 		return
 	}
-	timer := time.NewTimer(expInterval(n.cfg.LambdaM))
+	timer := time.NewTimer(packet.ExpInterval(n.cfg.LambdaM))
 	defer timer.Stop()
 	for {
 		select {
@@ -92,7 +81,7 @@ func (n *Node) coverLoop(ctx context.Context) {
 		case <-timer.C:
 		}
 		n.sendLoop()
-		timer.Reset(expInterval(n.cfg.LambdaM))
+		timer.Reset(packet.ExpInterval(n.cfg.LambdaM))
 	}
 }
 

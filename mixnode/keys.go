@@ -33,16 +33,12 @@ const (
 // be readable by group or others.
 func LoadIdentity(dataDir string, passphrase []byte) (ed25519.PrivateKey, error) {
 	path := filepath.Join(dataDir, IdentityFile)
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("identity key: %w (run `komrade mixnode init` first)", err)
+	b, err := config.ReadSecretFile(path, "identity key")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w (run `komrade mixnode init` first)", err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("identity key %s has mode %v: must not be readable by others (chmod 600)", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("identity key: %w", err)
+		return nil, err
 	}
 	blk, _ := pem.Decode(b)
 	if blk == nil {
@@ -217,16 +213,9 @@ func ReadPassphrase(path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
 	}
-	fi, err := os.Stat(path)
+	b, err := config.ReadSecretFile(path, "passphrase file")
 	if err != nil {
-		return nil, fmt.Errorf("passphrase file: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("passphrase file %s has mode %v: must not be readable by others (chmod 600)", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("passphrase file: %w", err)
+		return nil, err
 	}
 	b = []byte(strings.TrimRight(string(b), "\r\n"))
 	if len(b) == 0 {

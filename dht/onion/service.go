@@ -19,6 +19,8 @@ import (
 	"github.com/cretz/bine/control"
 	"github.com/cretz/bine/torutil"
 	bineed25519 "github.com/cretz/bine/torutil/ed25519"
+
+	"github.com/komrade-net/komrade/config"
 )
 
 // KeyFile is the name of a node's onion service key in its data dir.
@@ -31,19 +33,12 @@ const keyPEMType = "KOMRADE ONION SERVICE KEY"
 // the onion address, so a node keeps its address across restarts. A key
 // file readable by group or others is refused.
 func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
-	fi, err := os.Stat(path)
+	b, err := config.ReadSecretFile(path, "onion key")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return createKey(path)
 	case err != nil:
-		return nil, fmt.Errorf("onion key: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("onion key %s has mode %v: must not be readable by others (chmod 600)", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("onion key: %w", err)
+		return nil, err
 	}
 	blk, _ := pem.Decode(b)
 	if blk == nil || blk.Type != keyPEMType || len(blk.Bytes) != ed25519.SeedSize {

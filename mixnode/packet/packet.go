@@ -10,7 +10,6 @@ package packet
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -133,23 +132,6 @@ func QueueID(p peer.ID) [32]byte {
 	var out [32]byte
 	copy(out[:], h.Sum(nil))
 	return out
-}
-
-// ExpDelay draws a delay from the exponential distribution with mean mu,
-// using crypto/rand (an observer must not predict it). Draws are capped at
-// 20·mu (probability e^-20) so they fit the NodeDelay command and any
-// sensible node maximum.
-func ExpDelay(mu time.Duration) time.Duration {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	u := float64(binary.BigEndian.Uint64(b[:])>>11) / (1 << 53) // [0,1)
-	d := time.Duration(-math.Log1p(-u) * float64(mu))
-	if d > 20*mu {
-		d = 20 * mu
-	}
-	return d
 }
 
 // Hop is one node of a path with the delay it must hold the packet.
