@@ -114,6 +114,11 @@ func (n *Node) PutRecord(ctx context.Context, key string, value []byte) (int, er
 	if err := n.validator.Validate(key, value); err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	return n.putValidated(ctx, key, value)
+}
+
+// putValidated is PutRecord for a value already validated.
+func (n *Node) putValidated(ctx context.Context, key string, value []byte) (int, error) {
 	closest, err := n.DHT.GetClosestPeers(ctx, key)
 	if err != nil {
 		return 0, fmt.Errorf("dht: find storage nodes: %w", err)
@@ -213,7 +218,7 @@ func (n *Node) Republish(ctx context.Context) (int, error) {
 				return count, ctx.Err()
 			}
 			key := string(rec.GetKey())
-			if _, err := n.PutRecord(ctx, key, rec.GetValue()); err == nil {
+			if _, err := n.putValidated(ctx, key, rec.GetValue()); err == nil {
 				count++
 			}
 		}

@@ -111,6 +111,11 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Encoded once here, served to every client that asks (gateway.go).
+	resp, err := directory.EncodeResponse(&directory.Response{Epoch: dir.Epoch, Descriptors: dir.Raw})
+	if err != nil {
+		return fmt.Errorf("encode directory response: %w", err)
+	}
 	now := time.Now()
 	known := map[directory.NodeID]peer.AddrInfo{}
 	n.dirMu.Lock()
@@ -135,7 +140,7 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 			delete(n.lastSeen, id)
 		}
 	}
-	n.dir = dir
+	n.dir, n.dirResp = dir, resp
 	n.known = known
 	n.dirMu.Unlock()
 	n.links.prune(known)

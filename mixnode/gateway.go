@@ -115,14 +115,21 @@ func (n *Node) deliver(q [32]byte, surbID [16]byte, payload []byte) {
 	}
 }
 
+// directoryResponse returns the current directory and its encoded
+// response (nil, nil before the first build).
+func (n *Node) directoryResponse() (*directory.Directory, []byte) {
+	n.dirMu.RLock()
+	defer n.dirMu.RUnlock()
+	return n.dir, n.dirResp
+}
+
 // handleDirectory serves the node's current directory: a 4-byte big-endian
 // length and a directory.Response. Length 0 means the node has no directory
 // yet.
 func (n *Node) handleDirectory(s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(30 * time.Second))
-	var body []byte
-	dir := n.Directory()
+	dir, body := n.directoryResponse()
 	if (dir == nil || dir.Epoch != n.clock.Current()) && n.refreshLimiter.Allow() {
 		// A new epoch began: serve a directory built for it, so that every
 		// descriptor carries a key for the epoch the client builds with.
@@ -131,13 +138,7 @@ func (n *Node) handleDirectory(s network.Stream) {
 			n.log.Debug("directory refresh for a client", "err", err)
 		}
 		cancel()
-		dir = n.Directory()
-	}
-	if dir != nil {
-		b, err := directory.EncodeResponse(&directory.Response{Epoch: dir.Epoch, Descriptors: dir.Raw})
-		if err == nil {
-			body = b
-		}
+		_, body = n.directoryResponse()
 	}
 	var hdr [4]byte
 	binary.BigEndian.PutUint32(hdr[:], uint32(len(body)))

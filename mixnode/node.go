@@ -84,6 +84,7 @@ type Node struct {
 
 	dirMu    sync.RWMutex
 	dir      *directory.Directory // current view, nil until built
+	dirResp  []byte               // dir as a directory.Response, for clients
 	known    map[directory.NodeID]peer.AddrInfo
 	lastSeen map[directory.NodeID]time.Time // when each known node was last in a view
 	dirRefr  chan struct{}
