@@ -130,16 +130,17 @@ func (c *Client) connect(ctx context.Context, gw peer.AddrInfo) error {
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	c.gateway, c.gwID = gw, id
-	c.mu.Unlock()
-	if err := c.RefreshDirectory(cctx); err != nil {
+	if err := c.refreshFrom(cctx, gw.ID, id); err != nil {
 		return err
 	}
 	s, err := c.host.NewStream(cctx, gw.ID, packet.ClientProtocol)
 	if err != nil {
 		return fmt.Errorf("open client link: %w", err)
 	}
+	// Only a gateway that answered becomes the one packets are built for.
+	c.mu.Lock()
+	c.gateway, c.gwID = gw, id
+	c.mu.Unlock()
 	c.wmu.Lock()
 	old := c.stream
 	c.stream = s
@@ -181,7 +182,12 @@ func (c *Client) Directory() *directory.Directory {
 // descriptor's signature, its epoch and the allow-list.
 func (c *Client) RefreshDirectory(ctx context.Context) error {
 	gw, gwID := c.gw()
-	dir, err := FetchDirectory(ctx, c.host, gw.ID, c.clock, c.allow)
+	return c.refreshFrom(ctx, gw.ID, gwID)
+}
+
+// refreshFrom fetches the directory from gateway gw (node id gwID).
+func (c *Client) refreshFrom(ctx context.Context, gw peer.ID, gwID directory.NodeID) error {
+	dir, err := FetchDirectory(ctx, c.host, gw, c.clock, c.allow)
 	if err != nil {
 		return err
 	}
@@ -287,10 +293,12 @@ func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, ui
 func (c *Client) readLoop() {
 	defer close(c.done)
 	buf := make([]byte, packet.PacketLength)
+	backoff := minBackoff
 	for {
 		c.wmu.Lock()
 		s := c.stream
 		c.wmu.Unlock()
+		up := time.Now()
 		err := c.readFrames(s, buf)
 		c.mu.Lock()
 		closed := c.closed
@@ -300,17 +308,44 @@ func (c *Client) readLoop() {
 		}
 		gw, _ := c.gw()
 		c.log.Warn("gateway link lost; failing over", "gateway", gw.ID, "err", err)
-		if !c.failover() {
+		if time.Since(up) >= stableLink {
+			backoff = minBackoff
+		} else if !c.pause(&backoff) {
+			// A link that breaks at once (a gateway shutting down, or one
+			// that takes streams and resets them) does not get reopened
+			// in a tight loop.
+			return
+		}
+		if !c.failover(&backoff) {
 			return
 		}
 	}
 }
 
+// Failover pacing: the pause between rounds of connection attempts doubles
+// from minBackoff to maxBackoff, and starts over once a link has held for
+// stableLink.
+const (
+	minBackoff = 250 * time.Millisecond
+	maxBackoff = 30 * time.Second
+	stableLink = 30 * time.Second
+)
+
+// pause waits *backoff and doubles it; false if the client closed.
+func (c *Client) pause(backoff *time.Duration) bool {
+	select {
+	case <-c.quit:
+		return false
+	case <-time.After(*backoff):
+	}
+	*backoff = min(2**backoff, maxBackoff)
+	return true
+}
+
 // failover connects to another gateway: the others first, the one just lost
-// last, then again after a pause that doubles up to 30 s. It returns false
-// when the client is closed meanwhile.
-func (c *Client) failover() bool {
-	backoff := 250 * time.Millisecond
+// last, then again after a pause. It returns false when the client is
+// closed meanwhile.
+func (c *Client) failover(backoff *time.Duration) bool {
 	for {
 		for k := 1; k <= len(c.gws); k++ {
 			i := (c.gwIdx + k) % len(c.gws)
@@ -339,12 +374,9 @@ func (c *Client) failover() bool {
 			}
 			c.log.Debug("gateway unreachable", "gateway", c.gws[i].ID, "err", err)
 		}
-		select {
-		case <-c.quit:
+		if !c.pause(backoff) {
 			return false
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 30*time.Second)
 	}
 }
 

@@ -226,6 +226,13 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 			if ctx.Err() == nil {
 				c.log.Debug("cover slot", "kind", kind, "err", err)
 			}
+			// No reply can come for a packet that did not leave.
+			switch kind {
+			case "loop":
+				c.forget(spareLoopID)
+			case "fill":
+				c.forget(spareFillID)
+			}
 		} else {
 			cv.mu.Lock()
 			cv.sent[kind]++
@@ -309,6 +316,13 @@ func (c *Client) echoCover(ctx context.Context, loop bool) ([]byte, [16]byte, er
 		c.mu.Unlock()
 	}
 	return pkt, surb.ID, nil
+}
+
+// forget drops the pending reply of a cover packet.
+func (c *Client) forget(id [16]byte) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
 }
 
 // coverReturned records the reply of a loop (its round trip counts in

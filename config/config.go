@@ -424,6 +424,9 @@ func ReadSecretFile(path, what string) ([]byte, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%s %s has mode %v: must not be readable by others (chmod 600)", what, path, fi.Mode().Perm())
 	}
+	if !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
+		return nil, fmt.Errorf("%s %s: not a regular file of at most 1 MiB", what, path)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

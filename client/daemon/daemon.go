@@ -167,8 +167,10 @@ func (d *Daemon) pollLoop(ctx context.Context) {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		msgs, err := d.m.Receive(pctx)
 		newReqs := 0
-		if err == nil && i%introEvery == 0 {
-			newReqs, err = d.m.CheckRequests(pctx)
+		if i%introEvery == 0 {
+			var rerr error
+			newReqs, rerr = d.m.CheckRequests(pctx)
+			err = errors.Join(err, rerr)
 		}
 		cancel()
 		if newReqs > 0 {

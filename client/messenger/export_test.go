@@ -1,6 +1,9 @@
 package messenger
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // SealAndStoreForTest does what Deliver does for the first box of message
 // id up to the moment its ACK arrives: the box is sealed, saved and stored,
@@ -18,4 +21,13 @@ func SealAndStoreForTest(ctx context.Context, m *Messenger, id uint64) error {
 		return err
 	}
 	return m.putWithRetry(ctx, *(*[32]byte)(e.PendingID), e.PendingVal)
+}
+
+// FailForTest marks message id failed, as ten unanswered tries would.
+func FailForTest(m *Messenger, id uint64) error {
+	e, err := m.entry(id)
+	if err != nil {
+		return err
+	}
+	return m.fail(e, errors.New("test: no acknowledgement"))
 }

@@ -158,10 +158,14 @@ func (m *Messenger) PublishProfile(ctx context.Context, name string) (string, er
 	return Address(pub), nil
 }
 
-// retry runs f with the ARQ's tries and timeouts.
+// retry runs f (one request through the mix network) until it succeeds,
+// up to MaxTries, each try with client.ReplyTimeout. A try that fails at
+// once (the send queue full, no directory yet) is followed by a pause, so
+// that the tries are spread over time and not spent in a burst.
 func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) error {
 	var last error
 	for try := 0; try < MaxTries; try++ {
+		start := time.Now()
 		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
 		err := f(tctx)
 		cancel()
@@ -175,6 +179,14 @@ func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) er
 			return err
 		}
 		last = err
+		m.log.Debug("no answer; trying again", "try", try+1, "err", err)
+		if pause := time.Second - time.Since(start); pause > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pause):
+			}
+		}
 	}
 	return fmt.Errorf("no answer after %d tries: %w", MaxTries, last)
 }
@@ -217,6 +229,9 @@ type introRequest struct {
 	From   string `cbor:"3,keyasint"` // the name the sender gives themself
 	Note   string `cbor:"4,keyasint"`
 	Sig    []byte `cbor:"5,keyasint,omitempty"`
+	// Expires (Unix seconds) bounds how long the request may be acted on,
+	// so a copy cannot be revived later.
+	Expires int64 `cbor:"6,keyasint"`
 }
 
 func (r *introRequest) signed() ([]byte, error) {
@@ -231,8 +246,8 @@ func (r *introRequest) signed() ([]byte, error) {
 
 // Request asks the user at address to become contact name, through their
 // public intro set; from is the name to show them, note a short message.
-// The contact exists at once (messages sent to it wait in the mailbox) and
-// is confirmed when the recipient accepts.
+// The contact exists once the request is stored (messages sent to it wait
+// in the mailbox) and is confirmed when the recipient accepts.
 func (m *Messenger) Request(ctx context.Context, address, name, from, note string) error {
 	to, err := ParseAddress(address)
 	if err != nil {
@@ -260,56 +275,50 @@ func (m *Messenger) Request(ctx context.Context, address, name, from, note strin
 		return err
 	}
 
-	m.mu.Lock()
+	// The contact is saved only once the request is stored: until then
+	// nothing can arrive for it, and a failure leaves nothing behind.
 	c, inv, err := m.newInviterContact(name)
-	if err == nil {
-		c.Expect = bytes.Clone(to)
-		err = m.st.Update(func(tx *store.Tx) error {
-			if _, err := tx.Get("contacts", name); err == nil {
-				return fmt.Errorf("messenger: contact %q exists", name)
-			}
-			return m.save(tx, c)
-		})
-	}
-	m.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	undo := func() { m.st.Update(func(tx *store.Tx) error { return tx.Delete("contacts", name) }) }
-
-	sealed, err := m.sealRequest(hpk, to, inv, from, note)
+	c.Expect = bytes.Clone(to)
+	expires := time.Now().Add(introTTL).Unix()
+	sealed, err := m.sealRequest(hpk, to, inv, from, note, expires)
 	if err != nil {
-		undo()
 		return err
 	}
-	it := sets.Item{Namespace: introNamespace, Key: prof.Intro, Body: sealed, Expires: time.Now().Add(introTTL).Unix()}
+	it := sets.Item{Namespace: introNamespace, Key: prof.Intro, Body: sealed, Expires: expires}
 	if err := it.Solve(ctx, sets.DefaultRules()[introNamespace].PoWBits); err != nil {
-		undo()
 		return err
 	}
 	enc, err := sets.EncodeItem(&it)
 	if err != nil {
-		undo()
 		return err
 	}
 	if err := m.retry(ctx, func(c context.Context) error {
 		_, err := m.c.Append(c, enc)
 		return err
 	}); err != nil {
-		undo()
 		return fmt.Errorf("messenger: send request: %w", err)
 	}
-	return nil
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.st.Update(func(tx *store.Tx) error {
+		if _, err := tx.Get("contacts", name); err == nil {
+			return fmt.Errorf("messenger: contact %q was made meanwhile; the request is sent but its answer will be ignored", name)
+		}
+		return m.save(tx, c)
+	})
 }
 
 // sealRequest signs a request carrying inv to the user with key to, pads it
 // and seals it to their HPKE key.
-func (m *Messenger) sealRequest(hpk hpke.PublicKey, to ed25519.PublicKey, inv *Invite, from, note string) ([]byte, error) {
+func (m *Messenger) sealRequest(hpk hpke.PublicKey, to ed25519.PublicKey, inv *Invite, from, note string, expires int64) ([]byte, error) {
 	invBytes, err := detcbor.Marshal(inv)
 	if err != nil {
 		return nil, err
 	}
-	req := introRequest{To: to, Invite: invBytes, From: from, Note: note}
+	req := introRequest{To: to, Invite: invBytes, From: from, Note: note, Expires: expires}
 	msg, err := req.signed()
 	if err != nil {
 		return nil, err
@@ -385,8 +394,7 @@ func (m *Messenger) CheckRequests(ctx context.Context) (int, error) {
 // takeRequest opens one intro item; ok reports a new valid request. Items
 // that fail are remembered as seen and never opened again.
 func (m *Messenger) takeRequest(priv hpke.PrivateKey, key, raw []byte) (ok bool, err error) {
-	h := sha256.Sum256(raw)
-	id := hex.EncodeToString(h[:8])
+	id := requestID(raw)
 	if _, err := m.st.Get("intro-seen", id); err == nil {
 		return false, nil
 	}
@@ -394,7 +402,12 @@ func (m *Messenger) takeRequest(priv hpke.PrivateKey, key, raw []byte) (ok bool,
 	if fr != nil {
 		fr.ID = id
 		inv, _ := ParseInvite(fr.Code)
-		known, err := m.hasIdentity(inv.Identity)
+		var known bool
+		err := m.st.View(func(tx *store.Tx) error {
+			var err error
+			known, err = identityKnown(tx, inv.Identity)
+			return err
+		})
 		if err != nil {
 			return false, err
 		}
@@ -418,6 +431,23 @@ func (m *Messenger) takeRequest(priv hpke.PrivateKey, key, raw []byte) (ok bool,
 		m.log.Info("intro item skipped", "reason", why) // never its content
 	}
 	return fr != nil && err == nil, err
+}
+
+// requestID names an intro item by its HPKE encapsulated key (the first 32
+// bytes of the body), which nobody can change without the request failing
+// to open: copies of one request under new expiries or proof-of-work have
+// the same id, so an ignored request stays ignored. Other items are named
+// by their hash.
+func requestID(raw []byte) string {
+	h := sha256.New()
+	if it, err := sets.DecodeItem(raw); err == nil && len(it.Body) >= 32 {
+		h.Write([]byte("enc\x00"))
+		h.Write(it.Body[:32])
+	} else {
+		h.Write([]byte("item\x00"))
+		h.Write(raw)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // openRequest decodes, decrypts and verifies an intro item; on failure it
@@ -453,6 +483,9 @@ func (m *Messenger) openRequest(priv hpke.PrivateKey, key, raw []byte) (*FriendR
 	if !validText(req.From, MaxNameLen) || !validText(req.Note, MaxNoteLen) {
 		return nil, "bad text"
 	}
+	if now := time.Now(); req.Expires <= now.Unix() || req.Expires > now.Add(introTTL+2*time.Hour).Unix() {
+		return nil, "expired"
+	}
 	msg, err := req.signed()
 	if err != nil || len(req.Sig) != ed25519.SignatureSize || !ed25519.Verify(inv.Identity, msg, req.Sig) {
 		return nil, "bad signature"
@@ -461,19 +494,20 @@ func (m *Messenger) openRequest(priv hpke.PrivateKey, key, raw []byte) (*FriendR
 		At: time.Now().UTC().Truncate(time.Second), Code: code}, ""
 }
 
-func (m *Messenger) hasIdentity(pub []byte) (bool, error) {
+// identityKnown reports whether pub is the identity of a confirmed contact.
+// A request of ours still waiting for pub's answer does not count: their
+// request may have crossed ours.
+func identityKnown(tx *store.Tx, pub []byte) (bool, error) {
 	found := false
-	err := m.st.View(func(tx *store.Tx) error {
-		return tx.List("contacts", func(_ string, v []byte) error {
-			var c contact
-			if err := dec.Unmarshal(v, &c); err != nil {
-				return err
-			}
-			if bytes.Equal(c.Identity, pub) || bytes.Equal(c.Expect, pub) {
-				found = true
-			}
-			return nil
-		})
+	err := tx.List("contacts", func(_ string, v []byte) error {
+		var c contact
+		if err := dec.Unmarshal(v, &c); err != nil {
+			return err
+		}
+		if bytes.Equal(c.Identity, pub) {
+			found = true
+		}
+		return nil
 	})
 	return found, err
 }
@@ -506,16 +540,22 @@ func (m *Messenger) request(id string) (*FriendRequest, error) {
 }
 
 // AcceptRequest makes the sender of request id contact name and sends the
-// hello that confirms it to them.
+// hello that confirms it to them. The request is gone once the contact
+// exists, even if the hello then fails (it stays in the outbox).
 func (m *Messenger) AcceptRequest(ctx context.Context, id, name string) error {
 	fr, err := m.request(id)
 	if err != nil {
 		return err
 	}
-	if err := m.Accept(ctx, fr.Code, name); err != nil {
+	inv, err := ParseInvite(fr.Code)
+	if err != nil {
 		return err
 	}
-	return m.st.Update(func(tx *store.Tx) error { return tx.Delete("requests", id) })
+	hello, err := m.accept(inv, name, id)
+	if err != nil {
+		return err
+	}
+	return m.deliverAndWait(ctx, hello)
 }
 
 // IgnoreRequest drops request id; the sender is not told.

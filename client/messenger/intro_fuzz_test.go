@@ -33,7 +33,7 @@ func FuzzOpenRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	sealed, err := mb.sealRequest(hpk, alice.Sign.Public().(ed25519.PublicKey), inv, "Bob", "hello")
+	sealed, err := mb.sealRequest(hpk, alice.Sign.Public().(ed25519.PublicKey), inv, "Bob", "hello", time.Now().Add(time.Hour).Unix())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -50,11 +50,18 @@ func FuzzOpenRequest(f *testing.F) {
 		f.Fatalf("valid request: %+v %q", fr, why)
 	}
 	// Addressed to Bob, sealed to Alice: refused.
-	wrong, _ := mb.sealRequest(hpk, bob.Sign.Public().(ed25519.PublicKey), inv, "Bob", "")
+	wrong, _ := mb.sealRequest(hpk, bob.Sign.Public().(ed25519.PublicKey), inv, "Bob", "", time.Now().Add(time.Hour).Unix())
 	it.Body = wrong
 	wrongTo, _ := sets.EncodeItem(&it)
 	if fr, _ := ma.openRequest(priv, key, wrongTo); fr != nil {
 		f.Fatal("a request addressed to someone else was accepted")
+	}
+	// An expired request: refused.
+	old, _ := mb.sealRequest(hpk, alice.Sign.Public().(ed25519.PublicKey), inv, "Bob", "", time.Now().Add(-time.Minute).Unix())
+	it.Body = old
+	expired, _ := sets.EncodeItem(&it)
+	if fr, _ := ma.openRequest(priv, key, expired); fr != nil {
+		f.Fatal("an expired request was accepted")
 	}
 	f.Add(valid)
 	f.Add(wrongTo)

@@ -254,33 +254,61 @@ func ParseInvite(code string) (*Invite, error) {
 }
 
 // Accept adds the inviter as contact name and sends the hello that
-// completes the exchange.
+// completes the exchange. It returns once the hello is acknowledged; if that
+// fails, the contact exists and the hello stays in the outbox.
 func (m *Messenger) Accept(ctx context.Context, code, name string) error {
 	inv, err := ParseInvite(code)
 	if err != nil {
 		return err
 	}
+	id, err := m.accept(inv, name, "")
+	if err != nil {
+		return err
+	}
+	return m.deliverAndWait(ctx, id)
+}
+
+// accept saves the contact for inv and queues its hello, in one
+// transaction; for a friend request (requestID set) the request is deleted
+// in it too, and an unanswered request of ours to the same person under
+// the same name (requests that crossed) is replaced.
+func (m *Messenger) accept(inv *Invite, name, requestID string) (helloID uint64, err error) {
 	oc, _ := message.NewRatchet(inv.Secret, "invitee->inviter")
 	ic, _ := message.NewRatchet(inv.Secret, "inviter->invitee")
 	c := &contact{Name: name, Identity: inv.Identity, OutWrite: inv.WriteCap, OutChain: *oc, InRead: inv.ReadCap, InChain: *ic}
-	var hello *outEntry
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	err = m.st.Update(func(tx *store.Tx) error {
-		if _, err := tx.Get("contacts", name); err == nil {
-			return fmt.Errorf("messenger: contact %q exists", name)
+		if known, err := identityKnown(tx, inv.Identity); err != nil || known {
+			if err == nil {
+				err = errors.New("messenger: this person is already a contact")
+			}
+			return err
+		}
+		if old, err := loadTx(tx, name); err == nil {
+			crossed := requestID != "" && old.Identity == nil && bytes.Equal(old.Expect, inv.Identity)
+			if !crossed {
+				return fmt.Errorf("messenger: contact %q exists", name)
+			}
 		}
 		if err := m.save(tx, c); err != nil {
 			return err
 		}
-		hello, err = queue(tx, name, message.KindHello, m.id.Sign.Public().(ed25519.PublicKey))
+		if requestID != "" {
+			if err := tx.Delete("requests", requestID); err != nil {
+				return err
+			}
+		}
+		hello, err := queue(tx, name, message.KindHello, m.id.Sign.Public().(ed25519.PublicKey))
+		if err == nil {
+			helloID = hello.ID
+		}
 		return err
 	})
-	m.mu.Unlock()
-	if err != nil {
-		return err
+	if err == nil {
+		m.changed()
 	}
-	m.changed()
-	return m.deliverAndWait(ctx, hello.ID)
+	return helloID, err
 }
 
 func boxIndex(cap interface {
@@ -293,24 +321,10 @@ func boxIndex(cap interface {
 // putWithRetry is the ARQ: each attempt goes on a fresh random path and
 // waits for the exit's ACK; a lost request or reply is sent again.
 func (m *Messenger) putWithRetry(ctx context.Context, id [32]byte, val []byte) error {
-	var last error
-	for try := 0; try < MaxTries; try++ {
-		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
-		_, err := m.c.PutBox(tctx, id, val)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if errors.Is(err, packet.ErrInvalid) || errors.Is(err, packet.ErrTooLarge) {
-			return err // retrying cannot help
-		}
-		last = err
-		m.log.Debug("box not acknowledged; sending again", "try", try+1, "err", err)
-	}
-	return fmt.Errorf("no acknowledgement after %d tries: %w", MaxTries, last)
+	return m.retry(ctx, func(c context.Context) error {
+		_, err := m.c.PutBox(c, id, val)
+		return err
+	})
 }
 
 // Fingerprint is the user's own fingerprint.

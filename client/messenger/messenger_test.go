@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/komrade-net/komrade/dht/record"
 	"github.com/komrade-net/komrade/dht/sets"
 	"github.com/komrade-net/komrade/mixnode"
+	"github.com/komrade-net/komrade/mixnode/packet"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
 
@@ -300,6 +302,63 @@ func TestFriendRequest(t *testing.T) {
 	}
 	check(t, a.receive(t, 1, time.Minute), "bob", 1)
 	check(t, b.receive(t, 1, time.Minute), "alice", 1)
+
+	// Anyone can copy a request's sealed body into a new item with a new
+	// expiry and proof-of-work: it is the same request, not a new one.
+	res, err := c.c.Scan(ctx, packet.ScanRequest{Namespace: "intro", Key: introKeyOf(t, ctx, a, c), Limit: 8})
+	if err != nil || len(res.Items) == 0 {
+		t.Fatalf("scan: %v %v", res, err)
+	}
+	for _, raw := range res.Items {
+		it, err := sets.DecodeItem(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it.Expires--
+		it.Nonce = 0
+		if err := it.Solve(ctx, sets.DefaultRules()["intro"].PoWBits); err != nil {
+			t.Fatal(err)
+		}
+		enc, _ := sets.EncodeItem(it)
+		if _, err := c.c.Append(ctx, enc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := a.m.CheckRequests(ctx); err != nil || n != 0 {
+		t.Fatalf("copies of old requests: %d new, %v", n, err)
+	}
+
+	// Requests that cross: Carol (whose request Alice ignored) still waits
+	// for Alice; now Alice asks Carol. Carol sees it and accepts it under
+	// the same name, which replaces her unanswered request.
+	if _, err := c.m.PublishProfile(ctx, "Carol"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.m.Request(ctx, c.m.Address(), "carol", "Alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.m.CheckRequests(ctx); err != nil || n != 1 {
+		t.Fatalf("crossed request: %d, %v", n, err)
+	}
+	reqs, _ = c.m.Requests()
+	if err := c.m.AcceptRequest(ctx, reqs[0].ID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.m.AcceptRequest(ctx, reqs[0].ID, "alice2"); err == nil {
+		t.Fatal("a request was accepted twice")
+	}
+	if _, err := a.m.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ca, _ = a.m.Contacts()
+	cc, _ := c.m.Contacts()
+	if ca["carol"] != c.id.Fingerprint() || cc["alice"] != a.id.Fingerprint() {
+		t.Fatalf("after crossed requests: %v %v", ca, cc)
+	}
+	if err := c.m.Send(ctx, "alice", "carol #0"); err != nil {
+		t.Fatal(err)
+	}
+	check(t, a.receive(t, 1, time.Minute), "carol", 1)
 }
 
 // introKeyOf reads the intro set key from u's published profile, as any
@@ -377,5 +436,34 @@ func TestOutboxCrash(t *testing.T) {
 	check(t, b.receive(t, 2, time.Minute), "alice", 2)
 	if extra := b.receive(t, 1, 3*time.Second); len(extra) != 0 {
 		t.Fatalf("delivered twice: %v", extra)
+	}
+
+	// A failed message holds back the next one to the same contact, which
+	// says so instead of waiting forever; a retry sends both, in order.
+	id2, err := a.m.Queue("bob", "alice #2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := messenger.FailForTest(a.m, id2); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.m.Send(ctx, "bob", "alice #3"); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("behind failed message %d", id2)) {
+		t.Fatalf("send behind a failed message: %v", err)
+	}
+	if s := states(); fmt.Sprint(s) != "[acknowledged acknowledged failed queued]" {
+		t.Fatalf("states with a failed message: %v", s)
+	}
+	if err := a.m.Retry(id2); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.m.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := states(); fmt.Sprint(s) != "[acknowledged acknowledged acknowledged acknowledged]" {
+		t.Fatalf("states after the retry: %v", s)
+	}
+	got := b.receive(t, 2, time.Minute)
+	if fmt.Sprint(got) != "[alice #2 alice #3]" {
+		t.Fatalf("after the retry bob got %v", got)
 	}
 }

@@ -40,15 +40,18 @@ const keepAcknowledged = 100
 
 // Outgoing is a message in the outbox.
 type Outgoing struct {
-	ID      uint64    `json:"id"`
-	To      string    `json:"to"`
-	Text    string    `json:"text"`
-	State   State     `json:"state"`
-	Parts   int       `json:"parts"`
-	Done    int       `json:"done"` // boxes acknowledged
-	Error   string    `json:"error,omitempty"`
-	Queued  time.Time `json:"queued"`
-	Updated time.Time `json:"updated"`
+	ID    uint64 `json:"id"`
+	To    string `json:"to"`
+	Text  string `json:"text"`
+	State State  `json:"state"`
+	Parts int    `json:"parts"`
+	Done  int    `json:"done"` // boxes acknowledged
+	Error string `json:"error,omitempty"`
+	// BlockedBy is the failed message to the same contact that this one
+	// waits behind (its reader reads in order), 0 if none.
+	BlockedBy uint64    `json:"blocked_by,omitempty"`
+	Queued    time.Time `json:"queued"`
+	Updated   time.Time `json:"updated"`
 }
 
 // outEntry is an outbox entry as saved.
@@ -194,14 +197,35 @@ func (m *Messenger) deliverAndWait(ctx context.Context, id uint64) error {
 	if err != nil {
 		return err
 	}
-	if o.State == Failed {
+	switch {
+	case o.State == Failed:
 		return fmt.Errorf("messenger: message to %s failed: %s", o.To, o.Error)
+	case o.BlockedBy != 0:
+		return fmt.Errorf("messenger: message to %s waits behind failed message %d (retry that one)", o.To, o.BlockedBy)
 	}
 	return nil
 }
 
-// Wait blocks until message id is acknowledged or failed (or ctx ends) and
-// returns it.
+// blockedBy returns the first failed message to e's contact queued before
+// e, or 0.
+func (m *Messenger) blockedBy(e *outEntry) (uint64, error) {
+	es, err := m.entries()
+	if err != nil {
+		return 0, err
+	}
+	for _, x := range es {
+		if x.ID >= e.ID {
+			break
+		}
+		if x.To == e.To && x.State == Failed {
+			return x.ID, nil
+		}
+	}
+	return 0, nil
+}
+
+// Wait blocks until message id is acknowledged or failed, or waits behind
+// a failed message (BlockedBy), or ctx ends, and returns it.
 func (m *Messenger) Wait(ctx context.Context, id uint64) (*Outgoing, error) {
 	for {
 		ch := m.changes()
@@ -212,6 +236,11 @@ func (m *Messenger) Wait(ctx context.Context, id uint64) (*Outgoing, error) {
 		if e.State == Acknowledged || e.State == Failed {
 			o := e.public()
 			return &o, nil
+		}
+		if b, err := m.blockedBy(e); err != nil || b != 0 {
+			o := e.public()
+			o.BlockedBy = b
+			return &o, err
 		}
 		select {
 		case <-ch:
@@ -245,8 +274,15 @@ func (m *Messenger) changed() {
 func (m *Messenger) Outbox() ([]Outgoing, error) {
 	es, err := m.entries()
 	out := make([]Outgoing, len(es))
+	failed := map[string]uint64{} // contact -> first failed message
 	for i, e := range es {
 		out[i] = e.public()
+		switch {
+		case e.State == Failed && failed[e.To] == 0:
+			failed[e.To] = e.ID
+		case e.State != Failed && e.State != Acknowledged:
+			out[i].BlockedBy = failed[e.To]
+		}
 	}
 	return out, err
 }
@@ -316,16 +352,20 @@ func (m *Messenger) Deliver(ctx context.Context) error {
 	return m.prune(ids)
 }
 
-// deliver sends e's remaining boxes; e's state records the outcome.
+// deliver sends e's remaining boxes; e's state records the outcome. Any
+// failure of the message marks it failed (holding back only its contact);
+// deliver returns an error only when ctx ends or the store fails.
 func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
 	frames, err := e.frames()
 	if err != nil {
-		return err
+		return m.fail(e, err)
 	}
 	for e.Done < len(frames) {
-		if e.PendingVal == nil {
+		if e.PendingVal == nil || m.expiring(e) {
+			// Sealed afresh at the same index (a message retried or left
+			// for days keeps its place in the stream, with a new expiry).
 			if err := m.sealNext(e, frames[e.Done]); err != nil {
-				return err
+				return m.fail(e, err)
 			}
 		}
 		id := *(*[32]byte)(e.PendingID)
@@ -333,11 +373,7 @@ func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			e.State, e.Error = Failed, err.Error()
-			m.log.Warn("message failed", "contact", e.To, "id", e.ID, "err", err)
-			err = m.st.Update(func(tx *store.Tx) error { return putEntry(tx, e) })
-			m.changed()
-			return err
+			return m.fail(e, err)
 		}
 		// Acknowledged: advance the contact's stream and the message in one
 		// transaction.
@@ -359,11 +395,30 @@ func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
 			return putEntry(tx, e)
 		})
 		if err != nil {
-			return err
+			return m.fail(e, err)
 		}
 		m.changed()
 	}
 	return nil
+}
+
+// fail marks e failed because of cause.
+func (m *Messenger) fail(e *outEntry, cause error) error {
+	e.State, e.Error = Failed, cause.Error()
+	m.log.Warn("message failed", "contact", e.To, "id", e.ID, "err", cause)
+	err := m.st.Update(func(tx *store.Tx) error { return putEntry(tx, e) })
+	m.changed()
+	return err
+}
+
+// expiring reports whether e's saved box has less than half its lifetime
+// left (or cannot be read back): storing it now would keep it too briefly.
+func (m *Messenger) expiring(e *outEntry) bool {
+	if len(e.PendingID) != 32 {
+		return true
+	}
+	box, err := record.DecodeBox(*(*[32]byte)(e.PendingID), e.PendingVal)
+	return err != nil || time.Until(time.Unix(box.Expires, 0)) < boxTTL/2
 }
 
 // sealNext seals frame f into the contact's next box and saves it in e

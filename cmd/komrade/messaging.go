@@ -50,6 +50,9 @@ func args(c *cli.Context, flags ...string) ([]string, map[string]string) {
 			if _, ok := vals[name]; ok {
 				if bools[name] {
 					vals[name] = "true"
+					if hasVal && (val == "false" || val == "0") {
+						vals[name] = ""
+					}
 					continue
 				}
 				if !hasVal && i+1 < len(in) {
@@ -338,10 +341,13 @@ func sendCommand() *cli.Command {
 				}
 				return err
 			}
-			switch o.State {
-			case messenger.Acknowledged:
+			switch {
+			case o.BlockedBy != 0:
+				return fmt.Errorf("message %d is queued behind failed message %d to %s; retry that one with `komrade outbox retry %d`",
+					o.ID, o.BlockedBy, o.To, o.BlockedBy)
+			case o.State == messenger.Acknowledged:
 				fmt.Printf("acknowledged in %v\n", time.Since(start).Round(time.Millisecond))
-			case messenger.Failed:
+			case o.State == messenger.Failed:
 				return fmt.Errorf("message %d failed: %s (retry with `komrade outbox retry %d`)", o.ID, o.Error, o.ID)
 			default:
 				fmt.Printf("message %d %s; see `komrade outbox`\n", o.ID, o.State)
@@ -373,12 +379,15 @@ func outboxCommand() *cli.Command {
 			}
 			for _, o := range out {
 				text := o.Text
-				if len(text) > 40 {
-					text = text[:37] + "..."
+				if r := []rune(text); len(r) > 40 {
+					text = string(r[:37]) + "..."
 				}
 				line := fmt.Sprintf("%4d  %-12s %-16s %d/%d  %q", o.ID, o.State, o.To, o.Done, o.Parts, text)
 				if o.Error != "" {
 					line += "  " + o.Error
+				}
+				if o.BlockedBy != 0 {
+					line += fmt.Sprintf("  (waits behind failed message %d)", o.BlockedBy)
 				}
 				fmt.Println(line)
 			}
