@@ -21,7 +21,8 @@ func main() {
 		Usage: "an anonymous social network and messenger over a Loopix-style mix network",
 		Description: "Every packet is a fixed-size Sphinx packet that crosses three layers of mix\n" +
 			"nodes, each holding it for a random delay, so that no observer can tell who\n" +
-			"talks to whom. Start with `komrade testnet` and `komrade ping`.",
+			"talks to whom. Try `komrade demo` (a local network, two users, messages both\n" +
+			"ways); then `komrade init` and `komrade daemon` to use a real network.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},

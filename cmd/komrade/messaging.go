@@ -475,7 +475,7 @@ func inboxCommand() *cli.Command {
 func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
-		Usage: "show the daemon's gateway, epoch, cover traffic and unread counts",
+		Usage: "show the daemon's gateway, epoch, cover traffic, unread counts, outbox and friend requests",
 		Flags: []cli.Flag{homeFlag(), jsonFlag()},
 		Action: func(c *cli.Context) error {
 			a, err := api(c, "")
