@@ -176,6 +176,8 @@ func (d *Daemon) pollLoop(ctx context.Context) {
 		if newReqs > 0 {
 			d.log.Info("new friend requests; see `komrade contact requests`", "count", newReqs)
 		}
+		// A hello just read may have released messages waiting for it.
+		d.wake()
 		d.mu.Lock()
 		d.received += len(msgs)
 		d.lastPoll = time.Now()

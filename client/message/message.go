@@ -136,8 +136,9 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 			return nil, fmt.Errorf("%w: non-zero padding", ErrFrame)
 		}
 	}
-	if sender == nil && Kind(b[1]) == KindHello && blen == ed25519.PublicKeySize {
-		sender = ed25519.PublicKey(b[headerSize:n]) // a hello certifies itself
+	if sender == nil && Kind(b[1]) == KindHello && blen >= ed25519.PublicKeySize {
+		// A hello certifies itself: its body starts with the sender's key.
+		sender = ed25519.PublicKey(b[headerSize : headerSize+ed25519.PublicKeySize])
 	}
 	if len(sender) != ed25519.PublicKeySize || !ed25519.Verify(sender, signed(index, b[:n]), b[n:n+ed25519.SignatureSize]) {
 		return nil, fmt.Errorf("%w: bad signature", ErrFrame)
@@ -163,6 +164,14 @@ func NewRatchet(secret []byte, label string) (*Ratchet, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// Rekey mixes a fresh shared secret (an ephemeral X25519 result both sides
+// computed) into the chain: keys from here on cannot be derived from the
+// invite's secret alone. The index is unchanged.
+func (r *Ratchet) Rekey(dh []byte) error {
+	_, err := io.ReadFull(hkdf.New(sha256.New, dh, r.Chain[:], []byte("komrade rekey v1")), r.Chain[:])
+	return err
 }
 
 // Next returns the index and key of the next box and advances the ratchet.

@@ -25,6 +25,7 @@ package messenger
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -65,6 +66,10 @@ type Invite struct {
 	ReadCap  []byte `cbor:"2,keyasint"` // inviter -> invitee stream
 	WriteCap []byte `cbor:"3,keyasint"` // invitee -> inviter stream
 	Secret   []byte `cbor:"4,keyasint"` // ratchet root
+	// Eph is the inviter's ephemeral X25519 key: the hello answers with
+	// another, and both chains are re-keyed with their shared secret, so
+	// whoever later obtains the invite cannot read the conversation.
+	Eph []byte `cbor:"5,keyasint"`
 }
 
 // contact is the saved state of one conversation.
@@ -83,6 +88,11 @@ type contact struct {
 	// Expect is the identity a friend request was sent to: its hello must
 	// be signed by this key.
 	Expect []byte `cbor:"12,keyasint,omitempty"`
+	// EphPriv is the inviter's ephemeral X25519 key, until the hello.
+	EphPriv []byte `cbor:"13,keyasint,omitempty"`
+	// RekeyOut is the shared secret that re-keys the invitee's outgoing
+	// chain once its hello (box 0) is acknowledged; then erased.
+	RekeyOut []byte `cbor:"14,keyasint,omitempty"`
 }
 
 // Message is a received text.
@@ -222,9 +232,72 @@ func (m *Messenger) newInviterContact(name string) (*contact, *Invite, error) {
 		return nil, nil, err
 	}
 	ic, _ := message.NewRatchet(secret, "invitee->inviter")
-	c := &contact{Name: name, OutWrite: outW, OutChain: *oc, InRead: backR, InChain: *ic, Inviter: true}
-	inv := &Invite{Identity: m.id.Sign.Public().(ed25519.PublicKey), ReadCap: outR, WriteCap: backW, Secret: secret}
+	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &contact{Name: name, OutWrite: outW, OutChain: *oc, InRead: backR, InChain: *ic, Inviter: true, EphPriv: eph.Bytes()}
+	inv := &Invite{Identity: m.id.Sign.Public().(ed25519.PublicKey), ReadCap: outR, WriteCap: backW, Secret: secret,
+		Eph: eph.PublicKey().Bytes()}
 	return c, inv, nil
+}
+
+// awaiting reports whether c is our invite or request that has not been
+// answered: nothing is sent to it before the hello re-keys the chains.
+func (c *contact) awaiting() bool { return c.Inviter && c.Identity == nil }
+
+// inviteeRekey prepares the invitee's side of the re-keying: a fresh
+// ephemeral key, the shared secret with the inviter's, the incoming chain
+// re-keyed at once (the inviter sends nothing before the hello) and the
+// outgoing one after the hello. It returns the hello's body: identity key,
+// then the ephemeral public key.
+func inviteeRekey(identity ed25519.PublicKey, inv *Invite, c *contact) ([]byte, error) {
+	peer, err := ecdh.X25519().NewPublicKey(inv.Eph)
+	if err != nil {
+		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
+	}
+	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	dh, err := eph.ECDH(peer)
+	if err != nil {
+		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
+	}
+	if err := c.InChain.Rekey(dh); err != nil {
+		return nil, err
+	}
+	c.RekeyOut = dh
+	return append(bytes.Clone(identity), eph.PublicKey().Bytes()...), nil
+}
+
+// helloRekey is the inviter's side, when the hello (box 0 of the incoming
+// stream, already read) arrives: both chains are re-keyed and the ephemeral
+// key erased.
+func (c *contact) helloRekey(body []byte) error {
+	if len(body) != 2*ed25519.PublicKeySize || len(c.EphPriv) == 0 {
+		return errors.New("hello without an ephemeral key")
+	}
+	priv, err := ecdh.X25519().NewPrivateKey(c.EphPriv)
+	if err != nil {
+		return err
+	}
+	peer, err := ecdh.X25519().NewPublicKey(body[ed25519.PublicKeySize:])
+	if err != nil {
+		return err
+	}
+	dh, err := priv.ECDH(peer)
+	if err != nil {
+		return err
+	}
+	if err := c.InChain.Rekey(dh); err != nil {
+		return err
+	}
+	if err := c.OutChain.Rekey(dh); err != nil {
+		return err
+	}
+	c.EphPriv = nil
+	return nil
 }
 
 // ParseInvite decodes an invite code.
@@ -241,7 +314,7 @@ func ParseInvite(code string) (*Invite, error) {
 	if err := dec.Unmarshal(b, &inv); err != nil {
 		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
 	}
-	if len(inv.Identity) != ed25519.PublicKeySize || len(inv.Secret) != 32 {
+	if len(inv.Identity) != ed25519.PublicKeySize || len(inv.Secret) != 32 || len(inv.Eph) != 32 {
 		return nil, errors.New("messenger: invite code damaged")
 	}
 	if _, err := bacap.ReadCapFromBytes(inv.ReadCap); err != nil {
@@ -276,6 +349,10 @@ func (m *Messenger) accept(inv *Invite, name, requestID string) (helloID uint64,
 	oc, _ := message.NewRatchet(inv.Secret, "invitee->inviter")
 	ic, _ := message.NewRatchet(inv.Secret, "inviter->invitee")
 	c := &contact{Name: name, Identity: inv.Identity, OutWrite: inv.WriteCap, OutChain: *oc, InRead: inv.ReadCap, InChain: *ic}
+	helloBody, err := inviteeRekey(m.id.Sign.Public().(ed25519.PublicKey), inv, c)
+	if err != nil {
+		return 0, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	err = m.st.Update(func(tx *store.Tx) error {
@@ -299,7 +376,7 @@ func (m *Messenger) accept(inv *Invite, name, requestID string) (helloID uint64,
 				return err
 			}
 		}
-		hello, err := queue(tx, name, message.KindHello, m.id.Sign.Public().(ed25519.PublicKey))
+		hello, err := queue(tx, name, message.KindHello, helloBody)
 		if err == nil {
 			helloID = hello.ID
 		}
@@ -417,14 +494,21 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			f, err = message.Decode(pt, i, sender)
 		}
 		var got *Message
+		rekeyed := false
 		switch {
 		case err != nil:
 			// A box we cannot open is skipped (and its index with it), never
 			// retried forever; nothing of it is logged but the fact.
 			m.log.Warn("unreadable box skipped", "contact", name, "err", err)
 		case f.Kind == message.KindHello:
-			if c.Inviter && c.Identity == nil && (c.Expect == nil || bytes.Equal(c.Expect, f.Body)) {
-				c.Identity = bytes.Clone(f.Body)
+			who := f.Body[:ed25519.PublicKeySize]
+			if c.awaiting() && (c.Expect == nil || bytes.Equal(c.Expect, who)) {
+				if err := c.helloRekey(f.Body); err != nil {
+					m.log.Warn("bad hello skipped", "contact", name, "err", err)
+				} else {
+					c.Identity = bytes.Clone(who)
+					rekeyed = true
+				}
 			}
 		default:
 			text, done, err := m.reassemble(c, f)
@@ -447,6 +531,9 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 				return err
 			}
 			now.Identity, now.InNext, now.InChain, now.Partial, now.PartialID = c.Identity, c.InNext, c.InChain, c.Partial, c.PartialID
+			if rekeyed { // nothing was sent while awaiting the hello
+				now.OutChain, now.EphPriv = c.OutChain, nil
+			}
 			return m.save(tx, now)
 		})
 		if err != nil {

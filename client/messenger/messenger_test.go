@@ -274,6 +274,10 @@ func TestFriendRequest(t *testing.T) {
 	if cb, _ := b.m.Contacts(); cb["alice"] != "" {
 		t.Fatalf("Bob's contact is confirmed before Alice answered: %v", cb)
 	}
+	// Bob writes before Alice answers: the message waits for her hello.
+	if err := b.m.Send(ctx, "alice", "bob #0"); err == nil || !strings.Contains(err.Error(), "until they answer") {
+		t.Fatalf("send before the answer: %v", err)
+	}
 	if err := a.m.IgnoreRequest(fromCarol.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +298,7 @@ func TestFriendRequest(t *testing.T) {
 	if ca["bob"] != b.id.Fingerprint() || cb["alice"] != a.id.Fingerprint() {
 		t.Fatalf("fingerprints after accepting: %v %v", ca, cb)
 	}
-	if err := b.m.Send(ctx, "alice", "bob #0"); err != nil {
+	if err := b.m.Deliver(ctx); err != nil { // the waiting message leaves now
 		t.Fatal(err)
 	}
 	if err := a.m.Send(ctx, "bob", "alice #0"); err != nil {

@@ -49,9 +49,12 @@ type Outgoing struct {
 	Error string `json:"error,omitempty"`
 	// BlockedBy is the failed message to the same contact that this one
 	// waits behind (its reader reads in order), 0 if none.
-	BlockedBy uint64    `json:"blocked_by,omitempty"`
-	Queued    time.Time `json:"queued"`
-	Updated   time.Time `json:"updated"`
+	BlockedBy uint64 `json:"blocked_by,omitempty"`
+	// Awaiting is set while the contact has not answered our invite or
+	// request: nothing is sent to them before.
+	Awaiting bool      `json:"awaiting,omitempty"`
+	Queued   time.Time `json:"queued"`
+	Updated  time.Time `json:"updated"`
 }
 
 // outEntry is an outbox entry as saved.
@@ -202,6 +205,8 @@ func (m *Messenger) deliverAndWait(ctx context.Context, id uint64) error {
 		return fmt.Errorf("messenger: message to %s failed: %s", o.To, o.Error)
 	case o.BlockedBy != 0:
 		return fmt.Errorf("messenger: message to %s waits behind failed message %d (retry that one)", o.To, o.BlockedBy)
+	case o.Awaiting:
+		return fmt.Errorf("messenger: message to %s is queued until they answer the invite or request", o.To)
 	}
 	return nil
 }
@@ -225,7 +230,8 @@ func (m *Messenger) blockedBy(e *outEntry) (uint64, error) {
 }
 
 // Wait blocks until message id is acknowledged or failed, or waits behind
-// a failed message (BlockedBy), or ctx ends, and returns it.
+// a failed message (BlockedBy) or for the contact to answer our invite
+// (Awaiting), or ctx ends, and returns it.
 func (m *Messenger) Wait(ctx context.Context, id uint64) (*Outgoing, error) {
 	for {
 		ch := m.changes()
@@ -241,6 +247,11 @@ func (m *Messenger) Wait(ctx context.Context, id uint64) (*Outgoing, error) {
 			o := e.public()
 			o.BlockedBy = b
 			return &o, err
+		}
+		if c, err := m.load(e.To); err == nil && c.awaiting() {
+			o := e.public()
+			o.Awaiting = true
+			return &o, nil
 		}
 		select {
 		case <-ch:
@@ -277,6 +288,11 @@ func (m *Messenger) Outbox() ([]Outgoing, error) {
 	failed := map[string]uint64{} // contact -> first failed message
 	for i, e := range es {
 		out[i] = e.public()
+		if e.State != Acknowledged && e.State != Failed {
+			if c, err := m.load(e.To); err == nil && c.awaiting() {
+				out[i].Awaiting = true
+			}
+		}
 		switch {
 		case e.State == Failed && failed[e.To] == 0:
 			failed[e.To] = e.ID
@@ -342,6 +358,10 @@ func (m *Messenger) Deliver(ctx context.Context) error {
 		case blocked[e.To]:
 			continue
 		}
+		if c, err := m.load(e.To); err == nil && c.awaiting() {
+			blocked[e.To] = true // until their hello
+			continue
+		}
 		if err := m.deliver(ctx, e); err != nil {
 			return err
 		}
@@ -384,6 +404,12 @@ func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
 			}
 			c.OutChain.Next()
 			c.OutNext++
+			if c.OutNext == 1 && c.RekeyOut != nil { // our hello is stored
+				if err := c.OutChain.Rekey(c.RekeyOut); err != nil {
+					return err
+				}
+				c.RekeyOut = nil
+			}
 			if err := m.save(tx, c); err != nil {
 				return err
 			}

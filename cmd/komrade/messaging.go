@@ -345,6 +345,8 @@ func sendCommand() *cli.Command {
 			case o.BlockedBy != 0:
 				return fmt.Errorf("message %d is queued behind failed message %d to %s; retry that one with `komrade outbox retry %d`",
 					o.ID, o.BlockedBy, o.To, o.BlockedBy)
+			case o.Awaiting:
+				fmt.Printf("message %d queued: %s has not answered your invite or request yet; the daemon sends it then\n", o.ID, o.To)
 			case o.State == messenger.Acknowledged:
 				fmt.Printf("acknowledged in %v\n", time.Since(start).Round(time.Millisecond))
 			case o.State == messenger.Failed:
@@ -388,6 +390,9 @@ func outboxCommand() *cli.Command {
 				}
 				if o.BlockedBy != 0 {
 					line += fmt.Sprintf("  (waits behind failed message %d)", o.BlockedBy)
+				}
+				if o.Awaiting {
+					line += "  (until they answer your invite)"
 				}
 				fmt.Println(line)
 			}
