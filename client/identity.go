@@ -69,24 +69,20 @@ func initWith(home string, passphrase []byte, p seal.Params) (*Identity, error) 
 		return nil, err
 	}
 	defer st.Close()
-	_, sign, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	dh, err := ecdh.X25519().GenerateKey(rand.Reader)
+	id, err := NewIdentity()
 	if err != nil {
 		return nil, err
 	}
 	err = st.Update(func(tx *store.Tx) error {
-		if err := tx.Put("identity", "sign", sign.Seed()); err != nil {
+		if err := tx.Put("identity", "sign", id.Sign.Seed()); err != nil {
 			return err
 		}
-		return tx.Put("identity", "dh", dh.Bytes())
+		return tx.Put("identity", "dh", id.DH.Bytes())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("client: save identity: %w", err)
 	}
-	return &Identity{Sign: sign, DH: dh}, nil
+	return id, nil
 }
 
 // OpenIdentity unlocks the identity of a client home with its passphrase.
