@@ -408,7 +408,7 @@ func BenchmarkNodeThroughput(b *testing.B) {
 	// copies (the originals of the probes are never sent). It is measured
 	// just before and just after the timed phase and averaged, so that it
 	// sees the same machine as the throughput does.
-	liveKey := n.keys.live(n.clock.Current())[0]
+	liveKey := n.keys.live()[0]
 	scratch := make([]byte, packet.PacketLength)
 	measureUnwrap := func() time.Duration {
 		runtime.GC() // not the garbage of the set-up

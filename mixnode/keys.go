@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/katzenpost/hpqc/nike"
 
@@ -110,6 +111,9 @@ type epochKeys struct {
 	mu   sync.RWMutex
 	keys map[uint64]nike.PrivateKey
 	pubs map[uint64][]byte
+	// order is the live keys in the order unwrap tries them, rebuilt at
+	// each rotation so that the per-packet path only loads it.
+	order atomic.Pointer[[]liveKey]
 }
 
 type liveKey struct {
@@ -144,6 +148,19 @@ func (k *epochKeys) rotate(cur uint64) []uint64 {
 			erased = append(erased, e)
 		}
 	}
+	// Current first, then next, then the previous: the order in which a
+	// packet's key is most likely. (Between an epoch boundary and the
+	// next rotation the order is one epoch behind: still every live key.)
+	order := make([]liveKey, 0, len(k.keys))
+	for _, e := range [2]uint64{cur, cur + 1} {
+		order = append(order, liveKey{e, k.keys[e]})
+	}
+	for e, priv := range k.keys {
+		if e != cur && e != cur+1 {
+			order = append(order, liveKey{e, priv})
+		}
+	}
+	k.order.Store(&order)
 	return erased
 }
 
@@ -155,25 +172,13 @@ func (k *epochKeys) public(e uint64) ([]byte, bool) {
 	return pub, ok
 }
 
-// live returns the keys that may open packets now, the current epoch's
-// first, then the next, then the previous.
-func (k *epochKeys) live(cur uint64) []liveKey {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	// Current first, then next, then the rest (the previous epoch): the
-	// order in which a packet's key is most likely. At most three keys.
-	out := make([]liveKey, 0, len(k.keys))
-	for _, e := range [2]uint64{cur, cur + 1} {
-		if priv, ok := k.keys[e]; ok {
-			out = append(out, liveKey{e, priv})
-		}
+// live returns the keys that may open packets now, in the order to try
+// them (see rotate). It does not lock or allocate.
+func (k *epochKeys) live() []liveKey {
+	if o := k.order.Load(); o != nil {
+		return *o
 	}
-	for e, priv := range k.keys {
-		if e != cur && e != cur+1 {
-			out = append(out, liveKey{e, priv})
-		}
-	}
-	return out
+	return nil
 }
 
 // ConfigFile is the name of the config file `komrade mixnode init` writes.

@@ -49,7 +49,7 @@ type unwrapped struct {
 // element can trigger one) is turned into an error: no packet may crash the
 // node.
 func (n *Node) unwrap(pkt []byte) (u unwrapped, tag []byte, err error) {
-	for _, k := range n.keys.live(n.clock.Current()) {
+	for _, k := range n.keys.live() {
 		payload, t, cmds, e := n.safeUnwrap(k, pkt)
 		if e == nil {
 			return unwrapped{epoch: k.epoch, payload: payload, cmds: cmds}, t, nil

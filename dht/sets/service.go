@@ -2,7 +2,6 @@ package sets
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
+	kbucket "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -446,33 +446,17 @@ func (s *Service) closest(ctx context.Context, sk [32]byte) ([]peer.ID, error) {
 }
 
 // orderByDistance sorts peers by their kad-dht XOR distance to set sk,
-// nearest first, and drops duplicates. kad-dht hashes a key and a peer id
-// with SHA-256 to place them in its keyspace.
+// nearest first (kad-dht's own ordering), and drops duplicates.
 func orderByDistance(sk [32]byte, ps []peer.ID) []peer.ID {
-	target := sha256.Sum256(sk[:])
-	type pd struct {
-		p peer.ID
-		d [32]byte
-	}
 	seen := map[peer.ID]bool{}
-	var list []pd
+	uniq := make([]peer.ID, 0, len(ps))
 	for _, p := range ps {
-		if seen[p] {
-			continue
+		if !seen[p] {
+			seen[p] = true
+			uniq = append(uniq, p)
 		}
-		seen[p] = true
-		h := sha256.Sum256([]byte(p))
-		for i := range h {
-			h[i] ^= target[i]
-		}
-		list = append(list, pd{p, h})
 	}
-	slices.SortFunc(list, func(a, b pd) int { return cmp.Or(bytes.Compare(a.d[:], b.d[:]), cmp.Compare(a.p, b.p)) })
-	out := make([]peer.ID, len(list))
-	for i, e := range list {
-		out[i] = e.p
-	}
-	return out
+	return kbucket.SortClosestPeers(uniq, kbucket.ConvertKey(string(sk[:])))
 }
 
 // transportErr wraps a failure to talk to p. Errors of this package that
