@@ -55,9 +55,31 @@ var ErrQueueFull = errors.New("client: send queue full")
 
 const realQueue = 1024
 
+// queued is a real packet waiting for a λP slot, with the context of the
+// request that sent it: once that request has given up (its reply would be
+// dropped), the packet is not worth a slot.
+type queued struct {
+	pkt []byte
+	ctx context.Context
+}
+
+// next returns the oldest queued packet whose request still waits, or nil.
+func (cv *cover) next() []byte {
+	for {
+		select {
+		case q := <-cv.queue:
+			if q.ctx.Err() == nil {
+				return q.pkt
+			}
+		default:
+			return nil
+		}
+	}
+}
+
 type cover struct {
 	rates Rates
-	queue chan []byte
+	queue chan queued
 
 	mu            sync.Mutex
 	loops         map[[16]byte]time.Time
@@ -85,7 +107,7 @@ func (c *Client) StartCover(ctx context.Context, r Rates) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	cv := &cover{rates: r, queue: make(chan []byte, realQueue), loops: map[[16]byte]time.Time{},
+	cv := &cover{rates: r, queue: make(chan queued, realQueue), loops: map[[16]byte]time.Time{},
 		fills: map[[16]byte]time.Time{}, sent: map[string]uint64{}}
 	c.mu.Lock()
 	if c.cover != nil {
@@ -148,7 +170,7 @@ func (c *Client) send(ctx context.Context, pkt []byte) error {
 		return c.writeFrame(pkt)
 	}
 	select {
-	case cv.queue <- pkt:
+	case cv.queue <- queued{pkt, ctx}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -208,10 +230,9 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 		var kind string
 		switch {
 		case u < cv.rates.LambdaP:
-			select {
-			case pkt = <-cv.queue:
+			if pkt = cv.next(); pkt != nil {
 				kind = "real"
-			default:
+			} else {
 				kind, pkt, spareFill = "fill", spareFill, nil
 			}
 		case u < cv.rates.LambdaP+cv.rates.LambdaL:

@@ -87,14 +87,25 @@ func initWith(home string, passphrase []byte, p seal.Params) (*Identity, error) 
 
 // OpenIdentity unlocks the identity of a client home with its passphrase.
 func OpenIdentity(home string, passphrase []byte) (*Identity, error) {
+	st, id, err := OpenHome(home, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	st.Close()
+	return id, nil
+}
+
+// OpenHome opens the encrypted store of a client home with its passphrase
+// (one argon2id derivation) and reads the identity from it. The caller
+// closes the store.
+func OpenHome(home string, passphrase []byte) (*store.Store, *Identity, error) {
 	st, err := store.Open(filepath.Join(home, StateFile), passphrase)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("client: no identity in %s: run `komrade init` first", home)
+			return nil, nil, fmt.Errorf("client: no identity in %s: run `komrade init` first", home)
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	defer st.Close()
 	var seed, dh []byte
 	err = st.View(func(tx *store.Tx) error {
 		var err error
@@ -105,13 +116,15 @@ func OpenIdentity(home string, passphrase []byte) (*Identity, error) {
 		return err
 	})
 	if err != nil || len(seed) != ed25519.SeedSize {
-		return nil, fmt.Errorf("client: identity damaged: %v", err)
+		st.Close()
+		return nil, nil, fmt.Errorf("client: identity damaged: %v", err)
 	}
 	dk, err := ecdh.X25519().NewPrivateKey(dh)
 	if err != nil {
-		return nil, fmt.Errorf("client: identity damaged: %w", err)
+		st.Close()
+		return nil, nil, fmt.Errorf("client: identity damaged: %w", err)
 	}
-	return &Identity{Sign: ed25519.NewKeyFromSeed(seed), DH: dk}, nil
+	return st, &Identity{Sign: ed25519.NewKeyFromSeed(seed), DH: dk}, nil
 }
 
 // NewIdentity generates a fresh identity that is not saved anywhere

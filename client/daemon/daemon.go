@@ -68,20 +68,16 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	if log == nil {
 		log = slog.Default()
 	}
-	id, err := client.OpenIdentity(home, passphrase)
-	if err != nil {
-		return nil, err
-	}
 	sock := filepath.Join(home, SocketFile)
 	if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("daemon: one is already running (%s)", sock)
 	}
-	os.Remove(sock) // a stale socket from a crash
-	st, err := store.Open(filepath.Join(home, client.StateFile), passphrase)
+	st, id, err := client.OpenHome(home, passphrase)
 	if err != nil {
 		return nil, err
 	}
+	os.Remove(sock) // a stale socket from a crash
 	cl, err := client.Dial(ctx, cfg, log)
 	if err != nil {
 		st.Close()
@@ -165,6 +161,7 @@ func (d *Daemon) pollLoop(ctx context.Context) {
 	defer t.Stop()
 	for i := 0; ; i++ {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		hellos := d.m.Hellos()
 		msgs, err := d.m.Receive(pctx)
 		newReqs := 0
 		if i%introEvery == 0 {
@@ -176,8 +173,9 @@ func (d *Daemon) pollLoop(ctx context.Context) {
 		if newReqs > 0 {
 			d.log.Info("new friend requests; see `komrade contact requests`", "count", newReqs)
 		}
-		// A hello just read may have released messages waiting for it.
-		d.wake()
+		if d.m.Hellos() != hellos {
+			d.wake() // messages waiting for that hello can leave
+		}
 		d.mu.Lock()
 		d.received += len(msgs)
 		d.lastPoll = time.Now()

@@ -69,12 +69,12 @@ type Frame struct {
 // ErrFrame is wrapped by every decoding error.
 var ErrFrame = errors.New("message: malformed frame")
 
+// PartsFor returns how many frames Split makes of n bytes.
+func PartsFor(n int) int { return max(1, (n+MaxBody-1)/MaxBody) }
+
 // Split cuts text into frames of one new message.
 func Split(kind Kind, text []byte) ([]Frame, error) {
-	parts := (len(text) + MaxBody - 1) / MaxBody
-	if parts == 0 {
-		parts = 1
-	}
+	parts := PartsFor(len(text))
 	if parts > MaxParts {
 		return nil, fmt.Errorf("message: %d bytes need %d parts, at most %d", len(text), parts, MaxParts)
 	}
@@ -219,62 +219,4 @@ func Open(key [32]byte, ad, ct []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: does not open", ErrFrame)
 	}
 	return pt, nil
-}
-
-// Reassembler collects the parts of messages and returns each message once,
-// when complete. It holds at most MaxPending incomplete messages.
-type Reassembler struct {
-	pending map[[16]byte][][]byte
-	order   [][16]byte
-	done    map[[16]byte]bool
-}
-
-// MaxPending bounds the incomplete messages a Reassembler keeps.
-const MaxPending = 32
-
-// NewReassembler returns an empty reassembler.
-func NewReassembler() *Reassembler {
-	return &Reassembler{pending: map[[16]byte][][]byte{}, done: map[[16]byte]bool{}}
-}
-
-// Add takes one frame; when it completes its message Add returns the text.
-// Duplicate parts and parts of completed messages are ignored; a part whose
-// count disagrees with earlier parts is an error.
-func (r *Reassembler) Add(f *Frame) ([]byte, bool, error) {
-	if r.done[f.ID] {
-		return nil, false, nil
-	}
-	parts, ok := r.pending[f.ID]
-	if !ok {
-		if len(r.pending) >= MaxPending {
-			oldest := r.order[0]
-			r.order = r.order[1:]
-			delete(r.pending, oldest)
-		}
-		parts = make([][]byte, f.Parts)
-		r.pending[f.ID] = parts
-		r.order = append(r.order, f.ID)
-	}
-	if len(parts) != f.Parts {
-		return nil, false, fmt.Errorf("%w: part count changed", ErrFrame)
-	}
-	if parts[f.Part] == nil {
-		parts[f.Part] = append([]byte{}, f.Body...)
-	}
-	var text []byte
-	for _, p := range parts {
-		if p == nil {
-			return nil, false, nil
-		}
-		text = append(text, p...)
-	}
-	delete(r.pending, f.ID)
-	for i, id := range r.order {
-		if id == f.ID {
-			r.order = append(r.order[:i], r.order[i+1:]...)
-			break
-		}
-	}
-	r.done[f.ID] = true
-	return text, true, nil
 }

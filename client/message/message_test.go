@@ -41,7 +41,6 @@ func TestRoundTrip(t *testing.T) {
 		}
 		boxes = append(boxes, ct)
 	}
-	r := NewReassembler()
 	var got []byte
 	for _, ct := range boxes {
 		i, key := recv.Next()
@@ -53,11 +52,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if text, ok, err := r.Add(f); err != nil {
-			t.Fatal(err)
-		} else if ok {
-			got = text
-		}
+		got = append(got, f.Body...)
 	}
 	if !bytes.Equal(got, text) {
 		t.Fatal("text differs")
@@ -96,44 +91,29 @@ func TestRatchetForward(t *testing.T) {
 	}
 }
 
-func TestReassemblerOutOfOrderAndDuplicates(t *testing.T) {
-	frames, _ := Split(KindText, bytes.Repeat([]byte("x"), 3*MaxBody+5))
-	r := NewReassembler()
-	order := []int{2, 0, 2, 3}
-	for _, i := range order {
-		if _, ok, err := r.Add(&frames[i]); ok || err != nil {
-			t.Fatalf("complete too early: %v", err)
+func TestSplitLimits(t *testing.T) {
+	for _, n := range []int{0, 1, MaxBody, MaxBody + 1, 3*MaxBody + 5} {
+		frames, err := Split(KindText, make([]byte, n))
+		if err != nil || len(frames) != PartsFor(n) {
+			t.Fatalf("%d bytes: %d frames, PartsFor %d, %v", n, len(frames), PartsFor(n), err)
 		}
-	}
-	text, ok, err := r.Add(&frames[1])
-	if !ok || err != nil || len(text) != 3*MaxBody+5 {
-		t.Fatalf("reassembly: %v %v %d", ok, err, len(text))
-	}
-	if _, ok, _ := r.Add(&frames[0]); ok {
-		t.Fatal("a message was delivered twice")
 	}
 	if _, err := Split(KindText, make([]byte, MaxParts*MaxBody+1)); err == nil {
 		t.Fatal("oversize text accepted")
 	}
 }
 
-// FuzzDecode feeds arbitrary decrypted frames to Decode and the
-// reassembler: no panic, and nothing unsigned is accepted.
+// FuzzDecode feeds arbitrary decrypted frames to Decode: no panic, and
+// nothing unsigned is accepted.
 func FuzzDecode(f *testing.F) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	frames, _ := Split(KindText, []byte("hello"))
 	good, _ := Encode(frames[0], 7, priv)
 	f.Add(good)
 	f.Add(make([]byte, FrameSize))
-	r := NewReassembler()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fr, err := Decode(b, 7, pub)
-		if err != nil {
-			return
-		}
-		if !bytes.Equal(b, good) {
+		if _, err := Decode(b, 7, pub); err == nil && !bytes.Equal(b, good) {
 			t.Fatalf("an input other than the signed frame decoded")
 		}
-		r.Add(fr)
 	})
 }

@@ -469,14 +469,11 @@ func (m *Messenger) openRequest(priv hpke.PrivateKey, key, raw []byte) (*FriendR
 	if err := dec.Unmarshal(padded[2:2+n], &req); err != nil {
 		return nil, "malformed request"
 	}
-	var inv Invite
-	if err := dec.Unmarshal(req.Invite, &inv); err != nil {
+	inv, err := parseInviteBytes(req.Invite)
+	if err != nil {
 		return nil, "malformed invite"
 	}
 	code := invitePrefix + base64.RawURLEncoding.EncodeToString(req.Invite)
-	if _, err := ParseInvite(code); err != nil {
-		return nil, "malformed invite"
-	}
 	if !bytes.Equal(req.To, m.id.Sign.Public().(ed25519.PublicKey)) {
 		return nil, "addressed to someone else"
 	}

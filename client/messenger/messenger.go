@@ -35,6 +35,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/katzenpost/hpqc/bacap"
@@ -114,7 +115,13 @@ type Messenger struct {
 
 	chMu sync.Mutex
 	ch   chan struct{} // closed at the next outbox change
+
+	hellos atomic.Uint64 // hellos that confirmed a contact, since New
 }
+
+// Hellos counts the contacts a hello has confirmed since New: messages
+// queued for them can leave now.
+func (m *Messenger) Hellos() uint64 { return m.hellos.Load() }
 
 // New returns a messenger using client c (connected to a gateway), the
 // unlocked identity and the open store.
@@ -242,6 +249,21 @@ func (m *Messenger) newInviterContact(name string) (*contact, *Invite, error) {
 	return c, inv, nil
 }
 
+// sent records that c's next outgoing box is stored: the stream and the
+// ratchet advance, and once the invitee's hello (box 0) is stored its
+// outgoing chain is re-keyed.
+func (c *contact) sent() error {
+	c.OutChain.Next()
+	c.OutNext++
+	if c.OutNext == 1 && c.RekeyOut != nil {
+		if err := c.OutChain.Rekey(c.RekeyOut); err != nil {
+			return err
+		}
+		c.RekeyOut = nil
+	}
+	return nil
+}
+
 // awaiting reports whether c is our invite or request that has not been
 // answered: nothing is sent to it before the hello re-keys the chains.
 func (c *contact) awaiting() bool { return c.Inviter && c.Identity == nil }
@@ -310,6 +332,11 @@ func ParseInvite(code string) (*Invite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
 	}
+	return parseInviteBytes(b)
+}
+
+// parseInviteBytes decodes and checks an encoded Invite.
+func parseInviteBytes(b []byte) (*Invite, error) {
 	var inv Invite
 	if err := dec.Unmarshal(b, &inv); err != nil {
 		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
@@ -463,14 +490,11 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		}
 		id := *(*[32]byte)(idx.BoxIDForContext(rc, boxContext).Bytes())
 		var box *record.Box
-		for try := 0; ; try++ {
-			tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
-			box, err = m.c.GetBox(tctx, id)
-			cancel()
-			if err == nil || errors.Is(err, packet.ErrNotFound) || try+1 >= MaxTries || ctx.Err() != nil {
-				break
-			}
-		}
+		err = m.retry(ctx, func(c context.Context) error {
+			var err error
+			box, err = m.c.GetBox(c, id)
+			return err
+		})
 		if errors.Is(err, packet.ErrNotFound) {
 			return out, nil // nothing new
 		}
@@ -508,6 +532,7 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 				} else {
 					c.Identity = bytes.Clone(who)
 					rekeyed = true
+					m.hellos.Add(1)
 				}
 			}
 		default:

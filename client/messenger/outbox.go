@@ -93,9 +93,7 @@ func (e *outEntry) public() Outgoing {
 	} else {
 		o.Text = "(contact confirmation)"
 	}
-	if fs, err := e.frames(); err == nil {
-		o.Parts = len(fs)
-	}
+	o.Parts = message.PartsFor(len(e.Body))
 	return o
 }
 
@@ -336,19 +334,14 @@ func (m *Messenger) Deliver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]uint64, len(es))
-	for i, e := range es {
-		ids[i] = e.ID
-	}
 	blocked := map[string]bool{}
-	for _, id := range ids {
+	acked := false
+	for _, e := range es {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		e, err := m.entry(id)
-		if err != nil {
-			return err
-		}
+		// Only Deliver sends, and it holds outMu: an entry read above can
+		// have changed since only by Retry, which the next pass sees.
 		switch {
 		case e.State == Acknowledged:
 			continue
@@ -365,11 +358,17 @@ func (m *Messenger) Deliver(ctx context.Context) error {
 		if err := m.deliver(ctx, e); err != nil {
 			return err
 		}
-		if e.State == Failed {
+		switch e.State {
+		case Failed:
 			blocked[e.To] = true
+		case Acknowledged:
+			acked = true
 		}
 	}
-	return m.prune(ids)
+	if !acked {
+		return nil
+	}
+	return m.prune()
 }
 
 // deliver sends e's remaining boxes; e's state records the outcome. Any
@@ -402,13 +401,8 @@ func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
 			if err != nil {
 				return err
 			}
-			c.OutChain.Next()
-			c.OutNext++
-			if c.OutNext == 1 && c.RekeyOut != nil { // our hello is stored
-				if err := c.OutChain.Rekey(c.RekeyOut); err != nil {
-					return err
-				}
-				c.RekeyOut = nil
+			if err := c.sent(); err != nil {
+				return err
 			}
 			if err := m.save(tx, c); err != nil {
 				return err
@@ -491,23 +485,25 @@ func (m *Messenger) sealNext(e *outEntry, f message.Frame) error {
 }
 
 // prune deletes all but the last keepAcknowledged acknowledged messages.
-func (m *Messenger) prune(ids []uint64) error {
-	return m.st.Update(func(tx *store.Tx) error {
-		var acked []uint64
-		for _, id := range ids {
-			e, err := getEntry(tx, id)
-			if err != nil {
-				return err
-			}
-			if e.State == Acknowledged {
-				acked = append(acked, id)
-			}
+func (m *Messenger) prune() error {
+	es, err := m.entries()
+	if err != nil {
+		return err
+	}
+	var acked []uint64
+	for _, e := range es {
+		if e.State == Acknowledged {
+			acked = append(acked, e.ID)
 		}
-		for len(acked) > keepAcknowledged {
-			if err := tx.Delete("outbox", outKey(acked[0])); err != nil {
+	}
+	if len(acked) <= keepAcknowledged {
+		return nil
+	}
+	return m.st.Update(func(tx *store.Tx) error {
+		for _, id := range acked[:len(acked)-keepAcknowledged] {
+			if err := tx.Delete("outbox", outKey(id)); err != nil {
 				return err
 			}
-			acked = acked[1:]
 		}
 		return nil
 	})

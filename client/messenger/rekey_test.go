@@ -33,9 +33,13 @@ func TestRekey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, helloKeyB := cb.OutChain.Next()
-	if err := cb.OutChain.Rekey(cb.RekeyOut); err != nil {
+	peek := cb.OutChain
+	_, helloKeyB := peek.Next()
+	if err := cb.sent(); err != nil { // the hello is stored
 		t.Fatal(err)
+	}
+	if cb.RekeyOut != nil {
+		t.Fatal("the re-keying secret was kept")
 	}
 	// Alice reads the hello with the invite's chain, then re-keys.
 	_, helloKeyA := ca.InChain.Next()
