@@ -70,13 +70,8 @@ func verifyRecord(key string, v []byte) error {
 	if err != nil {
 		return err
 	}
-	switch ns {
-	case record.NSProfile:
-		return record.ProfileValidator{}.Validate(key, v)
-	case record.NSPost:
-		return record.PostValidator{}.Validate(key, v)
-	case record.NSBox:
-		return record.BoxValidator{}.Validate(key, v)
+	if val, ok := record.Validators(0)[ns]; ok {
+		return val.Validate(key, v)
 	}
 	return fmt.Errorf("%w: unknown namespace %q", record.ErrMalformed, ns)
 }

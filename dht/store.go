@@ -52,12 +52,11 @@ func validators(clock directory.Clock, powBits int, log *slog.Logger) libp2preco
 	wrap := func(ns string, v libp2precord.Validator) libp2precord.Validator {
 		return loggingValidator{ns: ns, v: v, log: log, lim: lim}
 	}
-	return libp2precord.NamespacedValidator{
-		"kmix":           directory.Validator{Clock: clock},
-		record.NSProfile: wrap(record.NSProfile, record.ProfileValidator{}),
-		record.NSPost:    wrap(record.NSPost, record.PostValidator{PoWBits: powBits}),
-		record.NSBox:     wrap(record.NSBox, record.BoxValidator{}),
+	nv := libp2precord.NamespacedValidator{"kmix": directory.Validator{Clock: clock}}
+	for ns, v := range record.Validators(powBits) {
+		nv[ns] = wrap(ns, v)
 	}
+	return nv
 }
 
 type loggingValidator struct {

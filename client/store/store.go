@@ -124,7 +124,7 @@ func Open(path string, passphrase []byte) (*Store, error) {
 		return nil, errors.New("store: damaged header")
 	}
 	p := seal.Params{Time: uint32(params[0]), Memory: uint32(params[1])<<24 | uint32(params[2])<<16 | uint32(params[3])<<8 | uint32(params[4]), Threads: params[5]}
-	if p.Time == 0 || p.Time > 64 || p.Memory < 8 || p.Memory > 4<<20 || p.Threads == 0 {
+	if p.Validate() != nil {
 		db.Close()
 		return nil, errors.New("store: damaged header")
 	}

@@ -39,6 +39,15 @@ const (
 	headerLen = len(magic) + 16 + 4 + 4 + 1 + chacha20poly1305.NonceSizeX
 )
 
+// Validate checks that p is within the bounds Open accepts, so that a
+// crafted header cannot make key derivation run or allocate without limit.
+func (p Params) Validate() error {
+	if p.Time == 0 || p.Memory < 8 || p.Threads == 0 || p.Time > maxTime || p.Memory > maxMemory {
+		return fmt.Errorf("seal: bad argon2id parameters %+v", p)
+	}
+	return nil
+}
+
 // ErrWrongPassphrase is returned when authentication fails: a wrong
 // passphrase or a damaged file.
 var ErrWrongPassphrase = errors.New("seal: wrong passphrase or damaged data")
@@ -53,8 +62,8 @@ func SealWith(p Params, passphrase, plaintext []byte) ([]byte, error) {
 	if len(passphrase) == 0 {
 		return nil, errors.New("seal: empty passphrase")
 	}
-	if p.Time == 0 || p.Memory < 8 || p.Threads == 0 || p.Time > maxTime || p.Memory > maxMemory {
-		return nil, fmt.Errorf("seal: bad argon2id parameters %+v", p)
+	if err := p.Validate(); err != nil {
+		return nil, err
 	}
 	hdr := make([]byte, headerLen)
 	copy(hdr, magic)
@@ -86,8 +95,8 @@ func Open(passphrase, sealed []byte) ([]byte, error) {
 		Memory:  binary.BigEndian.Uint32(sealed[off+20:]),
 		Threads: sealed[off+24],
 	}
-	if p.Time == 0 || p.Memory < 8 || p.Threads == 0 || p.Time > maxTime || p.Memory > maxMemory {
-		return nil, fmt.Errorf("seal: bad argon2id parameters %+v", p)
+	if err := p.Validate(); err != nil {
+		return nil, err
 	}
 	aead, err := newAEAD(p, passphrase, sealed[off:off+16])
 	if err != nil {

@@ -129,3 +129,21 @@ func solvePoW(prefix []byte, difficulty int) uint64 {
 		}
 	}
 }
+
+// Validator checks and orders the records of one namespace; it has the
+// method set of go-libp2p-record's Validator, which kad-dht takes.
+type Validator interface {
+	Validate(key string, value []byte) error
+	Select(key string, values [][]byte) (int, error)
+}
+
+// Validators returns the validator of each record namespace; posts without
+// a signature need powBits of proof-of-work (0: not checked, as a client
+// that does not know the network's setting does).
+func Validators(powBits int) map[string]Validator {
+	return map[string]Validator{
+		NSProfile: ProfileValidator{},
+		NSPost:    PostValidator{PoWBits: powBits},
+		NSBox:     BoxValidator{},
+	}
+}
