@@ -30,6 +30,7 @@ import (
 	hpqcrand "github.com/katzenpost/hpqc/rand"
 	"github.com/katzenpost/katzenpost/core/sphinx"
 	"github.com/katzenpost/katzenpost/core/sphinx/commands"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -281,8 +282,31 @@ func BenchmarkPacketCreate(b *testing.B) {
 // frameSink is a plain libp2p host that stands for the next hop: it counts
 // the frames arriving on mix links.
 type frameSink struct {
+	host     host.Host
+	hop      packet.Hop // its Sphinx hop: its node id and any X25519 key
 	count    atomic.Int64
 	progress chan struct{} // poked (never blocking) after each frame
+}
+
+// startSink starts a frame sink and makes it known to n as a node.
+func startSink(tb testing.TB, n *Node) *frameSink {
+	// An Ed25519 identity, so that its node id is its public key.
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h, err := dht.NewHost(key, []string{"/ip4/127.0.0.1/tcp/0"}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { h.Close() })
+	k := &frameSink{host: h, hop: randomHop(tb), progress: make(chan struct{}, 1)}
+	copy(k.hop.ID[:], pub)
+	h.SetStreamHandler(packet.MixProtocol, k.handle)
+	n.dirMu.Lock()
+	n.known[k.hop.ID] = peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}
+	n.dirMu.Unlock()
+	return k
 }
 
 func (k *frameSink) handle(s network.Stream) {
@@ -315,6 +339,37 @@ func (k *frameSink) waitCount(want int64, deadline time.Time) bool {
 	return true
 }
 
+// startPinnedNode starts a node on loopback with no cover traffic and its
+// clock pinned mid-epoch, so that no key rotation happens during a test.
+func startPinnedNode(tb testing.TB) *Node {
+	period := config.DefaultEpochLength
+	clk := directory.NewClock(period)
+	pinned := clk.Start(clk.Current()).Add(period / 2)
+	clk.Now = func() time.Time { return pinned }
+
+	cfg := config.DefaultNode()
+	cfg.DataDir = tb.TempDir()
+	cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.LambdaM = 0
+	cfg.QueueSize = 1_000_000
+	cfg.DirectoryRefresh = config.D(time.Hour)
+	_, nodeKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n, err := New(cfg, Options{Identity: nodeKey, Logger: slog.New(slog.DiscardHandler), Clock: &clk})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { n.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.Start(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
 // throughputWindow bounds the packets in flight (sent but not yet counted by
 // the sink). Below the node's outbound link buffer (1024) and inbox (4096),
 // it guarantees that pacing, not the node, decides when frames are sent: no
@@ -331,54 +386,8 @@ const throughputWindow = 1000
 // (unwrap-ns) and the ceiling GOMAXPROCS/unwrap (unwrap-ceiling-pkt/s).
 func BenchmarkNodeThroughput(b *testing.B) {
 	ctx := context.Background()
-	logger := slog.New(slog.DiscardHandler)
-
-	// Pin the epoch so that no key rotation happens mid-run: with the
-	// current epoch's key tried first, every packet costs one unwrap.
-	period := config.DefaultEpochLength
-	clk := directory.NewClock(period)
-	pinned := clk.Start(clk.Current()).Add(period / 2)
-	clk.Now = func() time.Time { return pinned }
-
-	cfg := config.DefaultNode()
-	cfg.DataDir = b.TempDir()
-	cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
-	cfg.LambdaM = 0
-	cfg.QueueSize = 1_000_000
-	cfg.DirectoryRefresh = config.D(time.Hour)
-	_, nodeKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	n, err := New(cfg, Options{Identity: nodeKey, Logger: logger, Clock: &clk})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { n.Close() })
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = n.Start(sctx)
-	cancel()
-	if err != nil {
-		b.Fatal(err)
-	}
-
-	// The next hop: an Ed25519 identity, so its node id is its public key.
-	sinkPub, sinkKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sinkHost, err := dht.NewHost(sinkKey, []string{"/ip4/127.0.0.1/tcp/0"}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sinkHost.Close() })
-	sink := &frameSink{progress: make(chan struct{}, 1)}
-	sinkHost.SetStreamHandler(packet.MixProtocol, sink.handle)
-	var sinkID directory.NodeID
-	copy(sinkID[:], sinkPub)
-	n.dirMu.Lock()
-	n.known[sinkID] = peer.AddrInfo{ID: sinkHost.ID(), Addrs: sinkHost.Addrs()}
-	n.dirMu.Unlock()
+	n := startPinnedNode(b)
+	sink := startSink(b, n)
 
 	// Packets: node (delay 0) -> sink. Only the node's hop is ever unwrapped,
 	// so the sink's hop key is any X25519 key.
@@ -386,9 +395,7 @@ func BenchmarkNodeThroughput(b *testing.B) {
 	if !ok {
 		b.Fatal("node has no key for the current epoch")
 	}
-	sinkHop := randomHop(b)
-	sinkHop.ID = sinkID
-	hops := []packet.Hop{{ID: n.ID(), Key: nodePub}, sinkHop}
+	hops := []packet.Hop{{ID: n.ID(), Key: nodePub}, sink.hop}
 	payload, err := packet.EncodeForwardPayload(nil, packet.OpDrop, nil)
 	if err != nil {
 		b.Fatal(err)

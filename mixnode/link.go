@@ -123,14 +123,22 @@ func (p *linkPool) send(ai peer.AddrInfo, pkt []byte) {
 }
 
 // run owns one outbound link: it opens the stream, writes frames, and on any
-// error reopens it after a growing backoff.
+// error reopens it after a growing backoff. A stream breaks without notice
+// when the next hop restarts, so the first write after that fails: the
+// packet of that write gets one more try on the new stream (the next hop's
+// replay cache drops it should the failed write have reached it after all).
 func (p *linkPool) run(ctx context.Context, pid peer.ID, l *link) {
 	backoff := backoffMin
+	var held []byte
 	for ctx.Err() == nil {
 		octx, cancel := context.WithTimeout(ctx, streamOpenTime)
 		s, err := p.n.dht.Host.NewStream(network.WithAllowLimitedConn(octx, "mix"), pid, MixProtocol)
 		cancel()
 		if err != nil {
+			if held != nil {
+				p.n.metrics.drop(DropLinkError)
+				held = nil
+			}
 			p.n.log.Debug("mix link open failed", "peer", pid, "err", err, "retry_in", backoff)
 			select {
 			case <-ctx.Done():
@@ -141,7 +149,7 @@ func (p *linkPool) run(ctx context.Context, pid peer.ID, l *link) {
 			continue
 		}
 		backoff = backoffMin
-		err = p.write(ctx, s, l)
+		held, err = p.write(ctx, s, l, held)
 		if err != nil {
 			s.Reset()
 		} else {
@@ -150,19 +158,30 @@ func (p *linkPool) run(ctx context.Context, pid peer.ID, l *link) {
 	}
 }
 
-func (p *linkPool) write(ctx context.Context, s network.Stream, l *link) error {
+// write sends held (a packet whose write failed on the previous stream),
+// then frames from the link's queue, until ctx ends or a write fails. It
+// returns the packet of a failed write for one more try, or drops it if it
+// was already the retry.
+func (p *linkPool) write(ctx context.Context, s network.Stream, l *link, held []byte) ([]byte, error) {
+	pkt, retry := held, held != nil
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case pkt := <-l.ch:
-			if err := packet.WriteFrame(s, pkt); err != nil {
-				p.n.metrics.drop(DropLinkError)
-				p.n.log.Debug("mix link write failed", "peer", s.Conn().RemotePeer(), "err", err)
-				return err
+		if pkt == nil {
+			select {
+			case <-ctx.Done():
+				return nil, nil
+			case pkt = <-l.ch:
 			}
-			p.n.metrics.Forwarded.Add(1)
 		}
+		if err := packet.WriteFrame(s, pkt); err != nil {
+			p.n.log.Debug("mix link write failed", "peer", s.Conn().RemotePeer(), "err", err, "retry", !retry)
+			if retry {
+				p.n.metrics.drop(DropLinkError)
+				return nil, err
+			}
+			return pkt, err
+		}
+		p.n.metrics.Forwarded.Add(1)
+		pkt, retry = nil, false
 	}
 }
 

@@ -25,7 +25,7 @@ const (
 	DropShuttingDown = "shutting_down"
 	DropUnknownPeer  = "unknown_peer" // mix link from a peer not in the directory
 	DropStorageBusy  = "storage_busy" // exit storage queue full; the client got StatusBusy
-	DropLinkError    = "link_error"   // the write to the next hop failed (the link is reopened)
+	DropLinkError    = "link_error"   // the write to the next hop failed on a reopened link too, or the link could not be reopened
 )
 
 // Metrics are a node's counters. All methods are safe for concurrent use.
