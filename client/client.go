@@ -71,8 +71,9 @@ type Client struct {
 type pending struct {
 	surb *packet.SURB
 	ch   chan []byte
-	loop bool // a loop cover packet (cover.go), not a request
-	fill bool // a λP filler (cover.go): its reply is dropped
+	loop bool      // a loop cover packet (cover.go), not a request
+	fill bool      // a λP filler (cover.go): its reply is dropped
+	sent time.Time // when a loop or filler left (zero while it is a spare)
 }
 
 // Dial connects to the first reachable gateway of cfg, fetches and verifies
@@ -410,7 +411,7 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 			continue
 		}
 		if p.loop || p.fill {
-			c.coverReturned(surbID, p.loop)
+			c.coverReturned(p)
 			continue
 		}
 		p.ch <- reply
@@ -419,6 +420,10 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 
 // Request sends one exit request through a fresh random path with a SURB and
 // waits for the reply or ctx's end. It returns the reply's status and body.
+// It sends one packet and never retransmits: a mix network loses some
+// packets (a node restarts, a path crosses a node that just left), so a
+// caller gives each try a deadline such as ReplyTimeout and tries again, as
+// package messenger does.
 func (c *Client) Request(ctx context.Context, op packet.Op, body []byte) (packet.Status, []byte, error) {
 	pkt, surb, err := c.buildRequest(ctx, op, body)
 	if err != nil {

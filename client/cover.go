@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/komrade-net/komrade/dht/directory"
 	"github.com/komrade-net/komrade/mixnode/packet"
 )
 
@@ -82,8 +83,6 @@ type cover struct {
 	queue chan queued
 
 	mu            sync.Mutex
-	loops         map[[16]byte]time.Time
-	fills         map[[16]byte]time.Time // fillers sent, until their reply or 10 min
 	sent          map[string]uint64
 	loopsReturned uint64
 	loopRTT       time.Duration // sum over returned loops
@@ -107,8 +106,7 @@ func (c *Client) StartCover(ctx context.Context, r Rates) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	cv := &cover{rates: r, queue: make(chan queued, realQueue), loops: map[[16]byte]time.Time{},
-		fills: map[[16]byte]time.Time{}, sent: map[string]uint64{}}
+	cv := &cover{rates: r, queue: make(chan queued, realQueue), sent: map[string]uint64{}}
 	c.mu.Lock()
 	if c.cover != nil {
 		c.mu.Unlock()
@@ -191,32 +189,70 @@ func (c *Client) writeFrame(pkt []byte) error {
 	return nil
 }
 
+// Cover packets are built while waiting for the next event, so that at the
+// event itself only a write remains: departures keep to the schedule even
+// when building a packet takes a while. Building never waits past the next
+// event (with no valid directory, the slot passes in silence, which an
+// observer sees; it is logged).
+const (
+	// coverReplyWait is how long a loop or filler waits for its reply
+	// before it is forgotten as lost.
+	coverReplyWait = 10 * time.Minute
+	// lateBuild bounds building a cover packet at its event, when the
+	// spare was missing or entered by a gateway the client has left.
+	lateBuild = 500 * time.Millisecond
+)
+
+// spare is a cover packet built ahead of its event.
+type spare struct {
+	pkt []byte
+	id  [16]byte         // its pending reply (loops and fillers)
+	gw  directory.NodeID // the gateway its path starts at
+}
+
 func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 	total := cv.rates.Total()
 	next := time.Now().Add(packet.ExpInterval(total))
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
-	// Cover packets are built while waiting for the next event, so that at
-	// the event itself only a write remains: departures keep to the
-	// schedule even when building a packet takes a while.
-	var spareDrop, spareLoop, spareFill []byte
-	var spareLoopID, spareFillID [16]byte
+	kinds := []string{"fill", "drop"}
+	if cv.rates.LambdaL > 0 {
+		kinds = append(kinds, "loop")
+	}
+	spares := map[string]*spare{}
+	defer func() {
+		for _, s := range spares {
+			c.discard(s)
+		}
+	}()
+	// take returns the spare of kind, built again if it is missing or
+	// enters by a gateway the client has left since (after a failover).
+	take := func(kind string, deadline time.Time) *spare {
+		s := spares[kind]
+		spares[kind] = nil
+		if _, gw := c.gw(); s != nil && s.gw == gw {
+			return s
+		}
+		c.discard(s)
+		bctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		s, err := c.buildCover(bctx, kind)
+		if err != nil && ctx.Err() == nil {
+			c.log.Debug("cover: build", "kind", kind, "err", err)
+		}
+		return s
+	}
+	lastSweep := time.Now()
 	for {
-		var err error
-		if spareFill == nil {
-			if spareFill, spareFillID, err = c.echoCover(ctx, false); err != nil && ctx.Err() == nil {
-				c.log.Debug("cover: build filler", "err", err)
+		_, gw := c.gw()
+		for _, k := range kinds {
+			if spares[k] == nil || spares[k].gw != gw {
+				spares[k] = take(k, next)
 			}
 		}
-		if spareDrop == nil {
-			if spareDrop, err = c.dropPacket(ctx); err != nil && ctx.Err() == nil {
-				c.log.Debug("cover: build drop packet", "err", err)
-			}
-		}
-		if spareLoop == nil && cv.rates.LambdaL > 0 {
-			if spareLoop, spareLoopID, err = c.echoCover(ctx, true); err != nil && ctx.Err() == nil {
-				c.log.Debug("cover: build loop packet", "err", err)
-			}
+		if time.Since(lastSweep) > time.Minute {
+			c.sweepCover()
+			lastSweep = time.Now()
 		}
 		select {
 		case <-ctx.Done():
@@ -226,44 +262,23 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 		case <-timer.C:
 		}
 		u := packet.Uniform() * total
-		var pkt []byte
-		var kind string
+		var s *spare
+		kind := "drop"
 		switch {
 		case u < cv.rates.LambdaP:
-			if pkt = cv.next(); pkt != nil {
-				kind = "real"
+			if pkt := cv.next(); pkt != nil {
+				kind, s = "real", &spare{pkt: pkt}
 			} else {
-				kind, pkt, spareFill = "fill", spareFill, nil
+				kind = "fill"
 			}
 		case u < cv.rates.LambdaP+cv.rates.LambdaL:
-			kind, pkt, spareLoop = "loop", spareLoop, nil
-		default:
-			kind, pkt, spareDrop = "drop", spareDrop, nil
+			kind = "loop"
 		}
-		if pkt == nil {
-			// No packet could be built (no directory yet): the slot passes
-			// in silence, which an observer sees; it is logged above.
-		} else if err := c.writeFrame(pkt); err != nil {
-			if ctx.Err() == nil {
-				c.log.Debug("cover slot", "kind", kind, "err", err)
-			}
-			// No reply can come for a packet that did not leave.
-			switch kind {
-			case "loop":
-				c.forget(spareLoopID)
-			case "fill":
-				c.forget(spareFillID)
-			}
-		} else {
-			cv.mu.Lock()
-			cv.sent[kind]++
-			switch kind {
-			case "loop":
-				cv.loops[spareLoopID] = time.Now()
-			case "fill":
-				cv.fills[spareFillID] = time.Now()
-			}
-			cv.mu.Unlock()
+		if s == nil {
+			s = take(kind, time.Now().Add(lateBuild))
+		}
+		if s != nil {
+			c.departCover(ctx, cv, kind, s)
 		}
 		// The next event is drawn from the scheduled time, so the time spent
 		// on this one does not bend the distribution; but after a stall (the
@@ -274,6 +289,71 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 		}
 		next = next.Add(packet.ExpInterval(total))
 		timer.Reset(time.Until(next))
+	}
+}
+
+// departCover writes the packet of one event and counts it.
+func (c *Client) departCover(ctx context.Context, cv *cover, kind string, s *spare) {
+	if s.id != ([16]byte{}) {
+		c.mu.Lock()
+		if p, ok := c.pending[s.id]; ok {
+			p.sent = time.Now()
+		}
+		c.mu.Unlock()
+	}
+	if err := c.writeFrame(s.pkt); err != nil {
+		if ctx.Err() == nil {
+			c.log.Debug("cover slot", "kind", kind, "err", err)
+		}
+		c.discard(s) // no reply can come for a packet that did not leave
+		return
+	}
+	cv.mu.Lock()
+	cv.sent[kind]++
+	cv.mu.Unlock()
+}
+
+// buildCover builds a cover packet: a "drop", or an echo through a full
+// path whose reply comes back to this client, a "loop" (counted in
+// LoopStats) or a λP "fill" (its reply dropped).
+func (c *Client) buildCover(ctx context.Context, kind string) (*spare, error) {
+	_, gw := c.gw() // read first: a failover meanwhile makes the spare stale, never wrongly fresh
+	if kind == "drop" {
+		pkt, err := c.dropPacket(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &spare{pkt: pkt, gw: gw}, nil
+	}
+	pkt, surb, err := c.buildRequest(ctx, packet.OpEcho, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.pending[surb.ID] = &pending{surb: surb, loop: kind == "loop", fill: kind == "fill"}
+	c.mu.Unlock()
+	return &spare{pkt: pkt, id: surb.ID, gw: gw}, nil
+}
+
+// discard forgets the pending reply of a cover packet that will not leave.
+func (c *Client) discard(s *spare) {
+	if s == nil || s.id == ([16]byte{}) {
+		return
+	}
+	c.mu.Lock()
+	delete(c.pending, s.id)
+	c.mu.Unlock()
+}
+
+// sweepCover forgets the loops and fillers whose reply has not come within
+// coverReplyWait: they were lost.
+func (c *Client) sweepCover() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, p := range c.pending {
+		if (p.loop || p.fill) && !p.sent.IsZero() && time.Since(p.sent) > coverReplyWait {
+			delete(c.pending, id)
+		}
 	}
 }
 
@@ -304,66 +384,17 @@ func (c *Client) dropPacket(ctx context.Context) ([]byte, error) {
 	return packet.NewForward(c.sphinx, hops, payload)
 }
 
-// echoCover builds an echo request through a full path whose reply comes
-// back to this client: a loop (counted in LoopStats once sent) or a λP
-// filler (its reply dropped).
-func (c *Client) echoCover(ctx context.Context, loop bool) ([]byte, [16]byte, error) {
-	pkt, surb, err := c.buildRequest(ctx, packet.OpEcho, nil)
-	if err != nil {
-		return nil, [16]byte{}, err
-	}
-	c.mu.Lock()
-	cv := c.cover
-	c.pending[surb.ID] = &pending{surb: surb, loop: loop, fill: !loop}
-	c.mu.Unlock()
-	// Forget loops and fillers whose reply never came (lost) after a
-	// generous bound.
-	var lost [][16]byte
-	cv.mu.Lock()
-	for _, m := range []map[[16]byte]time.Time{cv.loops, cv.fills} {
-		for k, t := range m {
-			if time.Since(t) > 10*time.Minute {
-				delete(m, k)
-				lost = append(lost, k)
-			}
-		}
-	}
-	cv.mu.Unlock()
-	if len(lost) > 0 {
-		c.mu.Lock()
-		for _, k := range lost {
-			delete(c.pending, k)
-		}
-		c.mu.Unlock()
-	}
-	return pkt, surb.ID, nil
-}
-
-// forget drops the pending reply of a cover packet.
-func (c *Client) forget(id [16]byte) {
-	c.mu.Lock()
-	delete(c.pending, id)
-	c.mu.Unlock()
-}
-
 // coverReturned records the reply of a loop (its round trip counts in
-// LoopStats) or of a filler (forgotten).
-func (c *Client) coverReturned(id [16]byte, loop bool) {
+// LoopStats); the reply of a filler is dropped.
+func (c *Client) coverReturned(p *pending) {
 	c.mu.Lock()
 	cv := c.cover
 	c.mu.Unlock()
-	if cv == nil {
+	if cv == nil || !p.loop {
 		return
 	}
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
-	if !loop {
-		delete(cv.fills, id)
-		return
-	}
-	if t, ok := cv.loops[id]; ok {
-		delete(cv.loops, id)
-		cv.loopsReturned++
-		cv.loopRTT += time.Since(t)
-	}
+	cv.loopsReturned++
+	cv.loopRTT += time.Since(p.sent)
 }

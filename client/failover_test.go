@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/mixnode"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
 
@@ -47,6 +48,12 @@ func TestGatewayFailover(t *testing.T) {
 	if err := net.StopNode(0); err != nil {
 		t.Fatal(err)
 	}
+	for c.Failovers() < 1 {
+		if ctx.Err() != nil {
+			t.Fatal("the client did not fail over")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	// The directory still lists node 0 until it expires from the others'
 	// views, so some paths may fail for a while: poll.
 	var last error
@@ -68,5 +75,14 @@ func TestGatewayFailover(t *testing.T) {
 			t.Fatalf("loop cover does not come back after failover: %+v", c.LoopStats())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Cover packets built ahead for the old gateway were built again: the
+	// new one never got a packet it could not open.
+	for _, n := range net.Nodes {
+		if n != nil && n.PeerID() == c.Gateway() {
+			if m := n.Metrics().Snapshot(); m.Dropped[mixnode.DropUnwrap] > 0 {
+				t.Fatalf("the new gateway dropped %d packets it could not open: %+v", m.Dropped[mixnode.DropUnwrap], m)
+			}
+		}
 	}
 }
