@@ -304,7 +304,7 @@ func startSink(tb testing.TB, n *Node) *frameSink {
 	copy(k.hop.ID[:], pub)
 	h.SetStreamHandler(packet.MixProtocol, k.handle)
 	n.dirMu.Lock()
-	n.known[k.hop.ID] = peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}
+	n.known[k.hop.ID] = knownNode{ai: peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}}
 	n.dirMu.Unlock()
 	return k
 }
@@ -443,7 +443,7 @@ func BenchmarkNodeThroughput(b *testing.B) {
 	var senderID directory.NodeID
 	copy(senderID[:], senderPub)
 	n.dirMu.Lock()
-	n.known[senderID] = peer.AddrInfo{ID: sender.ID()}
+	n.known[senderID] = knownNode{ai: peer.AddrInfo{ID: sender.ID()}}
 	n.dirMu.Unlock()
 	b.Cleanup(func() { sender.Close() })
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
 	"github.com/komrade-net/komrade/dht/directory"
@@ -117,7 +116,7 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 		return fmt.Errorf("encode directory response: %w", err)
 	}
 	now := time.Now()
-	known := map[directory.NodeID]peer.AddrInfo{}
+	known := map[directory.NodeID]knownNode{}
 	n.dirMu.Lock()
 	// Nodes seen in a recent view stay known (as next hops, and as peers
 	// that may open mix links) for knownRetention: packets built from older
@@ -125,19 +124,13 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 	// for a round or two.
 	for _, d := range dir.Nodes {
 		if ai, err := d.AddrInfo(); err == nil {
-			known[d.NodeID] = ai
-			n.lastSeen[d.NodeID] = now
+			known[d.NodeID] = knownNode{ai, now}
 			n.dht.Host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.RecentlyConnectedAddrTTL)
 		}
 	}
-	for id, ai := range n.known {
-		if _, ok := known[id]; ok {
-			continue
-		}
-		if now.Sub(n.lastSeen[id]) < n.knownRetention() {
-			known[id] = ai
-		} else {
-			delete(n.lastSeen, id)
+	for id, k := range n.known {
+		if _, ok := known[id]; !ok && now.Sub(k.seen) < n.knownRetention() {
+			known[id] = k
 		}
 	}
 	n.dir, n.dirResp = dir, resp

@@ -9,6 +9,12 @@ import (
 	"github.com/komrade-net/komrade/dht/directory"
 )
 
+// knownNode is a node this one forwards to and takes mix links from.
+type knownNode struct {
+	ai   peer.AddrInfo
+	seen time.Time // when it was last in a directory view (or learnt)
+}
+
 // knownPeer reports whether p is a known node: in a recent directory view
 // (see knownRetention) or learnt by learnPeer.
 func (n *Node) knownPeer(p peer.ID) bool {
@@ -50,8 +56,7 @@ func (n *Node) learnPeer(p peer.ID) bool {
 		return false
 	}
 	n.dirMu.Lock()
-	n.known[id] = ai
-	n.lastSeen[id] = time.Now()
+	n.known[id] = knownNode{ai, time.Now()}
 	n.dirMu.Unlock()
 	return true
 }
@@ -66,11 +71,11 @@ func (n *Node) forward(next directory.NodeID, pkt []byte) {
 		return
 	}
 	n.dirMu.RLock()
-	ai, ok := n.known[next]
+	k, ok := n.known[next]
 	n.dirMu.RUnlock()
 	if !ok {
 		n.metrics.drop(DropUnknownHop)
 		return
 	}
-	n.links.send(ai, pkt)
+	n.links.send(k.ai, pkt)
 }

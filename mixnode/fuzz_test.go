@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/dht/directory"
 	"github.com/komrade-net/komrade/mixnode/packet"
@@ -24,7 +22,7 @@ func offlineNode(t testing.TB) *Node {
 		sphinx: packet.NewSphinx(), keys: newEpochKeys(), replay: newReplayCache(),
 		queue: newDelayQueue(64), inbox: make(chan inbound, 64),
 		clients: newClientTable(), loops: newLoopTable(),
-		known: map[directory.NodeID]peer.AddrInfo{}, lastSeen: map[directory.NodeID]time.Time{},
+		known: map[directory.NodeID]knownNode{},
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	t.Cleanup(n.cancel)

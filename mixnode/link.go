@@ -186,10 +186,10 @@ func (p *linkPool) write(ctx context.Context, s network.Stream, l *link, held []
 }
 
 // prune closes links to nodes no longer known.
-func (p *linkPool) prune(known map[directory.NodeID]peer.AddrInfo) {
+func (p *linkPool) prune(known map[directory.NodeID]knownNode) {
 	keep := map[peer.ID]bool{}
-	for _, ai := range known {
-		keep[ai.ID] = true
+	for _, k := range known {
+		keep[k.ai.ID] = true
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

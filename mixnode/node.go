@@ -82,12 +82,11 @@ type Node struct {
 	sets        *sets.Service // replicated sets (storage.go)
 	setStore    *sets.Store
 
-	dirMu    sync.RWMutex
-	dir      *directory.Directory // current view, nil until built
-	dirResp  []byte               // dir as a directory.Response, for clients
-	known    map[directory.NodeID]peer.AddrInfo
-	lastSeen map[directory.NodeID]time.Time // when each known node was last in a view
-	dirRefr  chan struct{}
+	dirMu   sync.RWMutex
+	dir     *directory.Directory           // current view, nil until built
+	dirResp []byte                         // dir as a directory.Response, for clients
+	known   map[directory.NodeID]knownNode // next hops and mix-link peers (forward.go)
+	dirRefr chan struct{}
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -153,17 +152,16 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 	}
 	n := &Node{
 		cfg: cfg, opts: opts, log: log, id: id, priv: priv, clock: clock, dht: d,
-		sphinx:   packet.NewSphinx(),
-		allow:    allow,
-		keys:     newEpochKeys(),
-		replay:   newReplayCache(),
-		queue:    newDelayQueue(cfg.QueueSize),
-		inbox:    make(chan inbound, 4096),
-		clients:  newClientTable(),
-		loops:    newLoopTable(),
-		known:    map[directory.NodeID]peer.AddrInfo{},
-		lastSeen: map[directory.NodeID]time.Time{},
-		dirRefr:  make(chan struct{}, 1),
+		sphinx:  packet.NewSphinx(),
+		allow:   allow,
+		keys:    newEpochKeys(),
+		replay:  newReplayCache(),
+		queue:   newDelayQueue(cfg.QueueSize),
+		inbox:   make(chan inbound, 4096),
+		clients: newClientTable(),
+		loops:   newLoopTable(),
+		known:   map[directory.NodeID]knownNode{},
+		dirRefr: make(chan struct{}, 1),
 
 		storageJobs: make(chan storageJob, storageQueue),
 
