@@ -110,7 +110,7 @@ type Messenger struct {
 	st  *store.Store
 	log *slog.Logger
 
-	mu    sync.Mutex // serializes Invite, Accept, Request and receiving
+	mu    sync.Mutex // serializes Invite, Accept and Request
 	outMu sync.Mutex // one Deliver at a time
 
 	chMu sync.Mutex
@@ -471,9 +471,14 @@ func (m *Messenger) Receive(ctx context.Context) ([]Message, error) {
 	return out, nil
 }
 
+// errRaced ends a receive whose contact changed while its box was fetched.
+var errRaced = errors.New("messenger: contact changed during receive")
+
+// receiveFrom fetches name's boxes from the next index on. It holds no lock
+// across the network: each box's result is saved only if the contact still
+// waits for that box (another receive may have taken it, or accepting a
+// crossed request replaced the contact); otherwise it stops.
 func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	var out []Message
 	for ctx.Err() == nil {
 		c, err := m.load(name)
@@ -532,7 +537,6 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 				} else {
 					c.Identity = bytes.Clone(who)
 					rekeyed = true
-					m.hellos.Add(1)
 				}
 			}
 		default:
@@ -555,14 +559,23 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			if err != nil {
 				return err
 			}
+			if now.InNext != c.InNext-1 || !bytes.Equal(now.InRead, c.InRead) {
+				return errRaced
+			}
 			now.Identity, now.InNext, now.InChain, now.Partial, now.PartialID = c.Identity, c.InNext, c.InChain, c.Partial, c.PartialID
 			if rekeyed { // nothing was sent while awaiting the hello
 				now.OutChain, now.EphPriv = c.OutChain, nil
 			}
 			return m.save(tx, now)
 		})
+		if errors.Is(err, errRaced) {
+			return out, nil
+		}
 		if err != nil {
 			return out, err
+		}
+		if rekeyed {
+			m.hellos.Add(1)
 		}
 		if got != nil {
 			out = append(out, *got)

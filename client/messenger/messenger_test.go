@@ -5,9 +5,12 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,8 +181,51 @@ func TestFiftyEachWay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	check(t, b.receive(t, 50, 2*time.Minute), "alice", 50)
+	// Bob receives with two polls at once (the daemon's and one the user
+	// asked for): each box is taken by one of them, every message saved
+	// once, in order.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for len(b.inbox(t, "alice")) < 50 && ctx.Err() == nil {
+				if _, err := b.m.Receive(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	check(t, b.inbox(t, "alice"), "alice", 50)
 	check(t, a.receive(t, 50, 2*time.Minute), "bob", 50)
+}
+
+// inbox returns the texts from name saved in u's inbox, in order.
+func (u *user) inbox(t *testing.T, name string) []string {
+	t.Helper()
+	saved := map[string]string{}
+	err := u.st.View(func(tx *store.Tx) error {
+		return tx.List("inbox", func(k string, v []byte) error {
+			if strings.HasPrefix(k, name+"/") {
+				m, err := messenger.DecodeInboxEntry(v)
+				if err != nil {
+					return err
+				}
+				saved[k] = m.Text
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(saved)) {
+		out = append(out, saved[k])
+	}
+	return out
 }
 
 // TestStoreAndForwardAndFaults: messages sent while the recipient is away
