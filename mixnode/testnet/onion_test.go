@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,52 +21,70 @@ import (
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
 
-// TestTor runs a mix network whose three gateways serve onion services on a
-// private Tor network (dht/onion/tornet) built from Debian's tor, and checks
-// the Tor transport end to end. One Tor network and one mix network serve
-// all subtests; both are stopped at cleanup.
-func TestTor(t *testing.T) {
+// torEnv is a private Tor network (dht/onion/tornet, built from Debian's
+// tor) and a 9-node mix network whose three gateways serve onion services
+// on it; both stop at cleanup.
+type torEnv struct {
+	tn  *tornet.Network
+	net *testnet.Network
+}
+
+// startTorEnv starts a torEnv, or skips when tor is not installed or with
+// -short.
+func startTorEnv(tb testing.TB) *torEnv {
 	if err := tornet.Available(); err != nil {
-		t.Skipf("Tor tests skipped: %v", err)
+		tb.Skipf("Tor tests skipped: %v", err)
 	}
 	if testing.Short() {
-		t.Skip("Tor tests skipped with -short (they start a private Tor network)")
+		tb.Skip("Tor tests skipped with -short (they start a private Tor network)")
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	tn, err := tornet.Start(ctx, tornet.Options{Logger: testLogger(t)})
+	tn, err := tornet.Start(ctx, tornet.Options{Logger: testLogger(tb)})
 	cancel()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(tn.Close)
-	t.Logf("private Tor network up in %v", time.Since(start).Round(time.Millisecond))
-
+	tb.Cleanup(tn.Close)
+	tb.Logf("private Tor network up in %v", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
-	net := startNet(t, testnet.Options{Nodes: 9, Configure: testnet.OnionGateways(3, tn.ClientTorrc(), nil)})
-	t.Logf("mix network with 3 onion gateways up in %v", time.Since(start).Round(time.Millisecond))
+	net := startNet(tb, testnet.Options{Nodes: 9, Configure: testnet.OnionGateways(3, tn.ClientTorrc(), nil)})
+	tb.Logf("mix network with 3 onion gateways up in %v", time.Since(start).Round(time.Millisecond))
+	return &torEnv{tn: tn, net: net}
+}
 
-	torClient := func(t *testing.T, socks string) config.Client {
-		t.Helper()
-		cfg, err := net.TorClient(tn.ClientTorrc(), socks)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
+// clientConfig is a client config whose gateways are the onion addresses
+// only; socks "" makes the client start its own tor.
+func (e *torEnv) clientConfig(tb testing.TB, socks string) config.Client {
+	tb.Helper()
+	cfg, err := e.net.TorClient(e.tn.ClientTorrc(), socks)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	dialTor := func(t *testing.T, cfg config.Client) *client.Client {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		start := time.Now()
-		c, err := client.Dial(ctx, cfg, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		t.Logf("client dialled its gateway over Tor in %v", time.Since(start).Round(time.Millisecond))
-		return c
+	return cfg
+}
+
+// dial connects a client (closed at cleanup) over Tor.
+func (e *torEnv) dial(tb testing.TB, cfg config.Client) *client.Client {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	start := time.Now()
+	c, err := client.Dial(ctx, cfg, testLogger(tb))
+	if err != nil {
+		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { c.Close() })
+	tb.Logf("client dialled its gateway over Tor in %v", time.Since(start).Round(time.Millisecond))
+	return c
+}
+
+// TestTor checks the Tor transport end to end. One torEnv serves all
+// subtests.
+func TestTor(t *testing.T) {
+	env := startTorEnv(t)
+	tn, net := env.tn, env.net
+	torClient, dialTor := env.clientConfig, env.dial
 
 	t.Run("DescriptorCarriesOnion", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -123,61 +140,6 @@ func TestTor(t *testing.T) {
 		if got := echoes(t, c, 5, 5, 30*time.Second); got != 5 {
 			t.Fatalf("%d/5 replies through the attached tor", got)
 		}
-	})
-
-	t.Run("RTTTorVsDirect", func(t *testing.T) {
-		// Same network, same gateway (node 0), same run: one client
-		// connects directly, one through Tor. Probes go one at a time so
-		// that they do not queue behind each other.
-		start := time.Now()
-		direct := dial(t, net)
-		t.Logf("direct client dialled its gateway in %v", time.Since(start).Round(time.Millisecond))
-		cfg := torClient(t, tn.SOCKSAddr())
-		cfg.Gateways = cfg.Gateways[:1]
-		viaTor := dialTor(t, cfg)
-		if direct.Gateway() != viaTor.Gateway() {
-			t.Fatalf("clients use different gateways: %s and %s", direct.Gateway(), viaTor.Gateway())
-		}
-		// Alternate the two clients probe by probe, so that changes in
-		// load hit both alike. A probe lost inside the mix network (see
-		// the other tests for reliability) is left out of the timing.
-		const n = 100
-		var d, tr []time.Duration
-		lost := 0
-		echo := func(c *client.Client, out *[]time.Duration) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			rtt, err := c.Echo(ctx)
-			if err != nil {
-				lost++
-				t.Logf("probe lost: %v", err)
-				return
-			}
-			*out = append(*out, rtt)
-		}
-		for i := 0; i < n; i++ {
-			echo(direct, &d)
-			echo(viaTor, &tr)
-		}
-		if lost > 4 {
-			t.Fatalf("%d of %d probes lost", lost, 2*n)
-		}
-		slices.Sort(d)
-		slices.Sort(tr)
-		q := func(s []time.Duration, p float64) time.Duration {
-			return s[int(p*float64(len(s)-1))].Round(10 * time.Microsecond)
-		}
-		mean := func(s []time.Duration) time.Duration {
-			var sum time.Duration
-			for _, v := range s {
-				sum += v
-			}
-			return (sum / time.Duration(len(s))).Round(10 * time.Microsecond)
-		}
-		t.Logf("echo RTT, %d/%d probes direct, %d/%d over Tor, alternating, same gateway, mu = 5ms, 4+4 mix hops", len(d), n, len(tr), n)
-		t.Logf("  direct: min %v  p50 %v  mean %v  p90 %v  max %v", q(d, 0), q(d, 0.5), mean(d), q(d, 0.9), q(d, 1))
-		t.Logf("  tor:    min %v  p50 %v  mean %v  p90 %v  max %v", q(tr, 0), q(tr, 0.5), mean(tr), q(tr, 0.9), q(tr, 1))
-		t.Logf("  tor - direct: min %v  p50 %v  mean %v", q(tr, 0)-q(d, 0), q(tr, 0.5)-q(d, 0.5), mean(tr)-mean(d))
 	})
 
 	t.Run("UnpublishedOnionDoesNotAnswer", func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	lvl := slog.LevelWarn
 	if os.Getenv("KOMRADE_TEST_DEBUG") != "" {
 		lvl = slog.LevelDebug
@@ -21,7 +21,7 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
-func startNet(t *testing.T, opts testnet.Options) *testnet.Network {
+func startNet(t testing.TB, opts testnet.Options) *testnet.Network {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -49,7 +49,7 @@ func startNet(t *testing.T, opts testnet.Options) *testnet.Network {
 	return net
 }
 
-func dial(t *testing.T, net *testnet.Network) *client.Client {
+func dial(t testing.TB, net *testnet.Network) *client.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
