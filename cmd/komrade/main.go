@@ -51,7 +51,9 @@ func main() {
 		},
 	}
 	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "komrade:", err)
+		// Errors can carry text from the network (an exit's or a peer's
+		// message): printed like any other text from others.
+		fmt.Fprintln(os.Stderr, "komrade:", termSafe(err.Error(), "  "))
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			os.Exit(ec.ExitCode())

@@ -258,7 +258,9 @@ func TestMessagingCLI(t *testing.T) {
 	code := run("contact", "invite", "bob", "--home", homeA)
 	run("contact", "add", code, "--name", "alice", "--home", homeB)
 	run("send", "alice", "hello", "from", "bob", "--home", homeB)
-	run("send", "--home", homeA, "bob", "hi bob")
+	// Alice's text tries to clear Bob's screen and forge a line from
+	// someone else: Bob's terminal gets neither.
+	run("send", "--home", homeA, "bob", "hi bob\x1b[2J\n[12:00] carol: forged")
 	waitInbox := func(home, want string) {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
@@ -273,14 +275,14 @@ func TestMessagingCLI(t *testing.T) {
 		t.Fatalf("inbox of %s never showed %q:\n%s", home, want, all)
 	}
 	waitInbox(homeA, "bob: hello from bob")
-	waitInbox(homeB, "alice: hi bob")
+	waitInbox(homeB, "alice: hi bob\\u001b[2J\n        [12:00] carol: forged")
 	if out := run("inbox", "--home", homeA); !strings.Contains(out, "no unread") {
 		t.Fatalf("messages not marked read: %s", out)
 	}
 	if show := run("contact", "show", "--home", homeA); !regexp.MustCompile(`bob\s+([0-9a-f]{4} ){7}[0-9a-f]{4}`).MatchString(show) {
 		t.Fatalf("contact show: %s", show)
 	}
-	if out := run("outbox", "--home", homeA); !regexp.MustCompile(`acknowledged\s+bob\s+1/1\s+"hi bob"`).MatchString(out) {
+	if out := run("outbox", "--home", homeA); !regexp.MustCompile(`acknowledged\s+bob\s+1/1\s+"hi bob\\x1b\[2J\\n`).MatchString(out) {
 		t.Fatalf("outbox: %s", out)
 	}
 

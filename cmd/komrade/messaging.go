@@ -229,7 +229,7 @@ func contactCommand() *cli.Command {
 					for _, r := range reqs {
 						fmt.Printf("%s  %q  fingerprint %s  %s\n", r.ID, r.From, r.Fingerprint, r.At.Local().Format("2006-01-02 15:04"))
 						if r.Note != "" {
-							fmt.Printf("    %s\n", r.Note)
+							fmt.Printf("    %s\n", termSafe(r.Note, "    "))
 						}
 					}
 					if len(reqs) > 0 {
@@ -386,7 +386,7 @@ func outboxCommand() *cli.Command {
 				}
 				line := fmt.Sprintf("%4d  %-12s %-16s %d/%d  %q", o.ID, o.State, o.To, o.Done, o.Parts, text)
 				if o.Error != "" {
-					line += "  " + o.Error
+					line += "  " + termSafe(o.Error, "      ")
 				}
 				if o.BlockedBy != 0 {
 					line += fmt.Sprintf("  (waits behind failed message %d)", o.BlockedBy)
@@ -470,7 +470,7 @@ func inboxCommand() *cli.Command {
 				fmt.Println("no unread messages")
 			}
 			for _, m := range msgs {
-				fmt.Printf("[%s] %s: %s\n", m.At.Local().Format("15:04"), m.From, m.Text)
+				printMessage(m)
 			}
 			return nil
 		},
@@ -501,7 +501,7 @@ func statusCommand() *cli.Command {
 			fmt.Printf("contacts    %d, unread %v, friend requests %d\n", len(s.Contacts), s.Unread, s.Requests)
 			fmt.Printf("outbox      %v\n", s.Outbox)
 			if s.PollError != "" {
-				fmt.Printf("last poll   %v: %s\n", s.LastPoll.Round(time.Second), s.PollError)
+				fmt.Printf("last poll   %v: %s\n", s.LastPoll.Round(time.Second), termSafe(s.PollError, "            "))
 			}
 			return nil
 		},
@@ -554,7 +554,7 @@ func chatCommand() *cli.Command {
 					}
 					o, err := a.Send(ctx, who, l, false)
 					if err != nil {
-						fmt.Printf("! not sent: %v\n", err)
+						fmt.Printf("! not sent: %s\n", termSafe(err.Error(), "  "))
 						continue
 					}
 					pending[o.ID] = true
@@ -577,12 +577,12 @@ func chatCommand() *cli.Command {
 								delete(pending, o.ID)
 							case messenger.Failed:
 								delete(pending, o.ID)
-								fmt.Printf("! message %d failed: %s (`komrade outbox retry %d`)\n", o.ID, o.Error, o.ID)
+								fmt.Printf("! message %d failed: %s (`komrade outbox retry %d`)\n", o.ID, termSafe(o.Error, "  "), o.ID)
 							}
 						}
 					}
 					for _, m := range msgs {
-						fmt.Printf("[%s] %s: %s\n", m.At.Local().Format("15:04"), m.From, m.Text)
+						printMessage(m)
 					}
 				}
 			}
