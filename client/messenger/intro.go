@@ -249,6 +249,9 @@ func (r *introRequest) signed() ([]byte, error) {
 // The contact exists once the request is stored (messages sent to it wait
 // in the mailbox) and is confirmed when the recipient accepts.
 func (m *Messenger) Request(ctx context.Context, address, name, from, note string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
 	to, err := ParseAddress(address)
 	if err != nil {
 		return err

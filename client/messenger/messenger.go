@@ -37,6 +37,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/katzenpost/hpqc/bacap"
 
@@ -194,9 +196,37 @@ func (m *Messenger) Contacts() (map[string]string, error) {
 	return out, err
 }
 
+// MaxNameLength bounds a contact's name, in characters.
+const MaxNameLength = 64
+
+// CheckName reports whether name can name a contact: 1 to MaxNameLength
+// printable characters without "/" (which separates a contact's name from
+// a message index in the store) and without spaces at either end.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("messenger: a contact needs a name")
+	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLength:
+		return fmt.Errorf("messenger: a contact's name is at most %d characters of UTF-8", MaxNameLength)
+	case strings.Contains(name, "/"):
+		return errors.New(`messenger: a contact's name cannot contain "/"`)
+	case strings.TrimSpace(name) != name:
+		return errors.New("messenger: a contact's name cannot start or end with a space")
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) && r != ' ' {
+			return fmt.Errorf("messenger: a contact's name cannot contain %U", r)
+		}
+	}
+	return nil
+}
+
 // Invite creates a contact named name and returns the invite code to give
 // them (in person, or over a channel you trust: it is a secret).
 func (m *Messenger) Invite(name string) (string, error) {
+	if err := CheckName(name); err != nil {
+		return "", err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, err := m.st.Get("contacts", name); err == nil {
@@ -373,6 +403,9 @@ func (m *Messenger) Accept(ctx context.Context, code, name string) error {
 // in it too, and an unanswered request of ours to the same person under
 // the same name (requests that crossed) is replaced.
 func (m *Messenger) accept(inv *Invite, name, requestID string) (helloID uint64, err error) {
+	if err := CheckName(name); err != nil {
+		return 0, err
+	}
 	oc, _ := message.NewRatchet(inv.Secret, "invitee->inviter")
 	ic, _ := message.NewRatchet(inv.Secret, "inviter->invitee")
 	c := &contact{Name: name, Identity: inv.Identity, OutWrite: inv.WriteCap, OutChain: *oc, InRead: inv.ReadCap, InChain: *ic}
