@@ -75,17 +75,17 @@ type Invite struct {
 	Eph []byte `cbor:"5,keyasint"`
 }
 
-// contact is the saved state of one conversation.
+// contact is the saved state of one conversation. (Keys 4 and 7 held the
+// streams' next indexes, which the ratchets' Index fields already are;
+// they are not to be reused.)
 type contact struct {
 	Name      string          `cbor:"1,keyasint"`
 	Identity  []byte          `cbor:"2,keyasint,omitempty"` // nil until the hello arrived
 	OutWrite  []byte          `cbor:"3,keyasint"`           // our stream's write cap
-	OutNext   uint64          `cbor:"4,keyasint"`
-	OutChain  message.Ratchet `cbor:"5,keyasint"`
-	InRead    []byte          `cbor:"6,keyasint"` // their stream's read cap
-	InNext    uint64          `cbor:"7,keyasint"`
-	InChain   message.Ratchet `cbor:"8,keyasint"`
-	Inviter   bool            `cbor:"9,keyasint"` // we made the invite (we wait for a hello)
+	OutChain  message.Ratchet `cbor:"5,keyasint"`           // its Index is our next box's
+	InRead    []byte          `cbor:"6,keyasint"`           // their stream's read cap
+	InChain   message.Ratchet `cbor:"8,keyasint"`           // its Index is their next box's
+	Inviter   bool            `cbor:"9,keyasint"`           // we made the invite (we wait for a hello)
 	Partial   [][]byte        `cbor:"10,keyasint,omitempty"`
 	PartialID []byte          `cbor:"11,keyasint,omitempty"`
 	// Expect is the identity a friend request was sent to: its hello must
@@ -284,8 +284,7 @@ func (m *Messenger) newInviterContact(name string) (*contact, *Invite, error) {
 // outgoing chain is re-keyed.
 func (c *contact) sent() error {
 	c.OutChain.Next()
-	c.OutNext++
-	if c.OutNext == 1 && c.RekeyOut != nil {
+	if c.OutChain.Index == 1 && c.RekeyOut != nil {
 		if err := c.OutChain.Rekey(c.RekeyOut); err != nil {
 			return err
 		}
@@ -522,7 +521,7 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		if err != nil {
 			return out, err
 		}
-		idx, err := boxIndex(rc, c.InNext)
+		idx, err := boxIndex(rc, c.InChain.Index)
 		if err != nil {
 			return out, err
 		}
@@ -539,10 +538,7 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		if err != nil {
 			return out, err
 		}
-		chain := c.InChain
-		i, key := chain.Next()
-		c.InNext++
-		c.InChain = chain
+		i, key := c.InChain.Next()
 		pt, err := message.Open(key, id[:], box.Blob)
 		var f *message.Frame
 		if err == nil {
@@ -583,7 +579,7 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		err = m.st.Update(func(tx *store.Tx) error {
 			if got != nil {
 				b, _ := detcbor.Marshal([]any{got.From, got.Text, got.At.Unix()})
-				if err := tx.Put("inbox", fmt.Sprintf("%s/%020d", name, c.InNext), b); err != nil {
+				if err := tx.Put("inbox", fmt.Sprintf("%s/%020d", name, c.InChain.Index), b); err != nil {
 					return err
 				}
 			}
@@ -592,10 +588,10 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			if err != nil {
 				return err
 			}
-			if now.InNext != c.InNext-1 || !bytes.Equal(now.InRead, c.InRead) {
+			if now.InChain.Index != i || !bytes.Equal(now.InRead, c.InRead) {
 				return errRaced
 			}
-			now.Identity, now.InNext, now.InChain, now.Partial, now.PartialID = c.Identity, c.InNext, c.InChain, c.Partial, c.PartialID
+			now.Identity, now.InChain, now.Partial, now.PartialID = c.Identity, c.InChain, c.Partial, c.PartialID
 			if rekeyed { // nothing was sent while awaiting the hello
 				now.OutChain, now.EphPriv = c.OutChain, nil
 			}

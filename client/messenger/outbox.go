@@ -453,14 +453,11 @@ func (m *Messenger) sealNext(e *outEntry, f message.Frame) error {
 		if err != nil {
 			return err
 		}
-		idx, err := boxIndex(wc, c.OutNext)
-		if err != nil {
-			return err
-		}
 		chain := c.OutChain
 		i, key := chain.Next()
-		if i != c.OutNext {
-			return errors.New("messenger: ratchet and stream out of step")
+		idx, err := boxIndex(wc, i)
+		if err != nil {
+			return err
 		}
 		pt, err := message.Encode(f, i, m.id.Sign)
 		if err != nil {
