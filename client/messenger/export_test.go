@@ -3,7 +3,20 @@ package messenger
 import (
 	"context"
 	"errors"
+
+	"github.com/komrade-net/komrade/client/store"
 )
+
+// entry reads message id.
+func (m *Messenger) entry(id uint64) (*outEntry, error) {
+	var e *outEntry
+	err := m.st.View(func(tx *store.Tx) error {
+		var err error
+		e, err = getEntry(tx, id)
+		return err
+	})
+	return e, err
+}
 
 // SealAndStoreForTest does what Deliver does for the first box of message
 // id up to the moment its ACK arrives: the box is sealed, saved and stored,

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -103,29 +104,26 @@ func getEntry(tx *store.Tx, id uint64) (*outEntry, error) {
 	return getTx[outEntry](tx, "outbox", outKey(id), fmt.Sprintf("message %d in the outbox", id))
 }
 
-// entry reads message id.
-func (m *Messenger) entry(id uint64) (*outEntry, error) {
-	var e *outEntry
-	err := m.st.View(func(tx *store.Tx) error {
-		var err error
-		e, err = getEntry(tx, id)
-		return err
-	})
-	return e, err
-}
-
 // entries reads the whole outbox, oldest first.
 func (m *Messenger) entries() ([]*outEntry, error) {
 	var out []*outEntry
 	err := m.st.View(func(tx *store.Tx) error {
-		return tx.List("outbox", func(_ string, v []byte) error {
-			var e outEntry
-			if err := dec.Unmarshal(v, &e); err != nil {
-				return err
-			}
-			out = append(out, &e)
-			return nil
-		})
+		var err error
+		out, err = listEntries(tx)
+		return err
+	})
+	return out, err
+}
+
+func listEntries(tx *store.Tx) ([]*outEntry, error) {
+	var out []*outEntry
+	err := tx.List("outbox", func(_ string, v []byte) error {
+		var e outEntry
+		if err := dec.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("messenger: outbox entry damaged: %w", err)
+		}
+		out = append(out, &e)
+		return nil
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, err
@@ -209,46 +207,21 @@ func (m *Messenger) deliverAndWait(ctx context.Context, id uint64) error {
 	return nil
 }
 
-// blockedBy returns the first failed message to e's contact queued before
-// e, or 0.
-func (m *Messenger) blockedBy(e *outEntry) (uint64, error) {
-	es, err := m.entries()
-	if err != nil {
-		return 0, err
-	}
-	for _, x := range es {
-		if x.ID >= e.ID {
-			break
-		}
-		if x.To == e.To && x.State == Failed {
-			return x.ID, nil
-		}
-	}
-	return 0, nil
-}
-
 // Wait blocks until message id is acknowledged or failed, or waits behind
 // a failed message (BlockedBy) or for the contact to answer our invite
 // (Awaiting), or ctx ends, and returns it.
 func (m *Messenger) Wait(ctx context.Context, id uint64) (*Outgoing, error) {
 	for {
 		ch := m.changes()
-		e, err := m.entry(id)
+		os, err := m.Outbox()
 		if err != nil {
 			return nil, err
 		}
-		if e.State == Acknowledged || e.State == Failed {
-			o := e.public()
-			return &o, nil
+		i := slices.IndexFunc(os, func(o Outgoing) bool { return o.ID == id })
+		if i < 0 {
+			return nil, fmt.Errorf("messenger: no message %d in the outbox", id)
 		}
-		if b, err := m.blockedBy(e); err != nil || b != 0 {
-			o := e.public()
-			o.BlockedBy = b
-			return &o, err
-		}
-		if c, err := m.load(e.To); err == nil && c.awaiting() {
-			o := e.public()
-			o.Awaiting = true
+		if o := os[i]; o.State == Acknowledged || o.State == Failed || o.BlockedBy != 0 || o.Awaiting {
 			return &o, nil
 		}
 		select {
@@ -279,25 +252,40 @@ func (m *Messenger) changed() {
 }
 
 // Outbox lists the messages in the outbox, oldest first: those not yet
-// delivered, the failed ones and the last acknowledged ones.
+// delivered, the failed ones and the last acknowledged ones. A message not
+// yet delivered is BlockedBy the first failed message to the same contact
+// before it, and Awaiting while that contact has not answered our invite.
 func (m *Messenger) Outbox() ([]Outgoing, error) {
-	es, err := m.entries()
-	out := make([]Outgoing, len(es))
-	failed := map[string]uint64{} // contact -> first failed message
-	for i, e := range es {
-		out[i] = e.public()
-		if e.State != Acknowledged && e.State != Failed {
-			if c, err := m.load(e.To); err == nil && c.awaiting() {
-				out[i].Awaiting = true
+	var out []Outgoing
+	err := m.st.View(func(tx *store.Tx) error {
+		es, err := listEntries(tx)
+		if err != nil {
+			return err
+		}
+		failed := map[string]uint64{} // contact -> first failed message
+		awaiting := map[string]bool{}
+		for _, e := range es {
+			o := e.public()
+			switch e.State {
+			case Failed:
+				if failed[e.To] == 0 {
+					failed[e.To] = e.ID
+				}
+			case Acknowledged:
+			default:
+				o.BlockedBy = failed[e.To]
+				aw, ok := awaiting[e.To]
+				if !ok {
+					c, err := loadTx(tx, e.To)
+					aw = err == nil && c.awaiting()
+					awaiting[e.To] = aw
+				}
+				o.Awaiting = aw
 			}
+			out = append(out, o)
 		}
-		switch {
-		case e.State == Failed && failed[e.To] == 0:
-			failed[e.To] = e.ID
-		case e.State != Failed && e.State != Acknowledged:
-			out[i].BlockedBy = failed[e.To]
-		}
-	}
+		return nil
+	})
 	return out, err
 }
 
