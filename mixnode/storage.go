@@ -2,7 +2,6 @@ package mixnode
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"path/filepath"
 
@@ -199,12 +198,10 @@ func (n *Node) serveSet(ctx context.Context, op packet.Op, body []byte) (packet.
 			// Point the cursor after the last item included, or after this
 			// one if it alone cannot fit (written directly to storage
 			// nodes, not through an exit): readers skip it, never stall.
-			last := i - 1
-			if i == 0 {
-				last = 0
+			last := max(i-1, 0)
+			if res.Next, err = items[last].Cursor(); err != nil {
+				return packet.StatusInvalid, nil
 			}
-			id, _ := items[last].ID()
-			res.Next = append(binary.BigEndian.AppendUint64(nil, uint64(max(items[last].Expires, 0))), id[:]...)
 			break
 		}
 		res.Items = try.Items

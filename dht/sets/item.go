@@ -93,6 +93,16 @@ func (it *Item) ID() ([32]byte, error) {
 	return sha256.Sum256(b), nil
 }
 
+// Cursor is the scan cursor just after it: a Scan given it continues with
+// the items that sort after this one (by expiry, then id).
+func (it *Item) Cursor() ([]byte, error) {
+	id, err := it.ID()
+	if err != nil {
+		return nil, err
+	}
+	return cat(expBytes(it.Expires), id[:]), nil
+}
+
 // validNamespace reports whether ns is 1..MaxNamespaceLen of [a-z0-9].
 func validNamespace(ns string) bool {
 	if len(ns) == 0 || len(ns) > MaxNamespaceLen {

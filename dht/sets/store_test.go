@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -180,6 +181,23 @@ func TestStorePutScanPaging(t *testing.T) {
 	// Ordered by expiry: the last written expires first.
 	if got, want := string(bytes.Join(toBytes(all), nil)), "jihgfedcba"; got != want {
 		t.Fatalf("scan order %q, want %q", got, want)
+	}
+	// An item's own Cursor resumes the scan just after it (an exit cuts a
+	// page short with it when the next item would not fit a reply).
+	items, _, err := s.Scan("test", []byte("k"), nil, 4, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := items[1].Cursor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, _, err := s.Scan("test", []byte("k"), after, 2, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(bodies(rest), ""); got != "hg" {
+		t.Fatalf("scan after the second item: %q, want \"hg\"", got)
 	}
 	if _, _, err := s.Scan("test", []byte("k"), []byte("short"), 3, t0); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad cursor: %v", err)
