@@ -19,7 +19,8 @@
 // item carries its own expiry), proof-of-work for anonymous namespaces, an
 // optional deduplication key (the nullifier: among items of a set with the
 // same nullifier only the one with the latest expiry is kept, so a voter can
-// change a vote) and a cap on items per set. Storage nodes also rate-limit
+// change a vote; it is an Ed25519 public key that signs the item, so nobody
+// else can) and a cap on items per set. Storage nodes also rate-limit
 // each remote peer. Violations are reported with typed errors ([ErrQuota],
 // [ErrTooLarge], ...) that keep their type across the wire.
 //

@@ -22,10 +22,15 @@ func fuzzRules() Rules {
 
 func seedItems(tb testing.TB) [][]byte {
 	var out [][]byte
+	vote := Item{Namespace: "test", Key: []byte("k"), Body: []byte("vote"), Expires: t0.Unix() + 70}
+	signAs(&vote, "n")
+	vote.Nonce = 42
+	vote2 := Item{Namespace: "test", Key: []byte("k"), Body: []byte("vote2"), Expires: t0.Unix() + 80}
+	signAs(&vote2, "n")
 	for _, it := range []Item{
 		{Namespace: "test", Key: []byte("k"), Body: []byte("hello"), Expires: t0.Unix() + 60},
-		{Namespace: "test", Key: []byte("k"), Body: []byte("vote"), Nullifier: []byte("n"), Expires: t0.Unix() + 70, Nonce: 42},
-		{Namespace: "test", Key: []byte("k"), Body: []byte("vote2"), Nullifier: []byte("n"), Expires: t0.Unix() + 80},
+		vote,
+		vote2,
 		{Namespace: "other", Key: bytes.Repeat([]byte{7}, MaxKeySize), Body: nil, Expires: t0.Unix() + 90},
 	} {
 		b, err := EncodeItem(&it)

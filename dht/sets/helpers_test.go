@@ -348,11 +348,26 @@ func (c *cluster) holders(ns string, key []byte, ids ...[32]byte) []int {
 // the default rules.
 func newItem(tb testing.TB, ns string, key []byte, body string, nullifier []byte, ttl time.Duration) Item {
 	tb.Helper()
-	it := Item{Namespace: ns, Key: key, Body: []byte(body), Nullifier: nullifier, Expires: time.Now().Add(ttl).Unix()}
+	it := Item{Namespace: ns, Key: key, Body: []byte(body), Expires: time.Now().Add(ttl).Unix()}
+	if nullifier != nil {
+		signAs(&it, string(nullifier))
+	}
 	if err := it.Solve(context.Background(), DefaultRules()[ns].PoWBits); err != nil {
 		tb.Fatal(err)
 	}
 	return it
+}
+
+// signAs signs it with the nullifier key that writer label derives for its
+// set (NullifierKey with the label as the secret).
+func signAs(it *Item, label string) {
+	k, err := NullifierKey([]byte(label), it.Namespace, it.Key)
+	if err == nil {
+		err = it.Sign(k)
+	}
+	if err != nil {
+		panic(err)
+	}
 }
 
 func mustID(tb testing.TB, it Item) [32]byte {

@@ -1,7 +1,10 @@
 package sets
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -18,8 +21,8 @@ const (
 	MaxNamespaceLen = 16
 	// MaxKeySize is the longest set key.
 	MaxKeySize = 64
-	// MaxNullifierSize is the longest nullifier (deduplication key).
-	MaxNullifierSize = 64
+	// NullifierSize is the size of a nullifier: an Ed25519 public key.
+	NullifierSize = ed25519.PublicKeySize
 	// ItemSizeCap is the largest encoded item any namespace may allow.
 	ItemSizeCap = 32 << 10
 	// MaxPoWBits is the highest proof-of-work difficulty a namespace may ask.
@@ -40,13 +43,18 @@ type Item struct {
 	Body []byte `cbor:"3,keyasint"`
 	// Nullifier, if set (only in namespaces with Rules.Dedup), is a
 	// deduplication key: of the items of a set with the same nullifier only
-	// the one with the latest Expires (ties: the greater id) is kept.
+	// the one with the latest Expires (ties: the greater id) is kept. It is
+	// an Ed25519 public key, and Sig its signature of the item (see Sign):
+	// only the holder of its private key can replace the item.
 	Nullifier []byte `cbor:"4,keyasint,omitempty"`
 	// Expires is when the item is deleted, in Unix seconds. It may lie at
 	// most the namespace's TTL (plus MaxClockSkew) in the future.
 	Expires int64 `cbor:"5,keyasint"`
 	// Nonce is the proof-of-work nonce (see Solve).
 	Nonce uint64 `cbor:"6,keyasint"`
+	// Sig is the nullifier key's signature (see Sign); empty without a
+	// nullifier.
+	Sig []byte `cbor:"7,keyasint,omitempty"`
 }
 
 var dec = detcbor.NewDecoder(maxArrayElements, 4)
@@ -125,8 +133,11 @@ func (it *Item) checkShape() error {
 	if len(it.Key) == 0 || len(it.Key) > MaxKeySize {
 		return fmt.Errorf("sets: key of %d bytes, want 1..%d: %w", len(it.Key), MaxKeySize, ErrInvalid)
 	}
-	if len(it.Nullifier) > MaxNullifierSize {
-		return fmt.Errorf("sets: nullifier of %d bytes exceeds %d: %w", len(it.Nullifier), MaxNullifierSize, ErrInvalid)
+	if len(it.Nullifier) != 0 && len(it.Nullifier) != NullifierSize {
+		return fmt.Errorf("sets: nullifier of %d bytes, want %d: %w", len(it.Nullifier), NullifierSize, ErrInvalid)
+	}
+	if len(it.Sig) != 0 && (len(it.Sig) != ed25519.SignatureSize || len(it.Nullifier) == 0) {
+		return fmt.Errorf("sets: a signature needs a nullifier and %d bytes: %w", ed25519.SignatureSize, ErrInvalid)
 	}
 	if len(it.Body) > ItemSizeCap {
 		return fmt.Errorf("sets: body of %d bytes exceeds %d: %w", len(it.Body), ItemSizeCap, ErrTooLarge)
@@ -135,6 +146,62 @@ func (it *Item) checkShape() error {
 		return fmt.Errorf("sets: expiry must be positive: %w", ErrInvalid)
 	}
 	return nil
+}
+
+// sigContext separates the nullifier signature from every other signature.
+const sigContext = "komrade/set/item-sig/v1\x00"
+
+// signed is what the nullifier key signs: the item's encoding without Sig
+// and with Nonce zero, so that the proof of work is solved after signing
+// (and covers the signature).
+func (it *Item) signed() ([]byte, error) {
+	c := *it
+	c.Sig, c.Nonce = nil, 0
+	b, err := EncodeItem(&c)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(sigContext), b...), nil
+}
+
+// Sign makes priv's public key the item's nullifier and signs the item
+// with it. Call it after setting every other field and before Solve. To
+// vote (or RSVP, or pin) unlinkably, use a key of its own for each set,
+// such as NullifierKey gives.
+func (it *Item) Sign(priv ed25519.PrivateKey) error {
+	it.Nullifier = bytes.Clone(priv.Public().(ed25519.PublicKey))
+	msg, err := it.signed()
+	if err != nil {
+		return err
+	}
+	it.Sig = ed25519.Sign(priv, msg)
+	return nil
+}
+
+// checkSig reports whether an item with a nullifier carries its key's
+// signature (an item without one needs none).
+func (it *Item) checkSig() bool {
+	if len(it.Nullifier) == 0 {
+		return len(it.Sig) == 0
+	}
+	if len(it.Nullifier) != NullifierSize || len(it.Sig) != ed25519.SignatureSize {
+		return false
+	}
+	msg, err := it.signed()
+	return err == nil && ed25519.Verify(it.Nullifier, msg, it.Sig)
+}
+
+// NullifierKey derives the nullifier key of one writer for one set from a
+// secret only that writer holds: the same secret gives the same key for the
+// same set (so a vote can be changed), and keys of different sets cannot
+// be linked to each other without the secret.
+func NullifierKey(secret []byte, ns string, key []byte) (ed25519.PrivateKey, error) {
+	sk := setKey(ns, key)
+	seed, err := hkdf.Key(sha256.New, secret, sk[:], "komrade/set/nullifier-key/v1", ed25519.SeedSize)
+	if err != nil {
+		return nil, fmt.Errorf("sets: nullifier key: %w", err)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
 }
 
 // powContext separates the proof-of-work hash from every other hash.

@@ -91,6 +91,10 @@ func (r Rules) verify(it *Item, size int, now time.Time) error {
 	if !it.checkPoW(r.PoWBits) {
 		return fmt.Errorf("sets: %s item needs %d bits of proof-of-work: %w", it.Namespace, r.PoWBits, ErrPoW)
 	}
+	// After the work: checking it costs one hash, a signature far more.
+	if !it.checkSig() {
+		return fmt.Errorf("sets: %s item is not signed by its nullifier key: %w", it.Namespace, ErrInvalid)
+	}
 	if r.Check != nil {
 		if err := r.Check(it); err != nil {
 			if !isRejection(err) {

@@ -74,13 +74,33 @@ func TestSets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var votes []string
-		for _, it := range items {
-			votes = append(votes, string(it.Nullifier)+"="+string(it.Body))
+		voter := map[string]string{string(first.Nullifier): "voter-1", string(other.Nullifier): "voter-2"}
+		votes := func(items []Item) []string {
+			var out []string
+			for _, it := range items {
+				out = append(out, voter[string(it.Nullifier)]+"="+string(it.Body))
+			}
+			slices.Sort(out)
+			return out
 		}
-		slices.Sort(votes)
-		if want := []string{"nullifier-of-voter-1=no", "nullifier-of-voter-2=yes"}; !slices.Equal(votes, want) {
-			t.Fatalf("votes %q, want %q", votes, want)
+		if got, want := votes(items), []string{"voter-1=no", "voter-2=yes"}; !slices.Equal(got, want) {
+			t.Fatalf("votes %q, want %q", got, want)
+		}
+		// Someone who read voter 1's nullifier in a scan cannot replace
+		// the vote: the item must be signed by the nullifier's key.
+		forged := newItem(t, "vote", key, "yes!", []byte("mallory"), 3*time.Hour)
+		forged.Nullifier = first.Nullifier
+		if err := forged.Solve(testCtx(t), DefaultRules()["vote"].PoWBits); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := node(4).Append(testCtx(t), forged); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("vote under another's nullifier: %v, want ErrInvalid", err)
+		}
+		if items, _, err = node(3).Scan(testCtx(t), "vote", key, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := votes(items), []string{"voter-1=no", "voter-2=yes"}; !slices.Equal(got, want) {
+			t.Fatalf("votes after a forged replacement %q, want %q", got, want)
 		}
 		for _, i := range c.replicas("vote", key)[:3] {
 			checkStore(t, c.nodes[i].store)

@@ -21,7 +21,7 @@ func plainRules() Rules {
 func storeItem(key, body string, exp int64, null string) Item {
 	it := Item{Namespace: "test", Key: []byte(key), Body: []byte(body), Expires: exp}
 	if null != "" {
-		it.Nullifier = []byte(null)
+		signAs(&it, null)
 	}
 	return it
 }
@@ -44,7 +44,9 @@ func bodies(items []Item) []string {
 }
 
 func TestItemEncodingRoundTrip(t *testing.T) {
-	it := Item{Namespace: "vote", Key: []byte("poll-1"), Body: []byte("yes"), Nullifier: []byte("n1"), Expires: t0.Unix(), Nonce: 7}
+	it := Item{Namespace: "vote", Key: []byte("poll-1"), Body: []byte("yes"), Expires: t0.Unix()}
+	signAs(&it, "n1")
+	it.Nonce = 7
 	b, err := EncodeItem(&it)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +56,7 @@ func TestItemEncodingRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Namespace != it.Namespace || !bytes.Equal(got.Key, it.Key) || !bytes.Equal(got.Body, it.Body) ||
-		!bytes.Equal(got.Nullifier, it.Nullifier) || got.Expires != it.Expires || got.Nonce != it.Nonce {
+		!bytes.Equal(got.Nullifier, it.Nullifier) || !bytes.Equal(got.Sig, it.Sig) || got.Expires != it.Expires || got.Nonce != it.Nonce {
 		t.Fatalf("round trip: %+v", got)
 	}
 	// Non-canonical: a trailing byte, or the same map with a longer integer.
@@ -66,7 +68,10 @@ func TestItemEncodingRoundTrip(t *testing.T) {
 		{Namespace: "Vote", Key: []byte("k"), Expires: 1},
 		{Namespace: "vote", Key: nil, Expires: 1},
 		{Namespace: "vote", Key: make([]byte, MaxKeySize+1), Expires: 1},
-		{Namespace: "vote", Key: []byte("k"), Nullifier: make([]byte, MaxNullifierSize+1), Expires: 1},
+		{Namespace: "vote", Key: []byte("k"), Nullifier: make([]byte, NullifierSize+1), Expires: 1},
+		{Namespace: "vote", Key: []byte("k"), Nullifier: make([]byte, NullifierSize-1), Expires: 1},
+		{Namespace: "vote", Key: []byte("k"), Sig: make([]byte, 64), Expires: 1},
+		{Namespace: "vote", Key: []byte("k"), Nullifier: make([]byte, NullifierSize), Sig: make([]byte, 63), Expires: 1},
 		{Namespace: "vote", Key: []byte("k"), Expires: 0},
 	} {
 		if _, err := EncodeItem(&bad); !errors.Is(err, ErrInvalid) {
@@ -340,5 +345,45 @@ func TestMergeDedupAndPaging(t *testing.T) {
 	items, next, _ = merge(answers, "test", []byte("k"), r, nil, 2, t0)
 	if got := bodies(items); len(got) != 2 || got[1] != "b2" || next == nil {
 		t.Fatalf("limited merge %q next %x", got, next)
+	}
+}
+
+// TestNullifierSignature: an item with a nullifier verifies only with its
+// key's signature over every field; nullifier keys are stable per writer
+// and set, and unrelated across sets.
+func TestNullifierSignature(t *testing.T) {
+	r := plainRules()
+	it := storeItem("poll", "yes", t0.Unix()+60, "voter")
+	if err := r.verify(&it, 100, t0); err != nil {
+		t.Fatalf("signed item: %v", err)
+	}
+	for name, change := range map[string]func(*Item){
+		"body":      func(x *Item) { x.Body = []byte("no") },
+		"expiry":    func(x *Item) { x.Expires++ },
+		"key":       func(x *Item) { x.Key = []byte("poll2") },
+		"signature": func(x *Item) { x.Sig = bytes.Clone(x.Sig); x.Sig[0] ^= 1 },
+		"unsigned":  func(x *Item) { x.Sig = nil },
+		"other key": func(x *Item) { y := storeItem("poll", "yes", t0.Unix()+60, "mallory"); x.Nullifier = y.Nullifier },
+	} {
+		bad := it
+		change(&bad)
+		if err := r.verify(&bad, 100, t0); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s changed: %v, want ErrInvalid", name, err)
+		}
+	}
+	// The proof of work is solved after signing and does not break it.
+	r.PoWBits = 4
+	if err := it.Solve(context.Background(), r.PoWBits); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.verify(&it, 100, t0); err != nil {
+		t.Fatalf("signed and solved item: %v", err)
+	}
+	k1, _ := NullifierKey([]byte("secret"), "vote", []byte("poll-1"))
+	k2, _ := NullifierKey([]byte("secret"), "vote", []byte("poll-1"))
+	k3, _ := NullifierKey([]byte("secret"), "vote", []byte("poll-2"))
+	k4, _ := NullifierKey([]byte("other"), "vote", []byte("poll-1"))
+	if !k1.Equal(k2) || k1.Equal(k3) || k1.Equal(k4) {
+		t.Fatal("nullifier keys: same writer and set must agree, others differ")
 	}
 }
