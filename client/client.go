@@ -61,6 +61,7 @@ type Client struct {
 	failovers  int
 	dir        *directory.Directory
 	dirFetched time.Time
+	cross      crossView // another gateway's view (crosscheck.go)
 	pending    map[[16]byte]*pending
 	closed     bool
 
@@ -113,6 +114,13 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 			continue
 		}
 		c.gwIdx = i
+		// The first directory is checked against another gateway's
+		// before anything is sent (crosscheck.go).
+		if c.claimCross(c.Directory().Epoch) {
+			xctx, cancel := context.WithTimeout(ctx, connectTimeout(cfg))
+			c.fetchCross(xctx, c.Directory().Epoch, gw.ID)
+			cancel()
+		}
 		go c.readLoop()
 		return c, nil
 	}
@@ -183,7 +191,11 @@ func (c *Client) Directory() *directory.Directory {
 // descriptor's signature, its epoch and the allow-list.
 func (c *Client) RefreshDirectory(ctx context.Context) error {
 	gw, gwID := c.gw()
-	return c.refreshFrom(ctx, gw.ID, gwID)
+	if err := c.refreshFrom(ctx, gw.ID, gwID); err != nil {
+		return err
+	}
+	c.crossInBackground()
+	return nil
 }
 
 // refreshFrom fetches the directory from gateway gw (node id gwID).
@@ -195,6 +207,7 @@ func (c *Client) refreshFrom(ctx context.Context, gw peer.ID, gwID directory.Nod
 	if _, ok := dir.Lookup(gwID); !ok {
 		return fmt.Errorf("client: gateway %s is not in its own directory", gwID.Short())
 	}
+	dir = c.withCross(dir, gw)
 	c.mu.Lock()
 	c.dir, c.dirFetched = dir, time.Now()
 	c.mu.Unlock()

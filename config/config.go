@@ -208,6 +208,9 @@ func (n *Node) Validate() error {
 // client daemon) needs to join a network.
 type Client struct {
 	// Gateways are multiaddrs with /p2p/ of nodes that accept client links.
+	// The client uses the first that answers (the others on failover) and
+	// merges its directory with another's once per epoch, so name two or
+	// more.
 	Gateways []string `toml:"gateways"`
 	// EpochLength must equal the network's.
 	EpochLength Duration `toml:"epoch_length"`
