@@ -43,7 +43,7 @@ type Item struct {
 	Body []byte `cbor:"3,keyasint"`
 	// Nullifier, if set (only in namespaces with Rules.Dedup), is a
 	// deduplication key: of the items of a set with the same nullifier only
-	// the one with the latest Expires (ties: the greater id) is kept. It is
+	// the one with the latest Expires (ties: the greater Sig) is kept. It is
 	// an Ed25519 public key, and Sig its signature of the item (see Sign):
 	// only the holder of its private key can replace the item.
 	Nullifier []byte `cbor:"4,keyasint,omitempty"`
@@ -189,6 +189,17 @@ func (it *Item) checkSig() bool {
 	}
 	msg, err := it.signed()
 	return err == nil && ed25519.Verify(it.Nullifier, msg, it.Sig)
+}
+
+// supersedes reports whether an item (expiry bytes exp, signature sig)
+// replaces the held item with the same nullifier: a later expiry wins, and
+// at equal expiry the greater signature. Ids do not decide: the nonce is
+// outside the signature, so anyone could grind an old item's id.
+func supersedes(exp, sig, heldExp, heldSig []byte) bool {
+	if c := bytes.Compare(exp, heldExp); c != 0 {
+		return c > 0
+	}
+	return bytes.Compare(sig, heldSig) > 0
 }
 
 // NullifierKey derives the nullifier key of one writer for one set from a

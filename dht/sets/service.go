@@ -359,7 +359,7 @@ func merge(answers []*response, ns string, key []byte, r Rules, cursor []byte, l
 			m := merged{item: *it, pos: pos}
 			if len(it.Nullifier) > 0 {
 				if i, ok := byNull[string(it.Nullifier)]; ok {
-					if bytes.Compare(pos, list[i].pos) > 0 {
+					if supersedes(pos[:expLen], it.Sig, list[i].pos[:expLen], list[i].item.Sig) {
 						list[i] = m
 					}
 					continue

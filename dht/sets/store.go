@@ -221,7 +221,11 @@ func (s *Store) put(it *Item, enc []byte, r Rules, now time.Time) (stored bool, 
 		}
 		if nh != nil {
 			if v := b.nulls.Get(cat(sk[:], nh)); len(v) == cursorLen {
-				if bytes.Compare(v, cat(exp, id[:])) >= 0 {
+				var oldSig []byte
+				if held, err := DecodeItem(b.items.Get(cat(sk[:], v))); err == nil {
+					oldSig = held.Sig
+				}
+				if !supersedes(exp, it.Sig, v[:expLen], oldSig) {
 					return nil // a later item holds the nullifier
 				}
 				old := bytes.Clone(v)

@@ -387,3 +387,35 @@ func TestNullifierSignature(t *testing.T) {
 		t.Fatal("nullifier keys: same writer and set must agree, others differ")
 	}
 }
+
+// TestNullifierTieNotGrindable: at equal expiry the greater signature
+// wins, never the greater id: a copy of an old item with another nonce
+// (which anyone can make, the nonce being outside the signature) does not
+// take the place of what the nullifier's holder signed last.
+func TestNullifierTieNotGrindable(t *testing.T) {
+	r := plainRules()
+	s := openTestStore(t)
+	a := storeItem("k", "yes", t0.Unix()+100, "voter")
+	b := storeItem("k", "no", t0.Unix()+100, "voter")
+	if bytes.Compare(a.Sig, b.Sig) > 0 {
+		a, b = b, a
+	}
+	mustPut(t, s, b, r, t0) // the greater signature
+	for nonce := uint64(1); nonce < 50; nonce++ {
+		x := a
+		x.Nonce = nonce
+		if mustPut(t, s, x, r, t0) {
+			t.Fatalf("the smaller signature replaced the greater (nonce %d)", nonce)
+		}
+		y := b
+		y.Nonce = nonce
+		if mustPut(t, s, y, r, t0) {
+			t.Fatalf("a copy with another nonce replaced the original (nonce %d)", nonce)
+		}
+	}
+	items, _, err := s.Scan("test", []byte("k"), nil, 10, t0)
+	if err != nil || len(items) != 1 || string(items[0].Body) != string(b.Body) || items[0].Nonce != 0 {
+		t.Fatalf("set holds %+v, %v", items, err)
+	}
+	checkStore(t, s)
+}
