@@ -75,19 +75,22 @@ type Invite struct {
 	Eph []byte `cbor:"5,keyasint"`
 }
 
-// contact is the saved state of one conversation. (Keys 4 and 7 held the
-// streams' next indexes, which the ratchets' Index fields already are;
-// they are not to be reused.)
+// contact is the saved state of one conversation.
 type contact struct {
-	Name      string          `cbor:"1,keyasint"`
-	Identity  []byte          `cbor:"2,keyasint,omitempty"` // nil until the hello arrived
-	OutWrite  []byte          `cbor:"3,keyasint"`           // our stream's write cap
-	OutChain  message.Ratchet `cbor:"5,keyasint"`           // its Index is our next box's
-	InRead    []byte          `cbor:"6,keyasint"`           // their stream's read cap
-	InChain   message.Ratchet `cbor:"8,keyasint"`           // its Index is their next box's
-	Inviter   bool            `cbor:"9,keyasint"`           // we made the invite (we wait for a hello)
-	Partial   [][]byte        `cbor:"10,keyasint,omitempty"`
-	PartialID []byte          `cbor:"11,keyasint,omitempty"`
+	Name     string `cbor:"1,keyasint"`
+	Identity []byte `cbor:"2,keyasint,omitempty"` // nil until the hello arrived
+	OutWrite []byte `cbor:"3,keyasint"`           // our stream's write cap
+	// Keys 4 and 7 held the streams' next indexes, which the ratchets'
+	// Index fields already are. Stores written before 2026-11-25 have them:
+	// they are read and ignored, and no longer written.
+	RetiredOutNext uint64          `cbor:"4,keyasint,omitempty"`
+	RetiredInNext  uint64          `cbor:"7,keyasint,omitempty"`
+	OutChain       message.Ratchet `cbor:"5,keyasint"` // its Index is our next box's
+	InRead         []byte          `cbor:"6,keyasint"` // their stream's read cap
+	InChain        message.Ratchet `cbor:"8,keyasint"` // its Index is their next box's
+	Inviter        bool            `cbor:"9,keyasint"` // we made the invite (we wait for a hello)
+	Partial        [][]byte        `cbor:"10,keyasint,omitempty"`
+	PartialID      []byte          `cbor:"11,keyasint,omitempty"`
 	// Expect is the identity a friend request was sent to: its hello must
 	// be signed by this key.
 	Expect []byte `cbor:"12,keyasint,omitempty"`
@@ -168,6 +171,7 @@ func getTx[T any](tx *store.Tx, bucket, key, what string) (*T, error) {
 }
 
 func (m *Messenger) save(tx *store.Tx, c *contact) error {
+	c.RetiredOutNext, c.RetiredInNext = 0, 0
 	b, err := detcbor.Marshal(c)
 	if err != nil {
 		return err

@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/client/message"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/config/seal"
+	"github.com/komrade-net/komrade/dht/detcbor"
 )
 
 func TestCheckName(t *testing.T) {
@@ -43,5 +45,50 @@ func TestInviteChecksName(t *testing.T) {
 	}
 	if _, err := m.Invite("bob"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOldContactLoads: a contact saved before the stream indexes were
+// dropped (keys 4 and 7) still loads, and is saved without them.
+func TestOldContactLoads(t *testing.T) {
+	st, err := store.Create(filepath.Join(t.TempDir(), "state.db"), []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	id, err := client.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(nil, id, st, nil)
+	old := struct {
+		Name     string          `cbor:"1,keyasint"`
+		OutWrite []byte          `cbor:"3,keyasint"`
+		OutNext  uint64          `cbor:"4,keyasint"`
+		OutChain message.Ratchet `cbor:"5,keyasint"`
+		InRead   []byte          `cbor:"6,keyasint"`
+		InNext   uint64          `cbor:"7,keyasint"`
+		InChain  message.Ratchet `cbor:"8,keyasint"`
+		Inviter  bool            `cbor:"9,keyasint"`
+	}{Name: "bob", OutWrite: []byte("w"), OutNext: 3, OutChain: message.Ratchet{Index: 3}, InRead: []byte("r"), InNext: 5, InChain: message.Ratchet{Index: 5}}
+	b, err := detcbor.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put("contacts", "bob", b); err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.load("bob")
+	if err != nil {
+		t.Fatalf("old contact: %v", err)
+	}
+	if c.OutChain.Index != 3 || c.InChain.Index != 5 {
+		t.Fatalf("indexes %d/%d, want 3/5", c.OutChain.Index, c.InChain.Index)
+	}
+	if err := st.Update(func(tx *store.Tx) error { return m.save(tx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = m.load("bob"); err != nil || c.RetiredOutNext != 0 || c.RetiredInNext != 0 {
+		t.Fatalf("saved again: %+v, %v", c, err)
 	}
 }
