@@ -59,7 +59,8 @@ type Client struct {
 	gateway    peer.AddrInfo
 	gwID       directory.NodeID
 	failovers  int
-	dir        *directory.Directory
+	dir        *directory.Directory // in use: gwDir merged with cross
+	gwDir      *directory.Directory // the gateway's own view
 	dirFetched time.Time
 	cross      crossView // another gateway's view (crosscheck.go)
 	pending    map[[16]byte]*pending
@@ -116,10 +117,8 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 		c.gwIdx = i
 		// The first directory is checked against another gateway's
 		// before anything is sent (crosscheck.go).
-		if c.claimCross(c.Directory().Epoch) {
-			xctx, cancel := context.WithTimeout(ctx, connectTimeout(cfg))
-			c.fetchCross(xctx, c.Directory().Epoch, gw.ID)
-			cancel()
+		if c.claimCross(c.Directory().Epoch, gw.ID, true) {
+			c.fetchCross(ctx, c.Directory().Epoch, gw.ID)
 		}
 		go c.readLoop()
 		return c, nil
@@ -194,6 +193,19 @@ func (c *Client) RefreshDirectory(ctx context.Context) error {
 	if err := c.refreshFrom(ctx, gw.ID, gwID); err != nil {
 		return err
 	}
+	if epoch := c.Directory().Epoch; c.claimCross(epoch, gw.ID, true) && !c.fetchCross(ctx, epoch, gw.ID) {
+		c.dropCross()
+	}
+	return nil
+}
+
+// refresh is RefreshDirectory for the periodic refetch: the other
+// gateway's view is fetched in the background, if it is due.
+func (c *Client) refresh(ctx context.Context) error {
+	gw, gwID := c.gw()
+	if err := c.refreshFrom(ctx, gw.ID, gwID); err != nil {
+		return err
+	}
 	c.crossInBackground()
 	return nil
 }
@@ -207,9 +219,10 @@ func (c *Client) refreshFrom(ctx context.Context, gw peer.ID, gwID directory.Nod
 	if _, ok := dir.Lookup(gwID); !ok {
 		return fmt.Errorf("client: gateway %s is not in its own directory", gwID.Short())
 	}
+	own := dir
 	dir = c.withCross(dir, gw)
 	c.mu.Lock()
-	c.dir, c.dirFetched = dir, time.Now()
+	c.dir, c.gwDir, c.dirFetched = dir, own, time.Now()
 	c.mu.Unlock()
 	return nil
 }
@@ -278,7 +291,7 @@ func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, ui
 		stale := c.dir != dir || c.dirFetched != fetched
 		c.mu.Unlock()
 		if !stale { // nobody refreshed while we waited for the lock
-			err = c.RefreshDirectory(ctx)
+			err = c.refresh(ctx)
 		}
 		c.refreshMu.Unlock()
 		if err == nil {

@@ -108,13 +108,17 @@ func (c *Client) StartCover(ctx context.Context, r Rates) error {
 	}
 	cv := &cover{rates: r, queue: make(chan queued, realQueue), sent: map[string]uint64{}}
 	c.mu.Lock()
-	if c.cover != nil {
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return ErrClosed
+	case c.cover != nil:
 		c.mu.Unlock()
 		return errors.New("client: cover traffic already running")
 	}
 	c.cover = cv
+	c.wg.Add(1) // under mu, after the closed check: Close's Wait cannot miss it
 	c.mu.Unlock()
-	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		c.coverLoop(ctx, cv)

@@ -100,4 +100,14 @@ func TestDirectoryCrossCheck(t *testing.T) {
 	if dir := c.Directory(); len(dir.Nodes) != 10 {
 		t.Fatalf("after a refresh the directory has %d nodes, want 10", len(dir.Nodes))
 	}
+	// When no other gateway answers a refresh, the client falls back to
+	// its gateway's view rather than keep one that may list nodes that
+	// left.
+	h.Close()
+	if err := c.RefreshDirectory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if dir := c.Directory(); len(dir.Nodes) != 9 {
+		t.Fatalf("with the second gateway gone the directory has %d nodes, want 9", len(dir.Nodes))
+	}
 }

@@ -209,7 +209,7 @@ func (n *Node) Validate() error {
 type Client struct {
 	// Gateways are multiaddrs with /p2p/ of nodes that accept client links.
 	// The client uses the first that answers (the others on failover) and
-	// merges its directory with another's once per epoch, so name two or
+	// merges its directory with another's (crosscheck.go), so name two or
 	// more.
 	Gateways []string `toml:"gateways"`
 	// EpochLength must equal the network's.
