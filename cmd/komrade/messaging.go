@@ -229,7 +229,7 @@ func contactCommand() *cli.Command {
 					for _, r := range reqs {
 						fmt.Printf("%s  %q  fingerprint %s  %s\n", r.ID, r.From, r.Fingerprint, r.At.Local().Format("2006-01-02 15:04"))
 						if r.Note != "" {
-							fmt.Printf("    %s\n", termSafe(r.Note, "    "))
+							fmt.Println(wrapSafe("    ", r.Note, "    ", termWidth()))
 						}
 					}
 					if len(reqs) > 0 {

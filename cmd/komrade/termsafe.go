@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/term"
 
 	"github.com/komrade-net/komrade/client/daemon"
 )
@@ -40,8 +43,62 @@ func termSafe(s, indent string) string {
 	return b.String()
 }
 
+// wrapSafe is termSafe for a terminal of width columns (0: not a
+// terminal): after prefix, the text is broken into lines that fit, each
+// continuation indented by indent. Left to the terminal, a line padded to
+// its width would go on at column 0 and could pass for a line of its own.
+// Wide characters are counted as two columns, others as one (combining
+// marks too), so lines break early rather than late.
+func wrapSafe(prefix, text, indent string, width int) string {
+	safe := termSafe(text, "")
+	if width <= 0 {
+		return prefix + strings.ReplaceAll(safe, "\n", "\n"+indent)
+	}
+	var b strings.Builder
+	b.WriteString(prefix)
+	col := columns(prefix)
+	for i, line := range strings.Split(safe, "\n") {
+		if i > 0 {
+			b.WriteString("\n" + indent)
+			col = columns(indent)
+		}
+		for _, r := range line {
+			w := columns(string(r))
+			if col+w > width && col > columns(indent) {
+				b.WriteString("\n" + indent)
+				col = columns(indent)
+			}
+			b.WriteRune(r)
+			col += w
+		}
+	}
+	return b.String()
+}
+
+// columns is an upper bound of the terminal columns s takes.
+func columns(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x1100 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// termWidth is the width of the terminal on standard output, or 0.
+func termWidth() int {
+	if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+		return w
+	}
+	return 0
+}
+
 // printMessage prints one received message: its sender's name is the
 // user's own choice, its text is the sender's.
 func printMessage(m daemon.InboxMessage) {
-	fmt.Printf("[%s] %s: %s\n", m.At.Local().Format("15:04"), termSafe(m.From, "  "), termSafe(m.Text, "        "))
+	prefix := fmt.Sprintf("[%s] %s: ", m.At.Local().Format("15:04"), termSafe(m.From, "  "))
+	fmt.Println(wrapSafe(prefix, m.Text, "        ", termWidth()))
 }
