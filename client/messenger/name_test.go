@@ -25,8 +25,10 @@ func TestCheckName(t *testing.T) {
 	}
 }
 
-// TestInviteChecksName: a bad name is refused before anything is stored.
-func TestInviteChecksName(t *testing.T) {
+// offlineMessenger is a messenger with a fresh identity and store and no
+// client: enough for what makes no request.
+func offlineMessenger(t *testing.T) (*Messenger, *store.Store) {
+	t.Helper()
 	st, err := store.Create(filepath.Join(t.TempDir(), "state.db"), []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +38,12 @@ func TestInviteChecksName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(nil, id, st, nil) // Invite makes no request
+	return New(nil, id, st, nil), st
+}
+
+// TestInviteChecksName: a bad name is refused before anything is stored.
+func TestInviteChecksName(t *testing.T) {
+	m, _ := offlineMessenger(t) // Invite makes no request
 	if _, err := m.Invite("a/b"); err == nil {
 		t.Fatal("invite for a/b accepted")
 	}
@@ -51,16 +58,7 @@ func TestInviteChecksName(t *testing.T) {
 // TestOldContactLoads: a contact saved before the stream indexes were
 // dropped (keys 4 and 7) still loads, and is saved without them.
 func TestOldContactLoads(t *testing.T) {
-	st, err := store.Create(filepath.Join(t.TempDir(), "state.db"), []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	id, err := client.NewIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := New(nil, id, st, nil)
+	m, st := offlineMessenger(t)
 	old := struct {
 		Name     string          `cbor:"1,keyasint"`
 		OutWrite []byte          `cbor:"3,keyasint"`
