@@ -55,16 +55,18 @@ type Client struct {
 	cover     *cover // Loopix send loop, nil until StartCover
 	wg        sync.WaitGroup
 
-	mu         sync.Mutex
-	gateway    peer.AddrInfo
-	gwID       directory.NodeID
-	failovers  int
-	dir        *directory.Directory // in use: gwDir merged with cross
-	gwDir      *directory.Directory // the gateway's own view
-	dirFetched time.Time
-	cross      crossView // another gateway's view (crosscheck.go)
-	pending    map[[16]byte]*pending
-	closed     bool
+	mu           sync.Mutex
+	gateway      peer.AddrInfo
+	gwID         directory.NodeID
+	failovers    int
+	dir          *directory.Directory // in use: gwDir merged with cross
+	gwDir        *directory.Directory // the gateway's own view
+	dirFetched   time.Time
+	refreshing   bool // a background refresh runs (currentDirectory)
+	refreshTried time.Time
+	cross        crossView // another gateway's view (crosscheck.go)
+	pending      map[[16]byte]*pending
+	closed       bool
 
 	quit chan struct{} // closed by Close: stops failover
 	done chan struct{} // closed when the read loop has ended
@@ -264,16 +266,73 @@ func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock director
 	return directory.Build(e, resp.Descriptors, allow)
 }
 
+// lockRefresh takes refreshMu unless ctx ends (or the client closes)
+// first.
+func (c *Client) lockRefresh(ctx context.Context) bool {
+	for !c.refreshMu.TryLock() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-c.done:
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return true
+}
+
+// refreshRetry spaces background refreshes that fail.
+const refreshRetry = 5 * time.Second
+
+// refreshInBackground refetches the directory in a goroutine the client
+// owns, unless one runs or one was started within refreshRetry. A failure
+// keeps the directory held.
+func (c *Client) refreshInBackground() {
+	c.mu.Lock()
+	if c.closed || c.refreshing || time.Since(c.refreshTried) < refreshRetry {
+		c.mu.Unlock()
+		return
+	}
+	c.refreshing, c.refreshTried = true, time.Now()
+	c.wg.Add(1) // under mu, after the closed check: Close's Wait cannot miss it
+	c.mu.Unlock()
+	go func() {
+		defer c.wg.Done()
+		defer func() {
+			c.mu.Lock()
+			c.refreshing = false
+			c.mu.Unlock()
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), connectTimeout(c.cfg))
+		defer cancel()
+		if !c.lockRefresh(ctx) {
+			return
+		}
+		defer c.refreshMu.Unlock()
+		c.mu.Lock()
+		fresh := time.Since(c.dirFetched) < DirectoryMaxAge
+		c.mu.Unlock()
+		if fresh {
+			return // refreshed meanwhile
+		}
+		if err := c.refresh(ctx); err != nil {
+			c.log.Debug("directory refresh failed; keeping the current one", "err", err)
+		}
+	}()
+}
+
 // DirectoryMaxAge is how long a client uses a directory before fetching it
 // again within an epoch, so that nodes that left, joined or restarted (with
 // fresh keys) are noticed.
 const DirectoryMaxAge = time.Minute
 
-// currentDirectory returns a directory for the current epoch, fetching a new
-// one when the epoch has changed or the one held is older than
-// DirectoryMaxAge. Right after an epoch boundary the gateway may still be
-// collecting fresh descriptors, so a failed fetch is retried until ctx ends;
-// a failed periodic refresh keeps the current directory.
+// currentDirectory returns a directory for the current epoch. One older
+// than DirectoryMaxAge is still returned at once, and refreshed in the
+// background: building a packet (the cover loop builds them ahead of their
+// departure) never waits for the network while a directory for the epoch is
+// held. When the epoch has changed, it fetches one; right after an epoch
+// boundary the gateway may still be collecting fresh descriptors, so a
+// failed fetch is retried until ctx ends.
 func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, uint64, error) {
 	backoff := 50 * time.Millisecond
 	for {
@@ -281,11 +340,18 @@ func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, ui
 		c.mu.Lock()
 		dir, fetched := c.dir, c.dirFetched
 		c.mu.Unlock()
-		valid := dir != nil && dir.Epoch == epoch
-		if valid && time.Since(fetched) < DirectoryMaxAge {
+		if dir != nil && dir.Epoch == epoch {
+			if time.Since(fetched) >= DirectoryMaxAge {
+				c.refreshInBackground()
+			}
 			return dir, epoch, nil
 		}
-		c.refreshMu.Lock()
+		if !c.lockRefresh(ctx) {
+			if ctx.Err() == nil {
+				return nil, 0, errors.New("client: gateway link closed")
+			}
+			return nil, 0, fmt.Errorf("client: no directory for epoch %d: %w", epoch, ctx.Err())
+		}
 		var err error
 		c.mu.Lock()
 		stale := c.dir != dir || c.dirFetched != fetched
@@ -296,10 +362,6 @@ func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, ui
 		c.refreshMu.Unlock()
 		if err == nil {
 			continue
-		}
-		if valid {
-			c.log.Debug("directory refresh failed; keeping the current one", "err", err)
-			return dir, epoch, nil
 		}
 		select {
 		case <-ctx.Done():
