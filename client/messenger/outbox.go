@@ -104,17 +104,7 @@ func getEntry(tx *store.Tx, id uint64) (*outEntry, error) {
 	return getTx[outEntry](tx, "outbox", outKey(id), fmt.Sprintf("message %d in the outbox", id))
 }
 
-// entries reads the whole outbox, oldest first.
-func (m *Messenger) entries() ([]*outEntry, error) {
-	var out []*outEntry
-	err := m.st.View(func(tx *store.Tx) error {
-		var err error
-		out, err = listEntries(tx)
-		return err
-	})
-	return out, err
-}
-
+// listEntries reads the whole outbox, oldest first.
 func listEntries(tx *store.Tx) ([]*outEntry, error) {
 	var out []*outEntry
 	err := tx.List("outbox", func(_ string, v []byte) error {
@@ -256,7 +246,26 @@ func (m *Messenger) changed() {
 // yet delivered is BlockedBy the first failed message to the same contact
 // before it, and Awaiting while that contact has not answered our invite.
 func (m *Messenger) Outbox() ([]Outgoing, error) {
-	var out []Outgoing
+	es, err := m.view()
+	out := make([]Outgoing, len(es))
+	for i, v := range es {
+		out[i] = v.public()
+		out[i].BlockedBy, out[i].Awaiting = v.blockedBy, v.awaiting
+	}
+	return out, err
+}
+
+// viewed is an outbox entry with what holds it back.
+type viewed struct {
+	*outEntry
+	blockedBy uint64 // the first failed message to the same contact before it
+	awaiting  bool   // its contact has not answered our invite
+}
+
+// view reads the outbox in one transaction, oldest first, loading each
+// contact with pending messages once.
+func (m *Messenger) view() ([]viewed, error) {
+	var out []viewed
 	err := m.st.View(func(tx *store.Tx) error {
 		es, err := listEntries(tx)
 		if err != nil {
@@ -265,7 +274,7 @@ func (m *Messenger) Outbox() ([]Outgoing, error) {
 		failed := map[string]uint64{} // contact -> first failed message
 		awaiting := map[string]bool{}
 		for _, e := range es {
-			o := e.public()
+			v := viewed{outEntry: e}
 			switch e.State {
 			case Failed:
 				if failed[e.To] == 0 {
@@ -273,16 +282,16 @@ func (m *Messenger) Outbox() ([]Outgoing, error) {
 				}
 			case Acknowledged:
 			default:
-				o.BlockedBy = failed[e.To]
+				v.blockedBy = failed[e.To]
 				aw, ok := awaiting[e.To]
 				if !ok {
 					c, err := loadTx(tx, e.To)
 					aw = err == nil && c.awaiting()
 					awaiting[e.To] = aw
 				}
-				o.Awaiting = aw
+				v.awaiting = aw
 			}
-			out = append(out, o)
+			out = append(out, v)
 		}
 		return nil
 	})
@@ -318,37 +327,27 @@ func (m *Messenger) Retry(id uint64) error {
 func (m *Messenger) Deliver(ctx context.Context) error {
 	m.outMu.Lock()
 	defer m.outMu.Unlock()
-	es, err := m.entries()
+	es, err := m.view()
 	if err != nil {
 		return err
 	}
-	blocked := map[string]bool{}
+	failedNow := map[string]bool{} // contacts a message failed to in this pass
 	acked := false
-	for _, e := range es {
+	for _, v := range es {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		// Only Deliver sends, and it holds outMu: an entry read above can
 		// have changed since only by Retry, which the next pass sees.
-		switch {
-		case e.State == Acknowledged:
-			continue
-		case e.State == Failed:
-			blocked[e.To] = true
-			continue
-		case blocked[e.To]:
+		if v.State == Acknowledged || v.State == Failed || v.blockedBy != 0 || v.awaiting || failedNow[v.To] {
 			continue
 		}
-		if c, err := m.load(e.To); err == nil && c.awaiting() {
-			blocked[e.To] = true // until their hello
-			continue
-		}
-		if err := m.deliver(ctx, e); err != nil {
+		if err := m.deliver(ctx, v.outEntry); err != nil {
 			return err
 		}
-		switch e.State {
+		switch v.State {
 		case Failed:
-			blocked[e.To] = true
+			failedNow[v.To] = true
 		case Acknowledged:
 			acked = true
 		}
@@ -471,21 +470,18 @@ func (m *Messenger) sealNext(e *outEntry, f message.Frame) error {
 
 // prune deletes all but the last keepAcknowledged acknowledged messages.
 func (m *Messenger) prune() error {
-	es, err := m.entries()
-	if err != nil {
-		return err
-	}
-	var acked []uint64
-	for _, e := range es {
-		if e.State == Acknowledged {
-			acked = append(acked, e.ID)
-		}
-	}
-	if len(acked) <= keepAcknowledged {
-		return nil
-	}
 	return m.st.Update(func(tx *store.Tx) error {
-		for _, id := range acked[:len(acked)-keepAcknowledged] {
+		es, err := listEntries(tx)
+		if err != nil {
+			return err
+		}
+		var acked []uint64
+		for _, e := range es {
+			if e.State == Acknowledged {
+				acked = append(acked, e.ID)
+			}
+		}
+		for _, id := range acked[:max(len(acked)-keepAcknowledged, 0)] {
 			if err := tx.Delete("outbox", outKey(id)); err != nil {
 				return err
 			}
