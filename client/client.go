@@ -49,11 +49,11 @@ type Client struct {
 	wmu    sync.Mutex
 	stream network.Stream
 
-	refreshMu sync.Mutex // one directory fetch at a time
-	onSend    func(time.Time, int)
-	onRecv    func(time.Time, int)
-	cover     *cover // Loopix send loop, nil until StartCover
-	wg        sync.WaitGroup
+	refreshSem chan struct{} // holds a token while a directory fetch runs: one at a time
+	onSend     func(time.Time, int)
+	onRecv     func(time.Time, int)
+	cover      *cover // Loopix send loop, nil until StartCover
+	wg         sync.WaitGroup
 
 	mu           sync.Mutex
 	gateway      peer.AddrInfo
@@ -62,8 +62,7 @@ type Client struct {
 	dir          *directory.Directory // in use: gwDir merged with cross
 	gwDir        *directory.Directory // the gateway's own view
 	dirFetched   time.Time
-	refreshing   bool // a background refresh runs (currentDirectory)
-	refreshTried time.Time
+	refreshTried time.Time // last background refresh started (currentDirectory)
 	cross        crossView // another gateway's view (crosscheck.go)
 	pending      map[[16]byte]*pending
 	closed       bool
@@ -109,6 +108,7 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 		cfg: cfg, log: log, clock: directory.NewClock(cfg.EpochLength.Duration), allow: allow,
 		host: h, tor: torc, gws: gws, sphinx: packet.NewSphinx(), queue: packet.QueueID(h.ID()),
 		pending: map[[16]byte]*pending{}, quit: make(chan struct{}), done: make(chan struct{}),
+		refreshSem: make(chan struct{}, 1),
 	}
 	var errs []error
 	for i, gw := range gws {
@@ -119,9 +119,7 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 		c.gwIdx = i
 		// The first directory is checked against another gateway's
 		// before anything is sent (crosscheck.go).
-		if c.claimCross(c.Directory().Epoch, gw.ID, true) {
-			c.fetchCross(ctx, c.Directory().Epoch, gw.ID)
-		}
+		c.crossNow(ctx, gw.ID)
 		go c.readLoop()
 		return c, nil
 	}
@@ -195,9 +193,7 @@ func (c *Client) RefreshDirectory(ctx context.Context) error {
 	if err := c.refreshFrom(ctx, gw.ID, gwID); err != nil {
 		return err
 	}
-	if epoch := c.Directory().Epoch; c.claimCross(epoch, gw.ID, true) && !c.fetchCross(ctx, epoch, gw.ID) {
-		c.dropCross()
-	}
+	c.crossNow(ctx, gw.ID)
 	return nil
 }
 
@@ -266,49 +262,45 @@ func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock director
 	return directory.Build(e, resp.Descriptors, allow)
 }
 
-// lockRefresh takes refreshMu unless ctx ends (or the client closes)
-// first.
+// lockRefresh waits for the turn to fetch the directory unless ctx ends (or
+// the client closes) first; unlockRefresh ends the turn.
 func (c *Client) lockRefresh(ctx context.Context) bool {
-	for !c.refreshMu.TryLock() {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-c.done:
-			return false
-		case <-time.After(10 * time.Millisecond):
-		}
+	select {
+	case c.refreshSem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-c.done:
+		return false
 	}
-	return true
 }
+
+func (c *Client) unlockRefresh() { <-c.refreshSem }
 
 // refreshRetry spaces background refreshes that fail.
 const refreshRetry = 5 * time.Second
 
 // refreshInBackground refetches the directory in a goroutine the client
-// owns, unless one runs or one was started within refreshRetry. A failure
-// keeps the directory held.
+// owns, unless one was started within refreshRetry (a later one waits for
+// the turn and finds the directory fresh). A failure keeps the directory
+// held.
 func (c *Client) refreshInBackground() {
 	c.mu.Lock()
-	if c.closed || c.refreshing || time.Since(c.refreshTried) < refreshRetry {
+	if c.closed || time.Since(c.refreshTried) < refreshRetry {
 		c.mu.Unlock()
 		return
 	}
-	c.refreshing, c.refreshTried = true, time.Now()
+	c.refreshTried = time.Now()
 	c.wg.Add(1) // under mu, after the closed check: Close's Wait cannot miss it
 	c.mu.Unlock()
 	go func() {
 		defer c.wg.Done()
-		defer func() {
-			c.mu.Lock()
-			c.refreshing = false
-			c.mu.Unlock()
-		}()
 		ctx, cancel := context.WithTimeout(context.Background(), connectTimeout(c.cfg))
 		defer cancel()
 		if !c.lockRefresh(ctx) {
 			return
 		}
-		defer c.refreshMu.Unlock()
+		defer c.unlockRefresh()
 		c.mu.Lock()
 		fresh := time.Since(c.dirFetched) < DirectoryMaxAge
 		c.mu.Unlock()
@@ -359,7 +351,7 @@ func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, ui
 		if !stale { // nobody refreshed while we waited for the lock
 			err = c.refresh(ctx)
 		}
-		c.refreshMu.Unlock()
+		c.unlockRefresh()
 		if err == nil {
 			continue
 		}

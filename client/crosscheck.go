@@ -148,10 +148,14 @@ func (c *Client) fetchCross(ctx context.Context, epoch uint64, current peer.ID) 
 	return false
 }
 
-// dropCross forgets the other gateway's view, after a fresh one could not
-// be had where one was required (RefreshDirectory): the client then uses
-// its gateway's view alone rather than one that may list nodes that left.
-func (c *Client) dropCross() {
+// crossNow fetches another gateway's view before it returns (Dial,
+// RefreshDirectory). If none answers, the client uses its gateway's view
+// alone rather than an older one that may list nodes that left.
+func (c *Client) crossNow(ctx context.Context, current peer.ID) {
+	epoch := c.Directory().Epoch
+	if !c.claimCross(epoch, current, true) || c.fetchCross(ctx, epoch, current) {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.cross.dir = nil
