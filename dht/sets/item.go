@@ -155,13 +155,22 @@ const sigContext = "komrade/set/item-sig/v1\x00"
 // and with Nonce zero, so that the proof of work is solved after signing
 // (and covers the signature).
 func (it *Item) signed() ([]byte, error) {
-	c := *it
-	c.Sig, c.Nonce = nil, 0
-	b, err := EncodeItem(&c)
+	b, err := it.encodeBlank(true)
 	if err != nil {
 		return nil, err
 	}
 	return append([]byte(sigContext), b...), nil
+}
+
+// encodeBlank encodes the item with Nonce zero and, with noSig, without
+// Sig: what the proof of work and the signature are computed over.
+func (it *Item) encodeBlank(noSig bool) ([]byte, error) {
+	c := *it
+	c.Nonce = 0
+	if noSig {
+		c.Sig = nil
+	}
+	return EncodeItem(&c)
 }
 
 // Sign makes priv's public key the item's nullifier and signs the item
@@ -184,6 +193,8 @@ func (it *Item) checkSig() bool {
 	if len(it.Nullifier) == 0 {
 		return len(it.Sig) == 0
 	}
+	// Decoded items have these lengths already; ed25519.Verify would
+	// panic on a wrong key length, so it is checked here all the same.
 	if len(it.Nullifier) != NullifierSize || len(it.Sig) != ed25519.SignatureSize {
 		return false
 	}
@@ -222,9 +233,7 @@ const powContext = "komrade/set/pow/v1\x00"
 // proof-of-work covers every field, so work done for one item cannot be
 // reused for another.
 func (it *Item) powBase() ([32]byte, error) {
-	c := *it
-	c.Nonce = 0
-	b, err := EncodeItem(&c)
+	b, err := it.encodeBlank(false)
 	if err != nil {
 		return [32]byte{}, err
 	}

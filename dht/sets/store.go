@@ -221,9 +221,11 @@ func (s *Store) put(it *Item, enc []byte, r Rules, now time.Time) (stored bool, 
 		}
 		if nh != nil {
 			if v := b.nulls.Get(cat(sk[:], nh)); len(v) == cursorLen {
-				var oldSig []byte
-				if held, err := DecodeItem(b.items.Get(cat(sk[:], v))); err == nil {
-					oldSig = held.Sig
+				var oldSig []byte // needed only to break a tie of expiries
+				if bytes.Equal(exp, v[:expLen]) {
+					if held, err := DecodeItem(b.items.Get(cat(sk[:], v))); err == nil {
+						oldSig = held.Sig
+					}
 				}
 				if !supersedes(exp, it.Sig, v[:expLen], oldSig) {
 					return nil // a later item holds the nullifier
