@@ -25,9 +25,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/komrade-net/komrade/config"
-	"github.com/komrade-net/komrade/dht"
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/transport"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // ErrClosed is returned by operations on a closed client.
@@ -37,8 +37,8 @@ var ErrClosed = errors.New("client: closed")
 type Client struct {
 	cfg    config.Client
 	log    *slog.Logger
-	clock  directory.Clock
-	allow  map[directory.NodeID]bool
+	clock  pki.Clock
+	allow  map[pki.NodeID]bool
 	host   host.Host
 	tor    io.Closer // the session's tor (tor.go), nil for a direct link
 	gws    []peer.AddrInfo
@@ -57,10 +57,10 @@ type Client struct {
 
 	mu           sync.Mutex
 	gateway      peer.AddrInfo
-	gwID         directory.NodeID
+	gwID         pki.NodeID
 	failovers    int
-	dir          *directory.Directory // in use: gwDir merged with cross
-	gwDir        *directory.Directory // the gateway's own view
+	dir          *pki.Directory // in use: gwDir merged with cross
+	gwDir        *pki.Directory // the gateway's own view
 	dirFetched   time.Time
 	refreshTried time.Time // last background refresh started (currentDirectory)
 	cross        crossView // another gateway's view (crosscheck.go)
@@ -72,7 +72,7 @@ type Client struct {
 }
 
 type pending struct {
-	surb *packet.SURB
+	surb *wire.SURB
 	ch   chan []byte
 	loop bool      // a loop cover packet (cover.go), not a request
 	fill bool      // a λP filler (cover.go): its reply is dropped
@@ -88,13 +88,13 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 	if log == nil {
 		log = slog.Default()
 	}
-	gws, err := dht.ParsePeers(cfg.Gateways)
+	gws, err := transport.ParsePeers(cfg.Gateways)
 	if err != nil {
 		return nil, err
 	}
-	allow := map[directory.NodeID]bool{}
+	allow := map[pki.NodeID]bool{}
 	for _, s := range cfg.AllowList {
-		id, err := directory.ParseNodeID(s)
+		id, err := pki.ParseNodeID(s)
 		if err != nil {
 			return nil, err
 		}
@@ -105,8 +105,8 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 		return nil, err
 	}
 	c := &Client{
-		cfg: cfg, log: log, clock: directory.NewClock(cfg.EpochLength.Duration), allow: allow,
-		host: h, tor: torc, gws: gws, sphinx: packet.NewSphinx(), queue: packet.QueueID(h.ID()),
+		cfg: cfg, log: log, clock: pki.NewClock(cfg.EpochLength.Duration), allow: allow,
+		host: h, tor: torc, gws: gws, sphinx: wire.NewSphinx(), queue: wire.QueueID(h.ID()),
 		pending: map[[16]byte]*pending{}, quit: make(chan struct{}), done: make(chan struct{}),
 		refreshSem: make(chan struct{}, 1),
 	}
@@ -134,14 +134,14 @@ func (c *Client) connect(ctx context.Context, gw peer.AddrInfo) error {
 	if err := c.host.Connect(cctx, gw); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	id, err := directory.NodeIDFromPeer(gw.ID)
+	id, err := pki.NodeIDFromPeer(gw.ID)
 	if err != nil {
 		return err
 	}
 	if err := c.refreshFrom(cctx, gw.ID, id); err != nil {
 		return err
 	}
-	s, err := c.host.NewStream(cctx, gw.ID, packet.ClientProtocol)
+	s, err := c.host.NewStream(cctx, gw.ID, wire.ClientProtocol)
 	if err != nil {
 		return fmt.Errorf("open client link: %w", err)
 	}
@@ -173,14 +173,14 @@ func (c *Client) Failovers() int {
 	return c.failovers
 }
 
-func (c *Client) gw() (peer.AddrInfo, directory.NodeID) {
+func (c *Client) gw() (peer.AddrInfo, pki.NodeID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gateway, c.gwID
 }
 
 // Directory returns the directory last fetched.
-func (c *Client) Directory() *directory.Directory {
+func (c *Client) Directory() *pki.Directory {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.dir
@@ -209,7 +209,7 @@ func (c *Client) refresh(ctx context.Context) error {
 }
 
 // refreshFrom fetches the directory from gateway gw (node id gwID).
-func (c *Client) refreshFrom(ctx context.Context, gw peer.ID, gwID directory.NodeID) error {
+func (c *Client) refreshFrom(ctx context.Context, gw peer.ID, gwID pki.NodeID) error {
 	dir, err := FetchDirectory(ctx, c.host, gw, c.clock, c.allow)
 	if err != nil {
 		return err
@@ -227,8 +227,8 @@ func (c *Client) refreshFrom(ctx context.Context, gw peer.ID, gwID directory.Nod
 
 // FetchDirectory asks a gateway for its directory and verifies it for the
 // current epoch of clock.
-func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock directory.Clock, allow map[directory.NodeID]bool) (*directory.Directory, error) {
-	s, err := h.NewStream(ctx, gw, packet.DirectoryProtocol)
+func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock pki.Clock, allow map[pki.NodeID]bool) (*pki.Directory, error) {
+	s, err := h.NewStream(ctx, gw, wire.DirectoryProtocol)
 	if err != nil {
 		return nil, fmt.Errorf("client: directory request: %w", err)
 	}
@@ -244,14 +244,14 @@ func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock director
 	if size == 0 {
 		return nil, errors.New("client: gateway has no directory yet; retry in a moment")
 	}
-	if size > directory.MaxResponseSize {
+	if size > pki.MaxResponseSize {
 		return nil, fmt.Errorf("client: directory response of %d bytes is too large", size)
 	}
 	body := make([]byte, size)
 	if _, err := io.ReadFull(s, body); err != nil {
 		return nil, fmt.Errorf("client: directory response: %w", err)
 	}
-	resp, err := directory.DecodeResponse(body)
+	resp, err := pki.DecodeResponse(body)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +259,7 @@ func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock director
 	if resp.Epoch+1 < e || resp.Epoch > e+1 {
 		return nil, fmt.Errorf("client: gateway directory is for epoch %d, ours is %d (check the clock and epoch_length)", resp.Epoch, e)
 	}
-	return directory.Build(e, resp.Descriptors, allow)
+	return pki.Build(e, resp.Descriptors, allow)
 }
 
 // lockRefresh waits for the turn to fetch the directory unless ctx ends (or
@@ -325,7 +325,7 @@ const DirectoryMaxAge = time.Minute
 // held. When the epoch has changed, it fetches one; right after an epoch
 // boundary the gateway may still be collecting fresh descriptors, so a
 // failed fetch is retried until ctx ends.
-func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, uint64, error) {
+func (c *Client) currentDirectory(ctx context.Context) (*pki.Directory, uint64, error) {
 	backoff := 50 * time.Millisecond
 	for {
 		epoch := c.clock.Current()
@@ -373,7 +373,7 @@ func (c *Client) currentDirectory(ctx context.Context) (*directory.Directory, ui
 // lost; the ARQ of the callers sends those requests again.
 func (c *Client) readLoop() {
 	defer close(c.done)
-	buf := make([]byte, packet.PacketLength)
+	buf := make([]byte, wire.PacketLength)
 	backoff := minBackoff
 	for {
 		c.wmu.Lock()
@@ -464,7 +464,7 @@ func (c *Client) failover(backoff *time.Duration) bool {
 // readFrames reads delivery frames from s until it fails.
 func (c *Client) readFrames(s network.Stream, buf []byte) error {
 	for {
-		if err := packet.ReadFrame(s, buf); err != nil {
+		if err := wire.ReadFrame(s, buf); err != nil {
 			return err
 		}
 		c.wmu.Lock()
@@ -473,7 +473,7 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 		if onRecv != nil {
 			onRecv(time.Now(), len(buf))
 		}
-		surbID, payload, err := packet.DecodeDelivery(buf)
+		surbID, payload, err := wire.DecodeDelivery(buf)
 		if err != nil {
 			c.log.Debug("bad delivery frame", "err", err)
 			continue
@@ -485,7 +485,7 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 		if !ok {
 			continue // late reply to a request that timed out
 		}
-		reply, err := packet.OpenReply(c.sphinx, p.surb, payload)
+		reply, err := wire.OpenReply(c.sphinx, p.surb, payload)
 		if err != nil {
 			c.log.Debug("reply failed to open", "err", err)
 			continue
@@ -504,7 +504,7 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 // packets (a node restarts, a path crosses a node that just left), so a
 // caller gives each try a deadline such as ReplyTimeout and tries again, as
 // package messenger does.
-func (c *Client) Request(ctx context.Context, op packet.Op, body []byte) (packet.Status, []byte, error) {
+func (c *Client) Request(ctx context.Context, op wire.Op, body []byte) (wire.Status, []byte, error) {
 	pkt, surb, err := c.buildRequest(ctx, op, body)
 	if err != nil {
 		return 0, nil, err
@@ -527,7 +527,7 @@ func (c *Client) Request(ctx context.Context, op packet.Op, body []byte) (packet
 	}
 	select {
 	case reply := <-p.ch:
-		st, rb, err := packet.DecodeReply(reply)
+		st, rb, err := wire.DecodeReply(reply)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -542,7 +542,7 @@ func (c *Client) Request(ctx context.Context, op packet.Op, body []byte) (packet
 // buildRequest builds a request packet along a fresh random path (gateway,
 // L1, L2, L3) carrying a SURB for a fresh random reply path (L1, L2, L3,
 // gateway).
-func (c *Client) buildRequest(ctx context.Context, op packet.Op, body []byte) ([]byte, *packet.SURB, error) {
+func (c *Client) buildRequest(ctx context.Context, op wire.Op, body []byte) ([]byte, *wire.SURB, error) {
 	dir, epoch, err := c.currentDirectory(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -552,32 +552,32 @@ func (c *Client) buildRequest(ctx context.Context, op packet.Op, body []byte) ([
 	if !ok {
 		return nil, nil, errors.New("client: gateway left the directory")
 	}
-	fwd, err := packet.RandomRoute(dir)
+	fwd, err := pki.RandomRoute(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	back, err := packet.RandomRoute(dir)
+	back, err := pki.RandomRoute(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	mu := c.cfg.Mu.Duration
-	fhops, err := packet.HopsFor(epoch, mu, gw, fwd[0], fwd[1], fwd[2])
+	fhops, err := pki.HopsFor(epoch, mu, gw, fwd[0], fwd[1], fwd[2])
 	if err != nil {
 		return nil, nil, err
 	}
-	bhops, err := packet.HopsFor(epoch, mu, back[0], back[1], back[2], gw)
+	bhops, err := pki.HopsFor(epoch, mu, back[0], back[1], back[2], gw)
 	if err != nil {
 		return nil, nil, err
 	}
-	surb, err := packet.NewSURB(c.sphinx, bhops, c.queue)
+	surb, err := wire.NewSURB(c.sphinx, bhops, c.queue)
 	if err != nil {
 		return nil, nil, err
 	}
-	payload, err := packet.EncodeForwardPayload(surb.Block, op, body)
+	payload, err := wire.EncodeForwardPayload(surb.Block, op, body)
 	if err != nil {
 		return nil, nil, err
 	}
-	pkt, err := packet.NewForward(c.sphinx, fhops, payload)
+	pkt, err := wire.NewForward(c.sphinx, fhops, payload)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -590,11 +590,11 @@ func (c *Client) Echo(ctx context.Context) (time.Duration, error) {
 	probe := make([]byte, 32)
 	rand.Read(probe)
 	start := time.Now()
-	st, body, err := c.Request(ctx, packet.OpEcho, probe)
+	st, body, err := c.Request(ctx, wire.OpEcho, probe)
 	if err != nil {
 		return 0, err
 	}
-	if st != packet.StatusOK {
+	if st != wire.StatusOK {
 		return 0, fmt.Errorf("client: echo status %d", st)
 	}
 	if string(body) != string(probe) {

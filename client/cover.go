@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // Loopix cover traffic. Once StartCover runs, the client sends packets only
@@ -184,7 +184,7 @@ func (c *Client) send(ctx context.Context, pkt []byte) error {
 func (c *Client) writeFrame(pkt []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := packet.WriteFrame(c.stream, pkt); err != nil {
+	if err := wire.WriteFrame(c.stream, pkt); err != nil {
 		return err
 	}
 	if c.onSend != nil {
@@ -210,13 +210,13 @@ const (
 // spare is a cover packet built ahead of its event.
 type spare struct {
 	pkt []byte
-	id  [16]byte         // its pending reply (loops and fillers)
-	gw  directory.NodeID // the gateway its path starts at
+	id  [16]byte   // its pending reply (loops and fillers)
+	gw  pki.NodeID // the gateway its path starts at
 }
 
 func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 	total := cv.rates.Total()
-	next := time.Now().Add(packet.ExpInterval(total))
+	next := time.Now().Add(wire.ExpInterval(total))
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
 	kinds := []string{"fill", "drop"}
@@ -265,7 +265,7 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 			return
 		case <-timer.C:
 		}
-		u := packet.Uniform() * total
+		u := wire.Uniform() * total
 		var s *spare
 		kind := "drop"
 		switch {
@@ -291,7 +291,7 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 		if now := time.Now(); now.After(next) {
 			next = now
 		}
-		next = next.Add(packet.ExpInterval(total))
+		next = next.Add(wire.ExpInterval(total))
 		timer.Reset(time.Until(next))
 	}
 }
@@ -329,7 +329,7 @@ func (c *Client) buildCover(ctx context.Context, kind string) (*spare, error) {
 		}
 		return &spare{pkt: pkt, gw: gw}, nil
 	}
-	pkt, surb, err := c.buildRequest(ctx, packet.OpEcho, nil)
+	pkt, surb, err := c.buildRequest(ctx, wire.OpEcho, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -373,19 +373,19 @@ func (c *Client) dropPacket(ctx context.Context) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("client: gateway left the directory")
 	}
-	route, err := packet.RandomRoute(dir)
+	route, err := pki.RandomRoute(dir)
 	if err != nil {
 		return nil, err
 	}
-	hops, err := packet.HopsFor(epoch, c.cfg.Mu.Duration, gw, route[0], route[1], route[2])
+	hops, err := pki.HopsFor(epoch, c.cfg.Mu.Duration, gw, route[0], route[1], route[2])
 	if err != nil {
 		return nil, err
 	}
-	payload, err := packet.EncodeForwardPayload(nil, packet.OpDrop, nil)
+	payload, err := wire.EncodeForwardPayload(nil, wire.OpDrop, nil)
 	if err != nil {
 		return nil, err
 	}
-	return packet.NewForward(c.sphinx, hops, payload)
+	return wire.NewForward(c.sphinx, hops, payload)
 }
 
 // coverReturned records the reply of a loop (its round trip counts in

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/komrade-net/komrade/client"
-	"github.com/komrade-net/komrade/mixnode/packet"
 	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/wire"
 )
 
 func quietLogger() *slog.Logger {
@@ -155,7 +155,7 @@ func TestCoverIndistinguishable(t *testing.T) {
 		if ks > crit(len(g)) {
 			t.Errorf("%s client departures do not fit Poisson(%v/s): D=%.4f", name, rates.Total(), ks)
 		}
-		if len(d.sizes) != 1 || d.sizes[packet.PacketLength] == 0 {
+		if len(d.sizes) != 1 || d.sizes[wire.PacketLength] == 0 {
 			t.Errorf("%s client sent frames of sizes %v", name, d.sizes)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/pki"
 )
 
 // A client takes its directory from its gateway, and a gateway that left
@@ -35,8 +35,8 @@ const (
 
 // crossView is another gateway's view of the directory.
 type crossView struct {
-	dir     *directory.Directory // nil until a fetch succeeded
-	from    peer.ID              // the gateway that served it
+	dir     *pki.Directory // nil until a fetch succeeded
+	from    peer.ID        // the gateway that served it
 	fetched time.Time
 	tried   time.Time // last attempt, successful or not
 }
@@ -48,7 +48,7 @@ func (v crossView) usable(epoch uint64, current peer.ID) bool {
 
 // withCross returns dir merged with another gateway's view of its epoch,
 // if the client has one, or else dir.
-func (c *Client) withCross(dir *directory.Directory, current peer.ID) *directory.Directory {
+func (c *Client) withCross(dir *pki.Directory, current peer.ID) *pki.Directory {
 	c.mu.Lock()
 	v := c.cross
 	c.mu.Unlock()
@@ -164,7 +164,7 @@ func (c *Client) crossNow(ctx context.Context, current peer.ID) {
 	}
 }
 
-func (c *Client) fetchFrom(ctx context.Context, gw peer.AddrInfo) (*directory.Directory, error) {
+func (c *Client) fetchFrom(ctx context.Context, gw peer.AddrInfo) (*pki.Directory, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout(c.cfg))
 	defer cancel()
 	if err := c.host.Connect(ctx, gw); err != nil {
@@ -174,10 +174,10 @@ func (c *Client) fetchFrom(ctx context.Context, gw peer.AddrInfo) (*directory.Di
 }
 
 // merge returns the union of dir and other (the newer descriptor of a node
-// both list). Should it exceed directory.MaxNodes, the nodes both list come
+// both list). Should it exceed pki.MaxNodes, the nodes both list come
 // first and each view's own fill the rest in turns.
-func (c *Client) merge(dir, other *directory.Directory, current peer.ID) *directory.Directory {
-	inOther := map[directory.NodeID]int{}
+func (c *Client) merge(dir, other *pki.Directory, current peer.ID) *pki.Directory {
+	inOther := map[pki.NodeID]int{}
 	for j, d := range other.Nodes {
 		inOther[d.NodeID] = j
 	}
@@ -187,7 +187,7 @@ func (c *Client) merge(dir, other *directory.Directory, current peer.ID) *direct
 		switch {
 		case !ok:
 			onlyDir = append(onlyDir, dir.Raw[i])
-		case directory.Newer(other.Nodes[j], d):
+		case pki.Newer(other.Nodes[j], d):
 			both = append(both, other.Raw[j])
 		default:
 			both = append(both, dir.Raw[i])
@@ -199,15 +199,15 @@ func (c *Client) merge(dir, other *directory.Directory, current peer.ID) *direct
 		}
 	}
 	raws := both
-	for i := 0; i < max(len(onlyDir), len(onlyOther)) && len(raws) < directory.MaxNodes; i++ {
+	for i := 0; i < max(len(onlyDir), len(onlyOther)) && len(raws) < pki.MaxNodes; i++ {
 		if i < len(onlyDir) {
 			raws = append(raws, onlyDir[i])
 		}
-		if i < len(onlyOther) && len(raws) < directory.MaxNodes {
+		if i < len(onlyOther) && len(raws) < pki.MaxNodes {
 			raws = append(raws, onlyOther[i])
 		}
 	}
-	merged, err := directory.Build(dir.Epoch, raws, c.allow)
+	merged, err := pki.Build(dir.Epoch, raws, c.allow)
 	if err != nil {
 		c.log.Warn("cannot merge another gateway's directory; using the gateway's alone", "err", err)
 		return dir

@@ -11,10 +11,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/komrade-net/komrade/client"
-	"github.com/komrade-net/komrade/dht"
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/mixnode/packet"
 	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/transport"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // TestDirectoryCrossCheck: the client's directory is the union of its
@@ -36,25 +36,25 @@ func TestDirectoryCrossCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := dht.NewHost(priv, []string{"/ip4/127.0.0.1/tcp/0"}, nil)
+	h, err := transport.NewHost(priv, []string{"/ip4/127.0.0.1/tcp/0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	epoch := directory.NewClock(net.Client.EpochLength.Duration).Current()
-	d := &directory.Descriptor{Epoch: epoch, Issued: time.Now().UnixNano()}
+	epoch := pki.NewClock(net.Client.EpochLength.Duration).Current()
+	d := &pki.Descriptor{Epoch: epoch, Issued: time.Now().UnixNano()}
 	copy(d.NodeID[:], pub)
 	for _, a := range h.Addrs() {
 		d.Addrs = append(d.Addrs, a.Bytes())
 	}
 	for _, e := range []uint64{epoch, epoch + 1} {
-		_, key, err := packet.NewEpochKey()
+		_, key, err := wire.NewEpochKey()
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.Keys = append(d.Keys, directory.EpochKey{Epoch: e, Key: key})
+		d.Keys = append(d.Keys, pki.EpochKey{Epoch: e, Key: key})
 	}
-	own, err := directory.Sign(d, priv)
+	own, err := pki.Sign(d, priv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,12 +62,12 @@ func TestDirectoryCrossCheck(t *testing.T) {
 	if _, ok := first.Lookup(d.NodeID); ok || len(first.Nodes) != 9 {
 		t.Fatalf("first gateway lists %d nodes", len(first.Nodes))
 	}
-	body, err := directory.EncodeResponse(&directory.Response{Epoch: epoch, Descriptors: append(first.Raw[:len(first.Raw):len(first.Raw)], own)})
+	body, err := pki.EncodeResponse(&pki.Response{Epoch: epoch, Descriptors: append(first.Raw[:len(first.Raw):len(first.Raw)], own)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	served := make(chan struct{}, 8)
-	h.SetStreamHandler(packet.DirectoryProtocol, func(s network.Stream) {
+	h.SetStreamHandler(wire.DirectoryProtocol, func(s network.Stream) {
 		defer s.Close()
 		served <- struct{}{}
 		s.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))

@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/config/seal"
+	"github.com/komrade-net/komrade/internal/seal"
 )
 
 // StateFile is the encrypted store in a client home directory.

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/config/seal"
+	"github.com/komrade-net/komrade/internal/seal"
 )
 
 func TestIdentity(t *testing.T) {

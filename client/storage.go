@@ -4,21 +4,21 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/komrade-net/komrade/dht/record"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/record"
 )
 
 // Storage requests travel like every other packet: through the gateway and
 // three mix layers to a random exit, which performs them in the DHT and
 // answers through the request's SURB. Failures come back typed: test them
-// with errors.Is against packet.ErrInvalid, ErrQuota, ErrNotFound,
+// with errors.Is against wire.ErrInvalid, ErrQuota, ErrNotFound,
 // ErrTimeout, ErrTooLarge, ErrReplicas, ErrStale, ErrBusy.
 
-func (c *Client) storage(ctx context.Context, op packet.Op, req any) ([]byte, error) {
+func (c *Client) storage(ctx context.Context, op wire.Op, req any) ([]byte, error) {
 	body, ok := req.([]byte)
 	if !ok {
 		var err error
-		if body, err = packet.EncodeBody(req); err != nil {
+		if body, err = wire.EncodeBody(req); err != nil {
 			return nil, fmt.Errorf("client: %s request: %w", op, err)
 		}
 	}
@@ -33,8 +33,8 @@ func (c *Client) storage(ctx context.Context, op packet.Op, req any) ([]byte, er
 }
 
 func putResult(b []byte) (int, error) {
-	var r packet.PutResult
-	if err := packet.DecodeBody(b, &r); err != nil {
+	var r wire.PutResult
+	if err := wire.DecodeBody(b, &r); err != nil {
 		return 0, err
 	}
 	return r.Replicas, nil
@@ -43,7 +43,7 @@ func putResult(b []byte) (int, error) {
 // PutRecord stores a signed record (see package record) and returns how
 // many storage nodes acknowledged it.
 func (c *Client) PutRecord(ctx context.Context, key string, value []byte) (int, error) {
-	b, err := c.storage(ctx, packet.OpPutRecord, &packet.RecordRequest{Key: key, Value: value})
+	b, err := c.storage(ctx, wire.OpPutRecord, &wire.RecordRequest{Key: key, Value: value})
 	if err != nil {
 		return 0, err
 	}
@@ -55,7 +55,7 @@ func (c *Client) PutRecord(ctx context.Context, key string, value []byte) (int, 
 // cannot). Anonymous posts are not held to a proof-of-work difficulty here:
 // storage nodes enforce the network's.
 func (c *Client) GetRecord(ctx context.Context, key string) ([]byte, error) {
-	v, err := c.storage(ctx, packet.OpGetRecord, &packet.RecordRequest{Key: key})
+	v, err := c.storage(ctx, wire.OpGetRecord, &wire.RecordRequest{Key: key})
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func verifyRecord(key string, v []byte) error {
 
 // PutBox fills a mailbox box with a value made by record.SealBox.
 func (c *Client) PutBox(ctx context.Context, id [32]byte, value []byte) (int, error) {
-	b, err := c.storage(ctx, packet.OpPutBox, &packet.BoxRequest{ID: id, Value: value})
+	b, err := c.storage(ctx, wire.OpPutBox, &wire.BoxRequest{ID: id, Value: value})
 	if err != nil {
 		return 0, err
 	}
@@ -88,7 +88,7 @@ func (c *Client) PutBox(ctx context.Context, id [32]byte, value []byte) (int, er
 // GetBox reads a mailbox box and verifies its signature against the box id
 // (the exit could lie; the signature cannot).
 func (c *Client) GetBox(ctx context.Context, id [32]byte) (*record.Box, error) {
-	b, err := c.storage(ctx, packet.OpGetBox, &packet.BoxRequest{ID: id})
+	b, err := c.storage(ctx, wire.OpGetBox, &wire.BoxRequest{ID: id})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (c *Client) GetBox(ctx context.Context, id [32]byte) (*record.Box, error) {
 
 // Append adds an encoded set item and returns how many replicas stored it.
 func (c *Client) Append(ctx context.Context, item []byte) (int, error) {
-	b, err := c.storage(ctx, packet.OpAppend, item)
+	b, err := c.storage(ctx, wire.OpAppend, item)
 	if err != nil {
 		return 0, err
 	}
@@ -109,13 +109,13 @@ func (c *Client) Append(ctx context.Context, item []byte) (int, error) {
 }
 
 // Scan reads one page of a set.
-func (c *Client) Scan(ctx context.Context, req packet.ScanRequest) (*packet.ScanResult, error) {
-	b, err := c.storage(ctx, packet.OpScan, &req)
+func (c *Client) Scan(ctx context.Context, req wire.ScanRequest) (*wire.ScanResult, error) {
+	b, err := c.storage(ctx, wire.OpScan, &req)
 	if err != nil {
 		return nil, err
 	}
-	var r packet.ScanResult
-	if err := packet.DecodeBody(b, &r); err != nil {
+	var r wire.ScanResult
+	if err := wire.DecodeBody(b, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil

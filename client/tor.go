@@ -10,8 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/komrade-net/komrade/config"
-	"github.com/komrade-net/komrade/dht"
-	"github.com/komrade-net/komrade/dht/onion"
+	"github.com/komrade-net/komrade/transport"
+	"github.com/komrade-net/komrade/transport/onion"
 )
 
 // Transport = "tor": the session's libp2p host has a fresh identity, like a
@@ -30,7 +30,7 @@ const directConnectTimeout = 15 * time.Second
 // the tor it uses (nil otherwise), to be closed with the session.
 func newHost(ctx context.Context, cfg config.Client, log *slog.Logger) (host.Host, io.Closer, error) {
 	if !cfg.IsTor() {
-		h, err := dht.NewHost(nil, nil, nil) // fresh identity per session, no listener
+		h, err := transport.NewHost(nil, nil, nil) // fresh identity per session, no listener
 		return h, nil, err
 	}
 	var (

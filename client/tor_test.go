@@ -17,7 +17,7 @@ import (
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/config"
-	"github.com/komrade-net/komrade/dht/onion"
+	"github.com/komrade-net/komrade/transport/onion"
 )
 
 // torConfig is a client configuration with transport = "tor" and one

@@ -35,8 +35,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/komrade-net/komrade/dht"
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/wire/record"
 )
 
 // benchNodes is the size of the benchmark network.
@@ -103,7 +103,7 @@ func buildNetwork(count int) ([]*dht.Node, error) {
 		n, err := dht.New(dht.Config{
 			Identity:    priv,
 			ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
-			Clock:       directory.NewClock(time.Hour),
+			Clock:       pki.NewClock(time.Hour),
 			Logger:      discard,
 		})
 		if err != nil {

@@ -17,27 +17,20 @@ import (
 
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
-	"github.com/libp2p/go-libp2p"
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
 	kadpb "github.com/libp2p/go-libp2p-kad-dht/pb"
 	libp2precord "github.com/libp2p/go-libp2p-record"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
-	"github.com/libp2p/go-libp2p/x/rate"
-	"github.com/multiformats/go-multiaddr"
 	"github.com/multiformats/go-multihash"
 
-	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/transport"
 )
 
 // ProtocolPrefix keeps Komrade's DHT apart from IPFS's.
 const ProtocolPrefix = "/komrade"
-
-// DialTimeout is short so that dead peers do not stall lookups for long.
-const DialTimeout = 3 * time.Second
 
 // Config describes a DHT node.
 type Config struct {
@@ -48,7 +41,7 @@ type Config struct {
 	// AnnounceAddrs, when set, are advertised instead of the listen addresses.
 	AnnounceAddrs []string
 	// Clock gives epochs to the descriptor validator.
-	Clock directory.Clock
+	Clock pki.Clock
 	// Logger receives the node's log; nil means slog.Default().
 	Logger *slog.Logger
 	// DataDir, when set, holds the persistent record store; otherwise
@@ -62,7 +55,7 @@ type Config struct {
 type Node struct {
 	Host  host.Host
 	DHT   *kaddht.IpfsDHT
-	clock directory.Clock
+	clock pki.Clock
 	log   *slog.Logger
 
 	validator  libp2precord.NamespacedValidator
@@ -71,57 +64,6 @@ type Node struct {
 	pmOnce     sync.Once
 	pm         *kadpb.ProtocolMessenger
 	pmErr      error
-}
-
-// NewHost builds a libp2p host with the given identity: libp2p's default
-// transports (the listen addresses choose which are used; TCP by default),
-// Noise or TLS security, no relay, per-IP connection limits lifted so that a gateway
-// can serve many clients behind one address.
-func NewHost(identity ed25519.PrivateKey, listen, announce []string) (host.Host, error) {
-	var opts []libp2p.Option
-	if identity != nil {
-		priv, err := crypto.UnmarshalEd25519PrivateKey(identity)
-		if err != nil {
-			return nil, fmt.Errorf("dht: identity: %w", err)
-		}
-		opts = append(opts, libp2p.Identity(priv))
-	}
-	rm, err := rcmgr.NewResourceManager(
-		rcmgr.NewFixedLimiter(rcmgr.InfiniteLimits),
-		rcmgr.WithLimitPerSubnet([]rcmgr.ConnLimitPerSubnet{{PrefixLength: 32, ConnCount: 4096}},
-			[]rcmgr.ConnLimitPerSubnet{{PrefixLength: 56, ConnCount: 4096}}),
-		rcmgr.WithConnRateLimiters(&rate.Limiter{}),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("dht: resource manager: %w", err)
-	}
-	opts = append(opts,
-		libp2p.ListenAddrStrings(listen...),
-		libp2p.DefaultTransports,
-		libp2p.DisableRelay(),
-		libp2p.ResourceManager(rm),
-		libp2p.WithDialTimeout(DialTimeout),
-		libp2p.DisableMetrics(),
-	)
-	if len(listen) == 0 {
-		opts = append(opts, libp2p.NoListenAddrs)
-	}
-	if len(announce) > 0 {
-		var mas []multiaddr.Multiaddr
-		for _, a := range announce {
-			m, err := multiaddr.NewMultiaddr(a)
-			if err != nil {
-				return nil, fmt.Errorf("dht: announce address %q: %w", a, err)
-			}
-			mas = append(mas, m)
-		}
-		opts = append(opts, libp2p.AddrsFactory(func([]multiaddr.Multiaddr) []multiaddr.Multiaddr { return mas }))
-	}
-	h, err := libp2p.New(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("dht: libp2p host: %w", err)
-	}
-	return h, nil
 }
 
 // New starts a host and a kad-dht server on it.
@@ -134,7 +76,7 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := NewHost(cfg.Identity, cfg.ListenAddrs, cfg.AnnounceAddrs)
+	h, err := transport.NewHost(cfg.Identity, cfg.ListenAddrs, cfg.AnnounceAddrs)
 	if err != nil {
 		closeStore()
 		return nil, err
@@ -162,19 +104,6 @@ func (n *Node) Close() error {
 	return errors.Join(err1, err2, err3)
 }
 
-// ParsePeers parses multiaddrs that end in /p2p/<id>.
-func ParsePeers(addrs []string) ([]peer.AddrInfo, error) {
-	var out []peer.AddrInfo
-	for _, a := range addrs {
-		ai, err := peer.AddrInfoFromString(a)
-		if err != nil {
-			return nil, fmt.Errorf("peer address %q: %w", a, err)
-		}
-		out = append(out, *ai)
-	}
-	return out, nil
-}
-
 // Bootstrap connects to peers and waits until the routing table holds at
 // least one peer, then refreshes it. Peers that cannot be reached are
 // skipped; it fails only if none can be. With no peers (the first node of a
@@ -189,7 +118,7 @@ func (n *Node) Bootstrap(ctx context.Context, peers []peer.AddrInfo) error {
 		if p.ID == n.Host.ID() {
 			continue
 		}
-		cctx, cancel := context.WithTimeout(ctx, 2*DialTimeout)
+		cctx, cancel := context.WithTimeout(ctx, 2*transport.DialTimeout)
 		err := n.Host.Connect(cctx, p)
 		cancel()
 		if err != nil {
@@ -241,8 +170,8 @@ func epochCID(epoch uint64) cid.Cid {
 
 // PublishDescriptor stores a signed descriptor under its /kmix/ key and
 // announces the node under the provider key of each epoch given.
-func (n *Node) PublishDescriptor(ctx context.Context, id directory.NodeID, raw []byte, epochs ...uint64) error {
-	if err := n.DHT.PutValue(ctx, directory.RecordKey(id), raw); err != nil {
+func (n *Node) PublishDescriptor(ctx context.Context, id pki.NodeID, raw []byte, epochs ...uint64) error {
+	if err := n.DHT.PutValue(ctx, pki.RecordKey(id), raw); err != nil {
 		return fmt.Errorf("dht: put descriptor: %w", err)
 	}
 	for _, e := range epochs {
@@ -254,8 +183,8 @@ func (n *Node) PublishDescriptor(ctx context.Context, id directory.NodeID, raw [
 }
 
 // Descriptor fetches the newest signed descriptor of id from the DHT.
-func (n *Node) Descriptor(ctx context.Context, id directory.NodeID) ([]byte, error) {
-	return n.DHT.GetValue(ctx, directory.RecordKey(id), kaddht.Quorum(3))
+func (n *Node) Descriptor(ctx context.Context, id pki.NodeID) ([]byte, error) {
+	return n.DHT.GetValue(ctx, pki.RecordKey(id), kaddht.Quorum(3))
 }
 
 // FindDescriptors lists the nodes announced for epoch and fetches their
@@ -280,7 +209,7 @@ func (n *Node) FindDescriptors(ctx context.Context, epoch uint64) ([][]byte, err
 		wg.Add(1)
 		go func(p peer.AddrInfo) {
 			defer wg.Done()
-			id, err := directory.NodeIDFromPeer(p.ID)
+			id, err := pki.NodeIDFromPeer(p.ID)
 			if err != nil {
 				return
 			}
@@ -311,7 +240,7 @@ func (n *Node) alive(ctx context.Context, p peer.AddrInfo) bool {
 	if n.Host.Network().Connectedness(p.ID) == network.Connected {
 		return true
 	}
-	cctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	cctx, cancel := context.WithTimeout(ctx, transport.DialTimeout)
 	defer cancel()
 	return n.Host.Connect(cctx, p) == nil
 }

@@ -25,34 +25,33 @@ import (
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/record"
 )
 
 // Replication is how many storage nodes must acknowledge a record write.
 const Replication = 3
 
-// Storage errors, returned by PutRecord and GetRecord.
-var (
-	// ErrInvalid wraps a record validator's reason.
-	ErrInvalid = errors.New("dht: invalid record")
-	// ErrStale is returned when the stored record is newer than the one put.
-	ErrStale = errors.New("dht: a newer record is stored")
-	// ErrNotFound means no storage node has the key.
-	ErrNotFound = errors.New("dht: not found")
-	// ErrReplicas means fewer than the replication quorum stored a write.
-	ErrReplicas = errors.New("dht: not enough replicas stored the record")
-)
+// invalidRecord wraps a validator's refusal. Record validators report
+// wire's sentinels already (record.ErrTooLarge is a wire.ErrTooLarge); any
+// other refusal, such as a descriptor's, is a wire.ErrInvalid.
+func invalidRecord(err error) error {
+	if wire.StatusOf(err) == wire.StatusUnavailable {
+		return fmt.Errorf("dht: invalid record: %w: %w", wire.ErrInvalid, err)
+	}
+	return fmt.Errorf("dht: invalid record: %w", err)
+}
 
 // validators builds the record validators: descriptors and the storage
 // namespaces, nothing else (no IPFS pk/ipns). Rejections are logged by
 // namespace and reason, rate-limited, never with the content.
-func validators(clock directory.Clock, powBits int, log *slog.Logger) libp2precord.NamespacedValidator {
+func validators(clock pki.Clock, powBits int, log *slog.Logger) libp2precord.NamespacedValidator {
 	lim := rate.NewLimiter(rate.Every(time.Second), 10)
 	wrap := func(ns string, v libp2precord.Validator) libp2precord.Validator {
 		return loggingValidator{ns: ns, v: v, log: log, lim: lim}
 	}
-	nv := libp2precord.NamespacedValidator{"kmix": directory.Validator{Clock: clock}}
+	nv := libp2precord.NamespacedValidator{"kmix": pki.Validator{Clock: clock}}
 	for ns, v := range record.Validators(powBits) {
 		nv[ns] = wrap(ns, v)
 	}
@@ -107,11 +106,11 @@ func (n *Node) messenger() (*kadpb.ProtocolMessenger, error) {
 // its key and returns how many acknowledged it. kad-dht's own PutValue
 // reports success even when nobody stored the value; this counts the
 // acknowledgements of PUT_VALUE sent to each closest peer, and fails with
-// ErrReplicas below the quorum (Replication, or every peer of a smaller
+// wire.ErrReplicas below the quorum (Replication, or every peer of a smaller
 // network).
 func (n *Node) PutRecord(ctx context.Context, key string, value []byte) (int, error) {
 	if err := n.validator.Validate(key, value); err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return 0, invalidRecord(err)
 	}
 	return n.putValidated(ctx, key, value)
 }
@@ -120,7 +119,7 @@ func (n *Node) PutRecord(ctx context.Context, key string, value []byte) (int, er
 func (n *Node) putValidated(ctx context.Context, key string, value []byte) (int, error) {
 	closest, err := n.DHT.GetClosestPeers(ctx, key)
 	if err != nil {
-		return 0, fmt.Errorf("dht: find storage nodes: %w", err)
+		return 0, fmt.Errorf("dht: find storage nodes: %w: %w", wire.ErrReplicas, err)
 	}
 	pm, err := n.messenger()
 	if err != nil {
@@ -151,13 +150,13 @@ func (n *Node) putValidated(ctx context.Context, key string, value []byte) (int,
 	wg.Wait()
 	need := min(Replication, len(closest))
 	if need == 0 {
-		return 0, fmt.Errorf("%w: no storage node reachable", ErrReplicas)
+		return 0, fmt.Errorf("dht: no storage node reachable: %w", wire.ErrReplicas)
 	}
 	if int(acks.Load()) < need {
 		if stale.Load() > 0 {
-			return int(acks.Load()), ErrStale
+			return int(acks.Load()), fmt.Errorf("dht: %w", wire.ErrStale)
 		}
-		return int(acks.Load()), fmt.Errorf("%w: %d of %d", ErrReplicas, acks.Load(), need)
+		return int(acks.Load()), fmt.Errorf("dht: %d of %d stored it: %w", acks.Load(), need, wire.ErrReplicas)
 	}
 	return int(acks.Load()), nil
 }
@@ -165,14 +164,14 @@ func (n *Node) putValidated(ctx context.Context, key string, value []byte) (int,
 // GetRecord reads the best valid record under key from the closest nodes.
 func (n *Node) GetRecord(ctx context.Context, key string) ([]byte, error) {
 	if _, _, err := record.SplitKey(key); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, invalidRecord(err)
 	}
 	v, err := n.DHT.GetValue(ctx, key, kaddht.Quorum(Replication))
 	if errors.Is(err, routing.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, fmt.Errorf("dht: %w", wire.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dht: get: %w", err)
+		return nil, fmt.Errorf("dht: get: %w: %w", wire.ErrReplicas, err)
 	}
 	return v, nil
 }
@@ -252,7 +251,7 @@ func (n *Node) LocalRecord(ctx context.Context, key string) ([]byte, error) {
 	}
 	buf, err := n.store.Get(ctx, ds.NewKey("/"+ns+"/"+base32.RawStdEncoding.EncodeToString([]byte(key))))
 	if errors.Is(err, ds.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, fmt.Errorf("dht: %w", wire.ErrNotFound)
 	}
 	if err != nil {
 		return nil, err

@@ -35,9 +35,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/komrade-net/komrade/config"
-	"github.com/komrade-net/komrade/dht"
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/transport"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // benchHops is the path length of the client benchmarks: gateway plus one
@@ -83,15 +83,15 @@ func buildParallel(tb testing.TB, count int, build func(i int) ([]byte, error)) 
 
 // randomHop returns a hop with a fresh X25519 key (nobody holds the private
 // half: these hops are never unwrapped).
-func randomHop(tb testing.TB) packet.Hop {
+func randomHop(tb testing.TB) wire.Hop {
 	tb.Helper()
 	pub, _, err := x25519.Scheme(hpqcrand.Reader).GenerateKeyPairFromEntropy(rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var id directory.NodeID
+	var id pki.NodeID
 	rand.Read(id[:])
-	return packet.Hop{ID: id, Key: pub.Bytes()}
+	return wire.Hop{ID: id, Key: pub.Bytes()}
 }
 
 // unwrapPoolSize distinct packets are built once per process and copied,
@@ -103,7 +103,7 @@ const unwrapPoolSize = 256
 
 var unwrapFixture struct {
 	once  sync.Once
-	node  nike.PrivateKey // from packet.NewEpochKey, as a node's epoch key
+	node  nike.PrivateKey // from wire.NewEpochKey, as a node's epoch key
 	stock nike.PrivateKey // the same scalar as an hpqc x25519 key
 	pool  [][]byte
 }
@@ -111,7 +111,7 @@ var unwrapFixture struct {
 func unwrapPool(b *testing.B) (node, stock nike.PrivateKey, pool [][]byte) {
 	f := &unwrapFixture
 	f.once.Do(func() {
-		priv, pub, err := packet.NewEpochKey()
+		priv, pub, err := wire.NewEpochKey()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -119,17 +119,17 @@ func unwrapPool(b *testing.B) (node, stock nike.PrivateKey, pool [][]byte) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		hops := []packet.Hop{{ID: directory.NodeID{1}, Key: pub}}
+		hops := []wire.Hop{{ID: pki.NodeID{1}, Key: pub}}
 		for len(hops) < benchHops {
 			hops = append(hops, randomHop(b))
 		}
-		payload, err := packet.EncodeForwardPayload(nil, packet.OpDrop, nil)
+		payload, err := wire.EncodeForwardPayload(nil, wire.OpDrop, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		s := packet.NewSphinx()
+		s := wire.NewSphinx()
 		f.pool = buildParallel(b, unwrapPoolSize, func(int) ([]byte, error) {
-			return packet.NewForward(s, hops, payload)
+			return wire.NewForward(s, hops, payload)
 		})
 		f.node, f.stock = priv, stock
 	})
@@ -144,18 +144,18 @@ func unwrapPool(b *testing.B) (node, stock nike.PrivateKey, pool [][]byte) {
 // per packet, without replay check and queueing. The packets are the same
 // for both cases (the two X25519 schemes are wire-identical):
 //
-//   - stock: hpqc's x25519 scheme and key (packet.NewStockSphinx);
-//   - node: what a node runs, packet.NewSphinx with a key from
-//     packet.NewEpochKey.
+//   - stock: hpqc's x25519 scheme and key (wire.NewStockSphinx);
+//   - node: what a node runs, wire.NewSphinx with a key from
+//     wire.NewEpochKey.
 func BenchmarkSphinxUnwrap(b *testing.B) {
 	node, stock, pool := unwrapPool(b)
-	b.Run("stock", func(b *testing.B) { benchUnwrap(b, packet.NewStockSphinx(), stock, pool) })
-	b.Run("node", func(b *testing.B) { benchUnwrap(b, packet.NewSphinx(), node, pool) })
+	b.Run("stock", func(b *testing.B) { benchUnwrap(b, wire.NewStockSphinx(), stock, pool) })
+	b.Run("node", func(b *testing.B) { benchUnwrap(b, wire.NewSphinx(), node, pool) })
 }
 
 func benchUnwrap(b *testing.B, s *sphinx.Sphinx, priv nike.PrivateKey, pool [][]byte) {
-	scratch := make([]byte, packet.PacketLength)
-	b.SetBytes(int64(packet.PacketLength))
+	scratch := make([]byte, wire.PacketLength)
+	b.SetBytes(int64(wire.PacketLength))
 	i := 0
 	for b.Loop() {
 		copy(scratch, pool[i%len(pool)])
@@ -193,8 +193,8 @@ func BenchmarkX25519ECDH(b *testing.B) {
 // out of the ratio. ns/op is the sum of both.
 func BenchmarkUnwrapPerECDH(b *testing.B) {
 	node, stock, pool := unwrapPool(b)
-	b.Run("stock", func(b *testing.B) { benchUnwrapPerECDH(b, packet.NewStockSphinx(), stock, pool) })
-	b.Run("node", func(b *testing.B) { benchUnwrapPerECDH(b, packet.NewSphinx(), node, pool) })
+	b.Run("stock", func(b *testing.B) { benchUnwrapPerECDH(b, wire.NewStockSphinx(), stock, pool) })
+	b.Run("node", func(b *testing.B) { benchUnwrapPerECDH(b, wire.NewSphinx(), node, pool) })
 }
 
 func benchUnwrapPerECDH(b *testing.B, s *sphinx.Sphinx, priv nike.PrivateKey, pool [][]byte) {
@@ -208,7 +208,7 @@ func benchUnwrapPerECDH(b *testing.B, s *sphinx.Sphinx, priv nike.PrivateKey, po
 		b.Fatal(err)
 	}
 	pub := other.PublicKey()
-	scratch := make([]byte, packet.PacketLength)
+	scratch := make([]byte, wire.PacketLength)
 	var tUnwrap, tECDH time.Duration
 	i := 0
 	for b.Loop() {
@@ -236,14 +236,14 @@ func benchUnwrapPerECDH(b *testing.B, s *sphinx.Sphinx, priv nike.PrivateKey, po
 // carrying it, with Komrade's NIKE ("node") and with hpqc's stock X25519
 // ("stock"), for the 4 hops a request uses and the geometry's maximum of 5.
 func BenchmarkPacketCreate(b *testing.B) {
-	for _, hops := range []int{benchHops, packet.MaxHops} {
+	for _, hops := range []int{benchHops, wire.MaxHops} {
 		for _, impl := range []struct {
 			name   string
 			sphinx *sphinx.Sphinx
 			scheme nike.Scheme
 		}{
-			{"node", packet.NewSphinx(), packet.NIKE},
-			{"stock", packet.NewStockSphinx(), x25519.Scheme(hpqcrand.Reader)},
+			{"node", wire.NewSphinx(), wire.NIKE},
+			{"stock", wire.NewStockSphinx(), x25519.Scheme(hpqcrand.Reader)},
 		} {
 			b.Run(fmt.Sprintf("%s/%dhops", impl.name, hops), func(b *testing.B) {
 				path := func() []*sphinx.PathHop {
@@ -266,7 +266,7 @@ func BenchmarkPacketCreate(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					payload, err := packet.EncodeForwardPayload(surb, packet.OpEcho, body)
+					payload, err := wire.EncodeForwardPayload(surb, wire.OpEcho, body)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -283,7 +283,7 @@ func BenchmarkPacketCreate(b *testing.B) {
 // the frames arriving on mix links.
 type frameSink struct {
 	host     host.Host
-	hop      packet.Hop // its Sphinx hop: its node id and any X25519 key
+	hop      wire.Hop // its Sphinx hop: its node id and any X25519 key
 	count    atomic.Int64
 	progress chan struct{} // poked (never blocking) after each frame
 }
@@ -295,14 +295,14 @@ func startSink(tb testing.TB, n *Node) *frameSink {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h, err := dht.NewHost(key, []string{"/ip4/127.0.0.1/tcp/0"}, nil)
+	h, err := transport.NewHost(key, []string{"/ip4/127.0.0.1/tcp/0"}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { h.Close() })
 	k := &frameSink{host: h, hop: randomHop(tb), progress: make(chan struct{}, 1)}
 	copy(k.hop.ID[:], pub)
-	h.SetStreamHandler(packet.MixProtocol, k.handle)
+	h.SetStreamHandler(wire.MixProtocol, k.handle)
 	n.dirMu.Lock()
 	n.known[k.hop.ID] = knownNode{ai: peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}}
 	n.dirMu.Unlock()
@@ -311,7 +311,7 @@ func startSink(tb testing.TB, n *Node) *frameSink {
 
 func (k *frameSink) handle(s network.Stream) {
 	defer s.Close()
-	buf := make([]byte, packet.PacketLength)
+	buf := make([]byte, wire.PacketLength)
 	for {
 		if _, err := io.ReadFull(s, buf); err != nil {
 			return
@@ -343,7 +343,7 @@ func (k *frameSink) waitCount(want int64, deadline time.Time) bool {
 // clock pinned mid-epoch, so that no key rotation happens during a test.
 func startPinnedNode(tb testing.TB) *Node {
 	period := config.DefaultEpochLength
-	clk := directory.NewClock(period)
+	clk := pki.NewClock(period)
 	pinned := clk.Start(clk.Current()).Add(period / 2)
 	clk.Now = func() time.Time { return pinned }
 
@@ -395,8 +395,8 @@ func BenchmarkNodeThroughput(b *testing.B) {
 	if !ok {
 		b.Fatal("node has no key for the current epoch")
 	}
-	hops := []packet.Hop{{ID: n.ID(), Key: nodePub}, sink.hop}
-	payload, err := packet.EncodeForwardPayload(nil, packet.OpDrop, nil)
+	hops := []wire.Hop{{ID: n.ID(), Key: nodePub}, sink.hop}
+	payload, err := wire.EncodeForwardPayload(nil, wire.OpDrop, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -406,7 +406,7 @@ func BenchmarkNodeThroughput(b *testing.B) {
 		probePool    = 8
 	)
 	pkts := buildParallel(b, warmup+probePool+b.N, func(int) ([]byte, error) {
-		return packet.NewForward(n.sphinx, hops, payload)
+		return wire.NewForward(n.sphinx, hops, payload)
 	})
 	probes := pkts[warmup : warmup+probePool]
 	timed := pkts[warmup+probePool:]
@@ -416,7 +416,7 @@ func BenchmarkNodeThroughput(b *testing.B) {
 	// just before and just after the timed phase and averaged, so that it
 	// sees the same machine as the throughput does.
 	liveKey := n.keys.live()[0]
-	scratch := make([]byte, packet.PacketLength)
+	scratch := make([]byte, wire.PacketLength)
 	measureUnwrap := func() time.Duration {
 		runtime.GC() // not the garbage of the set-up
 		start := time.Now()
@@ -436,11 +436,11 @@ func BenchmarkNodeThroughput(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sender, err := dht.NewHost(senderKey, nil, nil)
+	sender, err := transport.NewHost(senderKey, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var senderID directory.NodeID
+	var senderID pki.NodeID
 	copy(senderID[:], senderPub)
 	n.dirMu.Lock()
 	n.known[senderID] = knownNode{ai: peer.AddrInfo{ID: sender.ID()}}
@@ -451,14 +451,14 @@ func BenchmarkNodeThroughput(b *testing.B) {
 	if err := sender.Connect(cctx, peer.AddrInfo{ID: n.PeerID(), Addrs: n.dht.Host.Addrs()}); err != nil {
 		b.Fatal(err)
 	}
-	stream, err := sender.NewStream(cctx, n.PeerID(), packet.MixProtocol)
+	stream, err := sender.NewStream(cctx, n.PeerID(), wire.MixProtocol)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { stream.Close() })
 
 	for _, p := range pkts[:warmup] {
-		if err := packet.WriteFrame(stream, p); err != nil {
+		if err := wire.WriteFrame(stream, p); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -477,7 +477,7 @@ func BenchmarkNodeThroughput(b *testing.B) {
 			case <-time.After(time.Second):
 			}
 		}
-		if err := packet.WriteFrame(stream, p); err != nil {
+		if err := wire.WriteFrame(stream, p); err != nil {
 			b.Fatal(err)
 		}
 	}

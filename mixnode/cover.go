@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // Node cover traffic (Loopix λM): at Poisson times the node sends a loop
@@ -72,7 +72,7 @@ func (n *Node) coverLoop(ctx context.Context) {
 	if n.cfg.LambdaM <= 0 {
 		return
 	}
-	timer := time.NewTimer(packet.ExpInterval(n.cfg.LambdaM))
+	timer := time.NewTimer(wire.ExpInterval(n.cfg.LambdaM))
 	defer timer.Stop()
 	for {
 		select {
@@ -81,7 +81,7 @@ func (n *Node) coverLoop(ctx context.Context) {
 		case <-timer.C:
 		}
 		n.sendLoop()
-		timer.Reset(packet.ExpInterval(n.cfg.LambdaM))
+		timer.Reset(wire.ExpInterval(n.cfg.LambdaM))
 	}
 }
 
@@ -96,21 +96,21 @@ func (n *Node) sendLoop() {
 		return // not in the directory (yet): nobody would route to us either
 	}
 	epoch := n.clock.Current()
-	route, err := packet.RandomRoute(dir)
+	route, err := pki.RandomRoute(dir)
 	if err != nil {
 		return
 	}
-	hops, err := packet.HopsFor(epoch, n.cfg.Mu.Duration, route[0], route[1], route[2], self)
+	hops, err := pki.HopsFor(epoch, n.cfg.Mu.Duration, route[0], route[1], route[2], self)
 	if err != nil {
 		return
 	}
 	var id [16]byte
 	rand.Read(id[:])
-	payload, err := packet.EncodeForwardPayload(nil, packet.OpLoop, id[:])
+	payload, err := wire.EncodeForwardPayload(nil, wire.OpLoop, id[:])
 	if err != nil {
 		return
 	}
-	pkt, err := packet.NewForward(n.sphinx, hops, payload)
+	pkt, err := wire.NewForward(n.sphinx, hops, payload)
 	if err != nil {
 		n.log.Warn("loop packet", "err", err)
 		return
@@ -121,5 +121,5 @@ func (n *Node) sendLoop() {
 	}
 	n.loops.add(id, time.Now().Add(total+4*n.cfg.MaxDelay.Duration+10*time.Second))
 	n.metrics.LoopsSent.Add(1)
-	n.forward(directory.NodeID(hops[0].ID), pkt)
+	n.forward(pki.NodeID(hops[0].ID), pkt)
 }

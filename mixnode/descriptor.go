@@ -8,7 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
-	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/pki"
 )
 
 // publish signs a descriptor for the current epoch (keys for it and the
@@ -18,15 +18,15 @@ import (
 func (n *Node) publish(ctx context.Context) error {
 	e := n.clock.Current()
 	n.keys.rotate(e)
-	d := &directory.Descriptor{NodeID: n.id, Epoch: e, Issued: time.Now().UnixNano(), Addrs: n.descriptorAddrs(), Onion: n.onionID()}
+	d := &pki.Descriptor{NodeID: n.id, Epoch: e, Issued: time.Now().UnixNano(), Addrs: n.descriptorAddrs(), Onion: n.onionID()}
 	for _, ep := range []uint64{e, e + 1} {
 		pk, ok := n.keys.public(ep)
 		if !ok {
 			return fmt.Errorf("mixnode: no key for epoch %d", ep)
 		}
-		d.Keys = append(d.Keys, directory.EpochKey{Epoch: ep, Key: pk})
+		d.Keys = append(d.Keys, pki.EpochKey{Epoch: ep, Key: pk})
 	}
-	raw, err := directory.Sign(d, n.priv)
+	raw, err := pki.Sign(d, n.priv)
 	if err != nil {
 		return err
 	}
@@ -106,17 +106,17 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 			}
 		}
 	}
-	dir, err := directory.Build(e, raws, n.allow)
+	dir, err := pki.Build(e, raws, n.allow)
 	if err != nil {
 		return err
 	}
 	// Encoded once here, served to every client that asks (gateway.go).
-	resp, err := directory.EncodeResponse(&directory.Response{Epoch: dir.Epoch, Descriptors: dir.Raw})
+	resp, err := pki.EncodeResponse(&pki.Response{Epoch: dir.Epoch, Descriptors: dir.Raw})
 	if err != nil {
 		return fmt.Errorf("encode directory response: %w", err)
 	}
 	now := time.Now()
-	known := map[directory.NodeID]knownNode{}
+	known := map[pki.NodeID]knownNode{}
 	n.dirMu.Lock()
 	// Nodes seen in a recent view stay known (as next hops, and as peers
 	// that may open mix links) for knownRetention: packets built from older

@@ -1,8 +1,8 @@
 package mixnode
 
 import (
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // exit serves a request that ended its forward path at this node. The
@@ -10,26 +10,26 @@ import (
 // through the SURB attached to the request, so the exit never learns where
 // they go. Request contents are never logged.
 func (n *Node) exit(payload []byte) {
-	surb, req, err := packet.DecodeForwardPayload(payload)
+	surb, req, err := wire.DecodeForwardPayload(payload)
 	if err != nil {
 		n.metrics.drop(DropBadEnvelope)
 		return
 	}
 	switch req.Op {
-	case packet.OpDrop:
+	case wire.OpDrop:
 		n.metrics.ExitDrop.Add(1)
-	case packet.OpLoop:
+	case wire.OpLoop:
 		if !n.loops.returned(req.Body, &n.metrics) {
 			n.metrics.ExitDrop.Add(1) // someone else's loop or a stale one: cover
 		}
-	case packet.OpEcho:
+	case wire.OpEcho:
 		if surb == nil {
 			n.metrics.drop(DropBadEnvelope)
 			return
 		}
 		n.metrics.ExitEcho.Add(1)
-		n.reply(surb, packet.StatusOK, req.Body)
-	case packet.OpPutRecord, packet.OpGetRecord, packet.OpPutBox, packet.OpGetBox, packet.OpAppend, packet.OpScan:
+		n.reply(surb, wire.StatusOK, req.Body)
+	case wire.OpPutRecord, wire.OpGetRecord, wire.OpPutBox, wire.OpGetBox, wire.OpAppend, wire.OpScan:
 		if surb == nil {
 			n.metrics.drop(DropBadEnvelope) // a storage request needs a reply path
 			return
@@ -37,7 +37,7 @@ func (n *Node) exit(payload []byte) {
 		n.submitStorage(storageJob{op: req.Op, body: append([]byte(nil), req.Body...), surb: append([]byte(nil), surb...)})
 	default:
 		if surb != nil {
-			n.reply(surb, packet.StatusBadOp, nil)
+			n.reply(surb, wire.StatusBadOp, nil)
 		} else {
 			n.metrics.drop(DropBadEnvelope)
 		}
@@ -45,8 +45,8 @@ func (n *Node) exit(payload []byte) {
 }
 
 // reply sends body back through surb.
-func (n *Node) reply(surb []byte, status packet.Status, body []byte) {
-	payload, err := packet.EncodeReply(status, body)
+func (n *Node) reply(surb []byte, status wire.Status, body []byte) {
+	payload, err := wire.EncodeReply(status, body)
 	if err != nil {
 		n.metrics.drop(DropBadEnvelope)
 		return
@@ -56,5 +56,5 @@ func (n *Node) reply(surb []byte, status packet.Status, body []byte) {
 		n.metrics.drop(DropBadEnvelope)
 		return
 	}
-	n.forward(directory.NodeID(*first), pkt)
+	n.forward(pki.NodeID(*first), pkt)
 }

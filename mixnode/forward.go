@@ -6,7 +6,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/pki"
 )
 
 // knownNode is a node this one forwards to and takes mix links from.
@@ -18,7 +18,7 @@ type knownNode struct {
 // knownPeer reports whether p is a known node: in a recent directory view
 // (see knownRetention) or learnt by learnPeer.
 func (n *Node) knownPeer(p peer.ID) bool {
-	id, err := directory.NodeIDFromPeer(p)
+	id, err := pki.NodeIDFromPeer(p)
 	if err != nil {
 		return false
 	}
@@ -34,7 +34,7 @@ func (n *Node) knownPeer(p peer.ID) bool {
 // known. Clients have no descriptor and stay refused. Lookups are rate
 // limited so that unknown peers cannot make the node flood the DHT.
 func (n *Node) learnPeer(p peer.ID) bool {
-	id, err := directory.NodeIDFromPeer(p)
+	id, err := pki.NodeIDFromPeer(p)
 	if err != nil || !n.learnLimiter.Allow() {
 		return false
 	}
@@ -47,7 +47,7 @@ func (n *Node) learnPeer(p peer.ID) bool {
 	if err != nil {
 		return false
 	}
-	d, err := directory.Verify(raw)
+	d, err := pki.Verify(raw)
 	if err != nil || d.NodeID != id || !n.clock.Fresh(d.Epoch) {
 		return false
 	}
@@ -64,7 +64,7 @@ func (n *Node) learnPeer(p peer.ID) bool {
 // forward sends pkt to the node with id next: to itself through the unwrap
 // workers, to any other node known from the directory over its mix link.
 // Packets for nodes the directory does not know are dropped and counted.
-func (n *Node) forward(next directory.NodeID, pkt []byte) {
+func (n *Node) forward(next pki.NodeID, pkt []byte) {
 	if next == n.id {
 		n.metrics.Forwarded.Add(1)
 		n.submit(pkt)

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/komrade-net/komrade/config"
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // offlineNode is a node without a host: enough to run packets through
@@ -18,11 +18,11 @@ func offlineNode(t testing.TB) *Node {
 	cfg := config.DefaultNode()
 	cfg.DataDir = t.TempDir()
 	n := &Node{
-		cfg: cfg, log: discardLogger(), clock: directory.NewClock(cfg.EpochLength.Duration),
-		sphinx: packet.NewSphinx(), keys: newEpochKeys(), replay: newReplayCache(),
+		cfg: cfg, log: discardLogger(), clock: pki.NewClock(cfg.EpochLength.Duration),
+		sphinx: wire.NewSphinx(), keys: newEpochKeys(), replay: newReplayCache(),
 		queue: newDelayQueue(64), inbox: make(chan inbound, 64),
 		clients: newClientTable(), loops: newLoopTable(),
-		known: map[directory.NodeID]knownNode{},
+		known: map[pki.NodeID]knownNode{},
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	t.Cleanup(n.cancel)
@@ -39,17 +39,17 @@ func seedPackets(t testing.TB, n *Node) [][]byte {
 	e := n.clock.Current()
 	pub, _ := n.keys.public(e)
 	self := hopFor(n, pub)
-	other := packet.Hop{ID: directory.NodeID{1}, Key: pub, Delay: time.Millisecond}
-	s := packet.NewSphinx()
+	other := wire.Hop{ID: pki.NodeID{1}, Key: pub, Delay: time.Millisecond}
+	s := wire.NewSphinx()
 	var out [][]byte
-	payload, _ := packet.EncodeForwardPayload(nil, packet.OpDrop, []byte("x"))
-	if p, err := packet.NewForward(s, []packet.Hop{self, other}, payload); err == nil {
+	payload, _ := wire.EncodeForwardPayload(nil, wire.OpDrop, []byte("x"))
+	if p, err := wire.NewForward(s, []wire.Hop{self, other}, payload); err == nil {
 		out = append(out, p)
 	}
-	surb, err := packet.NewSURB(s, []packet.Hop{other, self}, [32]byte{7})
+	surb, err := wire.NewSURB(s, []wire.Hop{other, self}, [32]byte{7})
 	if err == nil {
-		pl, _ := packet.EncodeForwardPayload(surb.Block, packet.OpEcho, []byte("ping"))
-		if p, err := packet.NewForward(s, []packet.Hop{self}, pl); err == nil {
+		pl, _ := wire.EncodeForwardPayload(surb.Block, wire.OpEcho, []byte("ping"))
+		if p, err := wire.NewForward(s, []wire.Hop{self}, pl); err == nil {
 			out = append(out, p)
 		}
 	}
@@ -57,8 +57,8 @@ func seedPackets(t testing.TB, n *Node) [][]byte {
 }
 
 // hopFor is the path hop for node n with Sphinx key pub.
-func hopFor(n *Node, pub []byte) packet.Hop {
-	return packet.Hop{ID: n.id, Key: pub, Delay: time.Millisecond}
+func hopFor(n *Node, pub []byte) wire.Hop {
+	return wire.Hop{ID: n.id, Key: pub, Delay: time.Millisecond}
 }
 
 // FuzzProcess feeds arbitrary frames to a node's packet processing: none may
@@ -69,9 +69,9 @@ func FuzzProcess(f *testing.F) {
 	for _, p := range seedPackets(f, n) {
 		f.Add(p)
 	}
-	f.Add(make([]byte, packet.PacketLength))
+	f.Add(make([]byte, wire.PacketLength))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		pkt := make([]byte, packet.PacketLength)
+		pkt := make([]byte, wire.PacketLength)
 		copy(pkt, b)
 		n.process(pkt)
 		// Drain whatever was queued so the queue never fills up.
@@ -93,12 +93,12 @@ func FuzzProcess(f *testing.F) {
 // FuzzExit feeds arbitrary payloads to the exit role.
 func FuzzExit(f *testing.F) {
 	n := offlineNode(f)
-	for _, op := range []packet.Op{packet.OpDrop, packet.OpEcho, packet.OpLoop, 99} {
-		p, _ := packet.EncodeForwardPayload(make([]byte, packet.Geometry.SURBLength), op, []byte("body"))
+	for _, op := range []wire.Op{wire.OpDrop, wire.OpEcho, wire.OpLoop, 99} {
+		p, _ := wire.EncodeForwardPayload(make([]byte, wire.Geometry.SURBLength), op, []byte("body"))
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		payload := make([]byte, packet.Geometry.ForwardPayloadLength)
+		payload := make([]byte, wire.Geometry.ForwardPayloadLength)
 		copy(payload, b)
 		n.exit(payload)
 	})

@@ -8,15 +8,15 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // Every node is a gateway: it accepts client links, feeds their packets into
 // its own processing as the first hop, and hands SURB replies whose final
 // Recipient command names a connected client back over that client's link.
 //
-// A client's queue id is packet.QueueID of its libp2p peer id, which the
+// A client's queue id is wire.QueueID of its libp2p peer id, which the
 // link's Noise/TLS handshake authenticates: no one else can take over the
 // queue. Clients use a fresh peer id per session.
 
@@ -47,7 +47,7 @@ func (t *clientTable) closeAll() {
 // handleClient serves one client link: a writer goroutine drains the
 // client's bounded delivery buffer while this one reads packets.
 func (n *Node) handleClient(s network.Stream) {
-	q := packet.QueueID(s.Conn().RemotePeer())
+	q := wire.QueueID(s.Conn().RemotePeer())
 	ctx, cancel := context.WithCancel(n.ctx)
 	c := &clientLink{ch: make(chan []byte, n.cfg.ClientBuffer), cancel: cancel}
 	n.clients.mu.Lock()
@@ -80,7 +80,7 @@ func (n *Node) handleClient(s network.Stream) {
 				s.Reset() // unblocks the reader below
 				return
 			case f := <-c.ch:
-				if err := packet.WriteFrame(s, f); err != nil {
+				if err := wire.WriteFrame(s, f); err != nil {
 					s.Reset()
 					cancel()
 					return
@@ -96,7 +96,7 @@ func (n *Node) handleClient(s network.Stream) {
 
 // deliver hands a SURB reply to the connected client with queue id q.
 func (n *Node) deliver(q [32]byte, surbID [16]byte, payload []byte) {
-	f, err := packet.EncodeDelivery(surbID, payload)
+	f, err := wire.EncodeDelivery(surbID, payload)
 	if err != nil {
 		n.metrics.drop(DropBadCommands)
 		return
@@ -117,14 +117,14 @@ func (n *Node) deliver(q [32]byte, surbID [16]byte, payload []byte) {
 
 // directoryResponse returns the current directory and its encoded
 // response (nil, nil before the first build).
-func (n *Node) directoryResponse() (*directory.Directory, []byte) {
+func (n *Node) directoryResponse() (*pki.Directory, []byte) {
 	n.dirMu.RLock()
 	defer n.dirMu.RUnlock()
 	return n.dir, n.dirResp
 }
 
 // handleDirectory serves the node's current directory: a 4-byte big-endian
-// length and a directory.Response. Length 0 means the node has no directory
+// length and a pki.Response. Length 0 means the node has no directory
 // yet.
 func (n *Node) handleDirectory(s network.Stream) {
 	defer s.Close()

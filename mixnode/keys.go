@@ -16,9 +16,9 @@ import (
 	"github.com/katzenpost/hpqc/nike"
 
 	"github.com/komrade-net/komrade/config"
-	"github.com/komrade-net/komrade/config/seal"
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/internal/seal"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // IdentityFile is the name of the identity key file in a node's data dir.
@@ -98,8 +98,8 @@ func CreateIdentity(dataDir string, passphrase []byte) (ed25519.PrivateKey, erro
 }
 
 // NodeIDOf returns the node id of an identity key.
-func NodeIDOf(priv ed25519.PrivateKey) directory.NodeID {
-	var id directory.NodeID
+func NodeIDOf(priv ed25519.PrivateKey) pki.NodeID {
+	var id pki.NodeID
 	copy(id[:], priv.Public().(ed25519.PublicKey))
 	return id
 }
@@ -132,7 +132,7 @@ func (k *epochKeys) rotate(cur uint64) []uint64 {
 	defer k.mu.Unlock()
 	for _, e := range []uint64{cur, cur + 1} {
 		if _, ok := k.keys[e]; !ok {
-			priv, pub, err := packet.NewEpochKey()
+			priv, pub, err := wire.NewEpochKey()
 			if err != nil {
 				panic(fmt.Sprintf("mixnode: generate epoch key: %v", err))
 			}
@@ -188,26 +188,26 @@ const ConfigFile = "komrade-node.toml"
 // the passphrase in cfg.PassphraseFile, if set) and a config file (cfg with
 // DataDir set to dataDir). It returns the config file's path and the node
 // id. It refuses to overwrite an existing identity.
-func Init(dataDir string, cfg config.Node) (string, directory.NodeID, error) {
+func Init(dataDir string, cfg config.Node) (string, pki.NodeID, error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
-		return "", directory.NodeID{}, err
+		return "", pki.NodeID{}, err
 	}
 	cfg.DataDir = abs
 	if err := cfg.Validate(); err != nil {
-		return "", directory.NodeID{}, err
+		return "", pki.NodeID{}, err
 	}
 	pass, err := ReadPassphrase(cfg.PassphraseFile)
 	if err != nil {
-		return "", directory.NodeID{}, err
+		return "", pki.NodeID{}, err
 	}
 	priv, err := CreateIdentity(abs, pass)
 	if err != nil {
-		return "", directory.NodeID{}, err
+		return "", pki.NodeID{}, err
 	}
 	path := filepath.Join(abs, ConfigFile)
 	if err := config.Write(path, cfg); err != nil {
-		return "", directory.NodeID{}, err
+		return "", pki.NodeID{}, err
 	}
 	return path, NodeIDOf(priv), nil
 }

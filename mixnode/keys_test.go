@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/komrade-net/komrade/config"
-	"github.com/komrade-net/komrade/config/seal"
+	"github.com/komrade-net/komrade/internal/seal"
 )
 
 func TestSealedIdentity(t *testing.T) {

@@ -11,15 +11,15 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // Link protocols, defined in package packet so clients share them.
 const (
-	MixProtocol       = packet.MixProtocol
-	ClientProtocol    = packet.ClientProtocol
-	DirectoryProtocol = packet.DirectoryProtocol
+	MixProtocol       = wire.MixProtocol
+	ClientProtocol    = wire.ClientProtocol
+	DirectoryProtocol = wire.DirectoryProtocol
 )
 
 const (
@@ -62,9 +62,9 @@ type counter interface{ Add(uint64) uint64 }
 // stream and is counted, never processed.
 func (n *Node) readFrames(s network.Stream, recv counter) {
 	for {
-		buf := make([]byte, packet.PacketLength)
-		if err := packet.ReadFrame(s, buf); err != nil {
-			if errors.Is(err, packet.ErrTruncatedFrame) && n.ctx.Err() == nil {
+		buf := make([]byte, wire.PacketLength)
+		if err := wire.ReadFrame(s, buf); err != nil {
+			if errors.Is(err, wire.ErrTruncatedFrame) && n.ctx.Err() == nil {
 				n.metrics.drop(DropTruncated)
 			}
 			if !errors.Is(err, io.EOF) {
@@ -172,7 +172,7 @@ func (p *linkPool) write(ctx context.Context, s network.Stream, l *link, held []
 			case pkt = <-l.ch:
 			}
 		}
-		if err := packet.WriteFrame(s, pkt); err != nil {
+		if err := wire.WriteFrame(s, pkt); err != nil {
 			p.n.log.Debug("mix link write failed", "peer", s.Conn().RemotePeer(), "err", err, "retry", !retry)
 			if retry {
 				p.n.metrics.drop(DropLinkError)
@@ -186,7 +186,7 @@ func (p *linkPool) write(ctx context.Context, s network.Stream, l *link, held []
 }
 
 // prune closes links to nodes no longer known.
-func (p *linkPool) prune(known map[directory.NodeID]knownNode) {
+func (p *linkPool) prune(known map[pki.NodeID]knownNode) {
 	keep := map[peer.ID]bool{}
 	for _, k := range known {
 		keep[k.ai.ID] = true

@@ -6,7 +6,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // TestLinkSurvivesNextHopRestart: when the next hop drops the connection, as
@@ -19,14 +19,14 @@ func TestLinkSurvivesNextHopRestart(t *testing.T) {
 	if !ok {
 		t.Fatal("node has no key for the current epoch")
 	}
-	hops := []packet.Hop{{ID: n.ID(), Key: nodePub}, sink.hop}
-	payload, err := packet.EncodeForwardPayload(nil, packet.OpDrop, nil)
+	hops := []wire.Hop{{ID: n.ID(), Key: nodePub}, sink.hop}
+	payload, err := wire.EncodeForwardPayload(nil, wire.OpDrop, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	send := func(want int64) {
 		t.Helper()
-		pkt, err := packet.NewForward(n.sphinx, hops, payload)
+		pkt, err := wire.NewForward(n.sphinx, hops, payload)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,9 +31,11 @@ import (
 
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/dht"
-	"github.com/komrade-net/komrade/dht/directory"
 	"github.com/komrade-net/komrade/dht/sets"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/transport"
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 // Options are the parts of a node's setup that do not come from its TOML
@@ -48,10 +50,10 @@ type Options struct {
 	// benchmarks use it).
 	OnRelease func(held, requested time.Duration)
 	// Clock overrides the epoch clock (tests).
-	Clock *directory.Clock
+	Clock *pki.Clock
 	// SetRules overrides the set namespaces' rules (tests); nil means
-	// sets.DefaultRules with pow_bits applied.
-	SetRules map[string]sets.Rules
+	// setitem.DefaultRules with pow_bits applied.
+	SetRules map[string]setitem.Rules
 	// DropRate, for fault-injection tests only, drops this fraction of the
 	// packets the node receives (counted as "injected").
 	DropRate float64
@@ -62,12 +64,12 @@ type Node struct {
 	cfg    config.Node
 	opts   Options
 	log    *slog.Logger
-	id     directory.NodeID
+	id     pki.NodeID
 	priv   ed25519.PrivateKey
-	clock  directory.Clock
+	clock  pki.Clock
 	dht    *dht.Node
 	sphinx *sphinx.Sphinx
-	allow  map[directory.NodeID]bool
+	allow  map[pki.NodeID]bool
 
 	keys    *epochKeys
 	replay  *replayCache
@@ -83,9 +85,9 @@ type Node struct {
 	setStore    *sets.Store
 
 	dirMu   sync.RWMutex
-	dir     *directory.Directory           // current view, nil until built
-	dirResp []byte                         // dir as a directory.Response, for clients
-	known   map[directory.NodeID]knownNode // next hops and mix-link peers (forward.go)
+	dir     *pki.Directory           // current view, nil until built
+	dirResp []byte                   // dir as a pki.Response, for clients
+	known   map[pki.NodeID]knownNode // next hops and mix-link peers (forward.go)
 	dirRefr chan struct{}
 
 	ctx     context.Context
@@ -124,13 +126,13 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
-	clock := directory.NewClock(cfg.EpochLength.Duration)
+	clock := pki.NewClock(cfg.EpochLength.Duration)
 	if opts.Clock != nil {
 		clock = *opts.Clock
 	}
-	allow := map[directory.NodeID]bool{}
+	allow := map[pki.NodeID]bool{}
 	for _, s := range cfg.AllowList {
-		id, err := directory.ParseNodeID(s)
+		id, err := pki.ParseNodeID(s)
 		if err != nil {
 			return nil, fmt.Errorf("config: allow_list: %w", err)
 		}
@@ -152,7 +154,7 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 	}
 	n := &Node{
 		cfg: cfg, opts: opts, log: log, id: id, priv: priv, clock: clock, dht: d,
-		sphinx:  packet.NewSphinx(),
+		sphinx:  wire.NewSphinx(),
 		allow:   allow,
 		keys:    newEpochKeys(),
 		replay:  newReplayCache(),
@@ -160,7 +162,7 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		inbox:   make(chan inbound, 4096),
 		clients: newClientTable(),
 		loops:   newLoopTable(),
-		known:   map[directory.NodeID]knownNode{},
+		known:   map[pki.NodeID]knownNode{},
 		dirRefr: make(chan struct{}, 1),
 
 		storageJobs: make(chan storageJob, storageQueue),
@@ -178,7 +180,7 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 }
 
 // ID is the node's id (its Ed25519 public key).
-func (n *Node) ID() directory.NodeID { return n.id }
+func (n *Node) ID() pki.NodeID { return n.id }
 
 // PeerID is the node's libp2p peer id.
 func (n *Node) PeerID() peer.ID { return n.dht.Host.ID() }
@@ -199,7 +201,7 @@ func (n *Node) Metrics() *Metrics { return &n.metrics }
 func (n *Node) DHT() *dht.Node { return n.dht }
 
 // Directory returns the node's current view of the directory, or nil.
-func (n *Node) Directory() *directory.Directory {
+func (n *Node) Directory() *pki.Directory {
 	n.dirMu.RLock()
 	defer n.dirMu.RUnlock()
 	return n.dir
@@ -213,7 +215,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return errors.New("mixnode: already started")
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	peers, err := dht.ParsePeers(n.cfg.Bootstrap)
+	peers, err := transport.ParsePeers(n.cfg.Bootstrap)
 	if err != nil {
 		return err
 	}
@@ -306,7 +308,7 @@ func (n *Node) serveMetrics() error {
 func (n *Node) descriptorAddrs() [][]byte {
 	var out [][]byte
 	for _, a := range n.dht.Host.Addrs() {
-		if len(out) == directory.MaxAddrs {
+		if len(out) == pki.MaxAddrs {
 			break
 		}
 		out = append(out, a.Bytes())

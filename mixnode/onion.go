@@ -11,7 +11,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
-	"github.com/komrade-net/komrade/dht/onion"
+	"github.com/komrade-net/komrade/transport/onion"
 )
 
 // The node's Tor onion service (config onion = true). The node starts tor

@@ -2,13 +2,12 @@ package mixnode
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 
-	"github.com/komrade-net/komrade/dht"
-	"github.com/komrade-net/komrade/dht/record"
 	"github.com/komrade-net/komrade/dht/sets"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/record"
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 // Exit storage services: an exit reads and writes DHT records and set items
@@ -23,7 +22,7 @@ const (
 )
 
 type storageJob struct {
-	op   packet.Op
+	op   wire.Op
 	body []byte
 	surb []byte
 }
@@ -33,7 +32,7 @@ func (n *Node) submitStorage(j storageJob) {
 	case n.storageJobs <- j:
 	default:
 		n.metrics.drop(DropStorageBusy)
-		n.reply(j.surb, packet.StatusBusy, nil)
+		n.reply(j.surb, wire.StatusBusy, nil)
 	}
 }
 
@@ -56,74 +55,67 @@ func (n *Node) storageWorker(ctx context.Context) {
 }
 
 // serveStorage performs one storage request and returns the reply.
-func (n *Node) serveStorage(ctx context.Context, op packet.Op, body []byte) (packet.Status, []byte) {
+func (n *Node) serveStorage(ctx context.Context, op wire.Op, body []byte) (wire.Status, []byte) {
 	switch op {
-	case packet.OpPutRecord, packet.OpGetRecord:
-		var req packet.RecordRequest
-		if packet.DecodeBody(body, &req) != nil {
-			return packet.StatusInvalid, nil
+	case wire.OpPutRecord, wire.OpGetRecord:
+		var req wire.RecordRequest
+		if wire.DecodeBody(body, &req) != nil {
+			return wire.StatusInvalid, nil
 		}
-		if op == packet.OpPutRecord {
+		if op == wire.OpPutRecord {
 			return n.putRecord(ctx, req.Key, req.Value)
 		}
 		return n.getRecord(ctx, req.Key)
-	case packet.OpPutBox, packet.OpGetBox:
-		var req packet.BoxRequest
-		if packet.DecodeBody(body, &req) != nil {
-			return packet.StatusInvalid, nil
+	case wire.OpPutBox, wire.OpGetBox:
+		var req wire.BoxRequest
+		if wire.DecodeBody(body, &req) != nil {
+			return wire.StatusInvalid, nil
 		}
 		key := record.BoxKey(req.ID)
-		if op == packet.OpPutBox {
+		if op == wire.OpPutBox {
 			return n.putRecord(ctx, key, req.Value)
 		}
 		return n.getRecord(ctx, key)
-	case packet.OpAppend, packet.OpScan:
+	case wire.OpAppend, wire.OpScan:
 		return n.serveSet(ctx, op, body)
 	}
-	return packet.StatusBadOp, nil
+	return wire.StatusBadOp, nil
 }
 
-func (n *Node) putRecord(ctx context.Context, key string, value []byte) (packet.Status, []byte) {
+func (n *Node) putRecord(ctx context.Context, key string, value []byte) (wire.Status, []byte) {
 	if len(value) > record.MaxValue {
-		return packet.StatusTooLarge, nil
+		return wire.StatusTooLarge, nil
 	}
 	replicas, err := n.dht.PutRecord(ctx, key, value)
 	if err != nil {
 		return storageStatus(ctx, err), nil
 	}
-	out, err := packet.EncodeBody(&packet.PutResult{Replicas: replicas})
+	out, err := wire.EncodeBody(&wire.PutResult{Replicas: replicas})
 	if err != nil {
-		return packet.StatusInvalid, nil
+		return wire.StatusInvalid, nil
 	}
-	return packet.StatusOK, out
+	return wire.StatusOK, out
 }
 
-func (n *Node) getRecord(ctx context.Context, key string) (packet.Status, []byte) {
+func (n *Node) getRecord(ctx context.Context, key string) (wire.Status, []byte) {
 	v, err := n.dht.GetRecord(ctx, key)
 	if err != nil {
 		return storageStatus(ctx, err), nil
 	}
-	if len(v) > packet.MaxReplyBody {
-		return packet.StatusTooLarge, nil
+	if len(v) > wire.MaxReplyBody {
+		return wire.StatusTooLarge, nil
 	}
-	return packet.StatusOK, v
+	return wire.StatusOK, v
 }
 
-// storageStatus maps a storage error to the status a client sees.
-func storageStatus(ctx context.Context, err error) packet.Status {
-	switch {
-	case errors.Is(err, record.ErrTooLarge):
-		return packet.StatusTooLarge
-	case errors.Is(err, dht.ErrInvalid):
-		return packet.StatusInvalid
-	case errors.Is(err, dht.ErrStale):
-		return packet.StatusStale
-	case errors.Is(err, dht.ErrNotFound):
-		return packet.StatusNotFound
-	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
-		return packet.StatusTimeout
+// storageStatus is the status a client sees for a storage error: the
+// error's own (wire.StatusOf), or a timeout when the request's time ran out.
+func storageStatus(ctx context.Context, err error) wire.Status {
+	st := wire.StatusOf(err)
+	if st == wire.StatusUnavailable && ctx.Err() != nil {
+		return wire.StatusTimeout
 	}
-	return packet.StatusReplicas // not enough storage nodes stored it or answered
+	return st
 }
 
 // openSets opens the node's set store (DataDir/sets.db) and service.
@@ -134,7 +126,7 @@ func (n *Node) openSets() error {
 	}
 	rules := n.opts.SetRules
 	if rules == nil {
-		rules = sets.DefaultRules()
+		rules = setitem.DefaultRules()
 		for ns, r := range rules {
 			if r.PoWBits > 0 {
 				r.PoWBits = n.cfg.PoWBits // a network parameter, like pow_bits for posts
@@ -155,79 +147,64 @@ func (n *Node) openSets() error {
 }
 
 // serveSet appends to or scans a replicated set.
-func (n *Node) serveSet(ctx context.Context, op packet.Op, body []byte) (packet.Status, []byte) {
-	if op == packet.OpAppend {
+func (n *Node) serveSet(ctx context.Context, op wire.Op, body []byte) (wire.Status, []byte) {
+	if op == wire.OpAppend {
 		// An item a scan reply could not carry could never be read back
 		// through the mix network.
 		if len(body) > maxScanItem {
-			return packet.StatusTooLarge, nil
+			return wire.StatusTooLarge, nil
 		}
-		it, err := sets.DecodeItem(body)
+		it, err := setitem.Decode(body)
 		if err != nil {
-			return setStatus(ctx, err), nil
+			return storageStatus(ctx, err), nil
 		}
 		replicas, err := n.sets.Append(ctx, *it)
 		if err != nil {
-			return setStatus(ctx, err), nil
+			return storageStatus(ctx, err), nil
 		}
-		out, err := packet.EncodeBody(&packet.PutResult{Replicas: replicas})
+		out, err := wire.EncodeBody(&wire.PutResult{Replicas: replicas})
 		if err != nil {
-			return packet.StatusInvalid, nil
+			return wire.StatusInvalid, nil
 		}
-		return packet.StatusOK, out
+		return wire.StatusOK, out
 	}
-	var req packet.ScanRequest
-	if packet.DecodeBody(body, &req) != nil {
-		return packet.StatusInvalid, nil
+	var req wire.ScanRequest
+	if wire.DecodeBody(body, &req) != nil {
+		return wire.StatusInvalid, nil
 	}
 	items, next, err := n.sets.Scan(ctx, req.Namespace, req.Key, req.Cursor, req.Limit)
 	if err != nil {
-		return setStatus(ctx, err), nil
+		return storageStatus(ctx, err), nil
 	}
 	// A page must fit one reply packet: stop before the item that would
 	// overflow it and point the cursor just after the last one included.
-	res := packet.ScanResult{Items: [][]byte{}, Next: next}
+	res := wire.ScanResult{Items: [][]byte{}, Next: next}
 	for i := range items {
-		enc, err := sets.EncodeItem(&items[i])
+		enc, err := setitem.Encode(&items[i])
 		if err != nil {
 			continue
 		}
 		try := res
 		try.Items = append(append([][]byte{}, res.Items...), enc)
-		if b, err := packet.EncodeBody(&try); err != nil || len(b) > packet.MaxReplyBody-64 {
+		if b, err := wire.EncodeBody(&try); err != nil || len(b) > wire.MaxReplyBody-64 {
 			// Point the cursor after the last item included, or after this
 			// one if it alone cannot fit (written directly to storage
 			// nodes, not through an exit): readers skip it, never stall.
 			last := max(i-1, 0)
 			if res.Next, err = items[last].Cursor(); err != nil {
-				return packet.StatusInvalid, nil
+				return wire.StatusInvalid, nil
 			}
 			break
 		}
 		res.Items = try.Items
 	}
-	out, err := packet.EncodeBody(&res)
+	out, err := wire.EncodeBody(&res)
 	if err != nil {
-		return packet.StatusTooLarge, nil
+		return wire.StatusTooLarge, nil
 	}
-	return packet.StatusOK, out
+	return wire.StatusOK, out
 }
 
 // maxScanItem is the largest encoded set item an exit accepts: one that a
 // scan reply (one packet) can carry on its own.
-const maxScanItem = packet.MaxReplyBody - 128
-
-// setStatus maps a set service error to the status a client sees.
-func setStatus(ctx context.Context, err error) packet.Status {
-	switch {
-	case errors.Is(err, sets.ErrTooLarge):
-		return packet.StatusTooLarge
-	case errors.Is(err, sets.ErrQuota):
-		return packet.StatusQuota
-	case errors.Is(err, sets.ErrInvalid), errors.Is(err, sets.ErrExpired), errors.Is(err, sets.ErrPoW):
-		return packet.StatusInvalid
-	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
-		return packet.StatusTimeout
-	}
-	return packet.StatusReplicas // sets.ErrNotEnoughReplicas, or a replica failed
-}
+const maxScanItem = wire.MaxReplyBody - 128

@@ -8,7 +8,7 @@ import (
 
 	"github.com/katzenpost/katzenpost/core/sphinx/commands"
 
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // inbound is a frame read from a link, waiting to be unwrapped.
@@ -74,7 +74,7 @@ func (n *Node) safeUnwrap(k liveKey, pkt []byte) (payload, tag []byte, cmds []co
 // process runs one packet through unwrap, the replay check and into the
 // delay queue.
 func (n *Node) process(pkt []byte) {
-	if len(pkt) != packet.PacketLength {
+	if len(pkt) != wire.PacketLength {
 		n.metrics.drop(DropUnwrap)
 		return
 	}

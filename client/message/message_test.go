@@ -7,7 +7,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/wire/record"
 )
 
 func TestRoundTrip(t *testing.T) {

@@ -32,10 +32,10 @@ import (
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/dht/detcbor"
-	"github.com/komrade-net/komrade/dht/record"
-	"github.com/komrade-net/komrade/dht/sets"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/internal/detcbor"
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/record"
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 // Limits of the texts in profiles and requests.
@@ -192,14 +192,7 @@ func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) er
 }
 
 // retryable is false for answers that another try cannot change.
-func retryable(err error) bool {
-	for _, e := range []error{packet.ErrInvalid, packet.ErrTooLarge, packet.ErrNotFound, packet.ErrQuota, packet.ErrStale, packet.ErrBadOp} {
-		if errors.Is(err, e) {
-			return false
-		}
-	}
-	return true
-}
+func retryable(err error) bool { return !wire.IsFinal(err) }
 
 // lookupProfile fetches and checks the profile of pub.
 func (m *Messenger) lookupProfile(ctx context.Context, pub ed25519.PublicKey) (*ProfileBody, error) {
@@ -209,7 +202,7 @@ func (m *Messenger) lookupProfile(ctx context.Context, pub ed25519.PublicKey) (*
 		raw, err = m.c.GetRecord(c, record.ProfileKey(pub))
 		return err
 	})
-	if errors.Is(err, packet.ErrNotFound) {
+	if errors.Is(err, wire.ErrNotFound) {
 		return nil, errors.New("messenger: no profile is published for this address (its owner can run `komrade profile publish`)")
 	}
 	if err != nil {
@@ -290,11 +283,11 @@ func (m *Messenger) Request(ctx context.Context, address, name, from, note strin
 	if err != nil {
 		return err
 	}
-	it := sets.Item{Namespace: introNamespace, Key: prof.Intro, Body: sealed, Expires: expires}
-	if err := it.Solve(ctx, sets.DefaultRules()[introNamespace].PoWBits); err != nil {
+	it := setitem.Item{Namespace: introNamespace, Key: prof.Intro, Body: sealed, Expires: expires}
+	if err := it.Solve(ctx, setitem.DefaultRules()[introNamespace].PoWBits); err != nil {
 		return err
 	}
-	enc, err := sets.EncodeItem(&it)
+	enc, err := setitem.Encode(&it)
 	if err != nil {
 		return err
 	}
@@ -365,13 +358,13 @@ func (m *Messenger) CheckRequests(ctx context.Context) (int, error) {
 	found := 0
 	var cursor []byte
 	for pages := 0; pages < 1000; pages++ {
-		var res *packet.ScanResult
+		var res *wire.ScanResult
 		err := m.retry(ctx, func(c context.Context) error {
 			var err error
-			res, err = m.c.Scan(c, packet.ScanRequest{Namespace: introNamespace, Key: key, Cursor: cursor, Limit: introPage})
+			res, err = m.c.Scan(c, wire.ScanRequest{Namespace: introNamespace, Key: key, Cursor: cursor, Limit: introPage})
 			return err
 		})
-		if errors.Is(err, packet.ErrNotFound) {
+		if errors.Is(err, wire.ErrNotFound) {
 			return found, nil
 		}
 		if err != nil {
@@ -443,7 +436,7 @@ func (m *Messenger) takeRequest(priv hpke.PrivateKey, key, raw []byte) (ok bool,
 // by their hash.
 func requestID(raw []byte) string {
 	h := sha256.New()
-	if it, err := sets.DecodeItem(raw); err == nil && len(it.Body) >= 32 {
+	if it, err := setitem.Decode(raw); err == nil && len(it.Body) >= 32 {
 		h.Write([]byte("enc\x00"))
 		h.Write(it.Body[:32])
 	} else {
@@ -456,7 +449,7 @@ func requestID(raw []byte) string {
 // openRequest decodes, decrypts and verifies an intro item; on failure it
 // returns a reason that is safe to log.
 func (m *Messenger) openRequest(priv hpke.PrivateKey, key, raw []byte) (*FriendRequest, string) {
-	it, err := sets.DecodeItem(raw)
+	it, err := setitem.Decode(raw)
 	if err != nil || it.Namespace != introNamespace || !bytes.Equal(it.Key, key) {
 		return nil, "malformed item"
 	}

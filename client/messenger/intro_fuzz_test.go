@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/komrade-net/komrade/client"
-	"github.com/komrade-net/komrade/dht/detcbor"
-	"github.com/komrade-net/komrade/dht/sets"
+	"github.com/komrade-net/komrade/internal/detcbor"
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 // FuzzOpenRequest: intro items are written by anyone; opening one that is
@@ -37,8 +37,8 @@ func FuzzOpenRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	it := sets.Item{Namespace: introNamespace, Key: key, Body: sealed, Expires: time.Now().Add(time.Hour).Unix()}
-	valid, err := sets.EncodeItem(&it)
+	it := setitem.Item{Namespace: introNamespace, Key: key, Body: sealed, Expires: time.Now().Add(time.Hour).Unix()}
+	valid, err := setitem.Encode(&it)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -52,14 +52,14 @@ func FuzzOpenRequest(f *testing.F) {
 	// Addressed to Bob, sealed to Alice: refused.
 	wrong, _ := mb.sealRequest(hpk, bob.Sign.Public().(ed25519.PublicKey), inv, "Bob", "", time.Now().Add(time.Hour).Unix())
 	it.Body = wrong
-	wrongTo, _ := sets.EncodeItem(&it)
+	wrongTo, _ := setitem.Encode(&it)
 	if fr, _ := ma.openRequest(priv, key, wrongTo); fr != nil {
 		f.Fatal("a request addressed to someone else was accepted")
 	}
 	// An expired request: refused.
 	old, _ := mb.sealRequest(hpk, alice.Sign.Public().(ed25519.PublicKey), inv, "Bob", "", time.Now().Add(-time.Minute).Unix())
 	it.Body = old
-	expired, _ := sets.EncodeItem(&it)
+	expired, _ := setitem.Encode(&it)
 	if fr, _ := ma.openRequest(priv, key, expired); fr != nil {
 		f.Fatal("an expired request was accepted")
 	}

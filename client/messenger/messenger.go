@@ -45,9 +45,9 @@ import (
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/message"
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/dht/detcbor"
-	"github.com/komrade-net/komrade/dht/record"
-	"github.com/komrade-net/komrade/mixnode/packet"
+	"github.com/komrade-net/komrade/internal/detcbor"
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/record"
 )
 
 // Tunables.
@@ -536,7 +536,7 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			box, err = m.c.GetBox(c, id)
 			return err
 		})
-		if errors.Is(err, packet.ErrNotFound) {
+		if errors.Is(err, wire.ErrNotFound) {
 			return out, nil // nothing new
 		}
 		if err != nil {

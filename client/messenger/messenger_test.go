@@ -17,12 +17,12 @@ import (
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/config/seal"
-	"github.com/komrade-net/komrade/dht/record"
-	"github.com/komrade-net/komrade/dht/sets"
+	"github.com/komrade-net/komrade/internal/seal"
 	"github.com/komrade-net/komrade/mixnode"
-	"github.com/komrade-net/komrade/mixnode/packet"
 	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/record"
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 func quiet() *slog.Logger {
@@ -289,11 +289,11 @@ func TestFriendRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Junk in Alice's set (anyone may append, with proof-of-work).
-	junk := sets.Item{Namespace: "intro", Key: introKeyOf(t, ctx, a, b), Body: make([]byte, 1008), Expires: time.Now().Add(time.Hour).Unix()}
-	if err := junk.Solve(ctx, sets.DefaultRules()["intro"].PoWBits); err != nil {
+	junk := setitem.Item{Namespace: "intro", Key: introKeyOf(t, ctx, a, b), Body: make([]byte, 1008), Expires: time.Now().Add(time.Hour).Unix()}
+	if err := junk.Solve(ctx, setitem.DefaultRules()["intro"].PoWBits); err != nil {
 		t.Fatal(err)
 	}
-	enc, _ := sets.EncodeItem(&junk)
+	enc, _ := setitem.Encode(&junk)
 	if _, err := b.c.Append(ctx, enc); err != nil {
 		t.Fatal(err)
 	}
@@ -355,21 +355,21 @@ func TestFriendRequest(t *testing.T) {
 
 	// Anyone can copy a request's sealed body into a new item with a new
 	// expiry and proof-of-work: it is the same request, not a new one.
-	res, err := c.c.Scan(ctx, packet.ScanRequest{Namespace: "intro", Key: introKeyOf(t, ctx, a, c), Limit: 8})
+	res, err := c.c.Scan(ctx, wire.ScanRequest{Namespace: "intro", Key: introKeyOf(t, ctx, a, c), Limit: 8})
 	if err != nil || len(res.Items) == 0 {
 		t.Fatalf("scan: %v %v", res, err)
 	}
 	for _, raw := range res.Items {
-		it, err := sets.DecodeItem(raw)
+		it, err := setitem.Decode(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		it.Expires--
 		it.Nonce = 0
-		if err := it.Solve(ctx, sets.DefaultRules()["intro"].PoWBits); err != nil {
+		if err := it.Solve(ctx, setitem.DefaultRules()["intro"].PoWBits); err != nil {
 			t.Fatal(err)
 		}
-		enc, _ := sets.EncodeItem(it)
+		enc, _ := setitem.Encode(it)
 		if _, err := c.c.Append(ctx, enc); err != nil {
 			t.Fatal(err)
 		}

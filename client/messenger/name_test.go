@@ -8,8 +8,8 @@ import (
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/message"
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/config/seal"
-	"github.com/komrade-net/komrade/dht/detcbor"
+	"github.com/komrade-net/komrade/internal/detcbor"
+	"github.com/komrade-net/komrade/internal/seal"
 )
 
 func TestCheckName(t *testing.T) {

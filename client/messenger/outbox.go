@@ -19,8 +19,8 @@ import (
 
 	"github.com/komrade-net/komrade/client/message"
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/dht/detcbor"
-	"github.com/komrade-net/komrade/dht/record"
+	"github.com/komrade-net/komrade/internal/detcbor"
+	"github.com/komrade-net/komrade/wire/record"
 )
 
 // State is the delivery state of an outgoing message.

@@ -25,7 +25,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
 
-	"github.com/komrade-net/komrade/config/seal"
+	"github.com/komrade-net/komrade/internal/seal"
 )
 
 var (

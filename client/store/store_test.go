@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/komrade-net/komrade/config/seal"
+	"github.com/komrade-net/komrade/internal/seal"
 )
 
 var fast = seal.Params{Time: 1, Memory: 64, Threads: 1}

@@ -12,7 +12,7 @@ import (
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/config/seal"
+	"github.com/komrade-net/komrade/internal/seal"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
 

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/komrade-net/komrade/config"
-	"github.com/komrade-net/komrade/dht/onion"
-	"github.com/komrade-net/komrade/dht/onion/tornet"
+	"github.com/komrade-net/komrade/internal/tornet"
 	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/transport/onion"
 )
 
 // randomOnionGateway is a well-formed /onion3 gateway address that nobody

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 // benchCluster is a 4-node cluster with a "bench" namespace without
@@ -12,15 +14,15 @@ func benchCluster(b *testing.B) *cluster {
 	opts := clusterOpts()
 	opts.ReplicateInterval = time.Hour
 	opts.AppendRate, opts.ReadRate = -1, -1
-	return newCluster(b, 4, opts, func(int) map[string]Rules {
-		r := DefaultRules()
-		r["bench"] = Rules{MaxItemSize: 1024, TTL: time.Hour}
+	return newCluster(b, 4, opts, func(int) map[string]setitem.Rules {
+		r := setitem.DefaultRules()
+		r["bench"] = setitem.Rules{MaxItemSize: 1024, TTL: time.Hour}
 		return r
 	})
 }
 
-func benchItem(key []byte, i int) Item {
-	return Item{Namespace: "bench", Key: key, Body: fmt.Appendf(nil, "item %d %s", i, make([]byte, 200)), Expires: time.Now().Add(time.Hour).Unix()}
+func benchItem(key []byte, i int) setitem.Item {
+	return setitem.Item{Namespace: "bench", Key: key, Body: fmt.Appendf(nil, "item %d %s", i, make([]byte, 200)), Expires: time.Now().Add(time.Hour).Unix()}
 }
 
 // BenchmarkSetAppend measures Append of 200-byte items to one set: a peer
@@ -64,7 +66,7 @@ func BenchmarkStorePut(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	r := Rules{MaxItemSize: 1024, TTL: time.Hour}
+	r := setitem.Rules{MaxItemSize: 1024, TTL: time.Hour}
 	for i := 0; b.Loop(); i++ {
 		if _, err := s.Put(benchItem([]byte("k"), i), r, time.Now()); err != nil {
 			b.Fatal(err)

@@ -21,8 +21,8 @@
 // same nullifier only the one with the latest expiry is kept, so a voter can
 // change a vote; it is an Ed25519 public key that signs the item, so nobody
 // else can) and a cap on items per set. Storage nodes also rate-limit
-// each remote peer. Violations are reported with typed errors ([ErrQuota],
-// [ErrTooLarge], ...) that keep their type across the wire.
+// each remote peer. Violations are reported with typed errors ([wire.ErrQuota],
+// [wire.ErrTooLarge], ...) that keep their type across the wire.
 //
 // # Replication
 //

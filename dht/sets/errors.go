@@ -1,76 +1,19 @@
 package sets
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/komrade-net/komrade/wire"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// Errors returned by the package. They are sentinel values for errors.Is;
-// returned errors wrap them with context. A replica's rejection arrives as a
+// Errors: the package reports wire's sentinel errors (wire.ErrInvalid,
+// wire.ErrQuota, wire.ErrReplicas, ...) wrapped with context, and answers a
+// remote peer with the error's wire.Status. A replica's refusal arrives as a
 // *[RemoteError] that unwraps to the same sentinel, so errors.Is works the
 // same whether the check failed locally or on a storage node.
-var (
-	// ErrInvalid: malformed item, request or response, unknown namespace,
-	// bad cursor, expiry beyond the namespace's lifetime.
-	ErrInvalid = errors.New("sets: invalid")
-	// ErrTooLarge: an item or frame exceeds its size limit.
-	ErrTooLarge = errors.New("sets: too large")
-	// ErrQuota: the set is full, or the sending peer exceeded its rate.
-	ErrQuota = errors.New("sets: quota exceeded")
-	// ErrExpired: the item's expiry has passed.
-	ErrExpired = errors.New("sets: expired")
-	// ErrPoW: the item lacks the namespace's proof-of-work.
-	ErrPoW = errors.New("sets: insufficient proof of work")
-	// ErrNotEnoughReplicas: fewer replicas than required acknowledged a
-	// write or answered a read.
-	ErrNotEnoughReplicas = errors.New("sets: not enough replicas")
-	// ErrUnavailable: a replica failed internally (for example a storage
-	// error) or the service is closed.
-	ErrUnavailable = errors.New("sets: replica unavailable")
-)
-
-// code is an error's number on the wire.
-type code uint8
-
-const (
-	codeOK code = iota
-	codeInvalid
-	codeTooLarge
-	codeQuota
-	codeExpired
-	codePoW
-	codeUnavailable
-	codeMax = codeUnavailable
-)
-
-// codeErrs maps wire codes to sentinels; index 0 (OK) is nil.
-var codeErrs = [...]error{
-	codeOK:          nil,
-	codeInvalid:     ErrInvalid,
-	codeTooLarge:    ErrTooLarge,
-	codeQuota:       ErrQuota,
-	codeExpired:     ErrExpired,
-	codePoW:         ErrPoW,
-	codeUnavailable: ErrUnavailable,
-}
-
-// codeOf returns the wire code of err: the first sentinel it wraps, or
-// codeUnavailable.
-func codeOf(err error) code {
-	if err == nil {
-		return codeOK
-	}
-	for c := codeInvalid; c <= codeMax; c++ {
-		if errors.Is(err, codeErrs[c]) {
-			return c
-		}
-	}
-	return codeUnavailable
-}
 
 // maxMsgLen bounds the human-readable message in a response.
 const maxMsgLen = 200
@@ -90,9 +33,10 @@ func wireMsg(err error) string {
 type RemoteError struct {
 	// Peer is the node that rejected the request.
 	Peer peer.ID
-	// Code is the wire code; Msg the node's (untrusted, shortened) reason.
-	Code uint8
-	Msg  string
+	// Status is the refusal's status; Msg the node's (untrusted,
+	// shortened) reason.
+	Status wire.Status
+	Msg    string
 }
 
 // Error implements error.
@@ -104,21 +48,10 @@ func (e *RemoteError) Error() string {
 	return fmt.Sprintf("sets: peer %s rejected the request: %s", e.Peer.ShortString(), msg)
 }
 
-// Unwrap returns the sentinel error of the code.
+// Unwrap returns the sentinel error of the status.
 func (e *RemoteError) Unwrap() error {
-	if int(e.Code) < len(codeErrs) && e.Code != uint8(codeOK) {
-		return codeErrs[e.Code]
+	if err := e.Status.Err(); err != nil {
+		return err
 	}
-	return ErrUnavailable
-}
-
-// isRejection reports whether err is a rule-based refusal (as opposed to a
-// transport or storage failure): the item is not acceptable, so trying other
-// nodes would only bypass the rule.
-func isRejection(err error) bool {
-	switch codeOf(err) {
-	case codeInvalid, codeTooLarge, codeQuota, codeExpired, codePoW:
-		return true
-	}
-	return false
+	return wire.ErrUnavailable // a refusal that says OK
 }

@@ -10,30 +10,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/setitem"
 	"github.com/libp2p/go-libp2p/core/peer"
 	bolt "go.etcd.io/bbolt"
 )
 
 // fuzzRules accept any well-formed item that is not expired at the fuzz
 // clock, so that mutated items reach the store.
-func fuzzRules() Rules {
-	return Rules{MaxItemSize: ItemSizeCap, TTL: 365 * 24 * time.Hour, Dedup: true, MaxItemsPerKey: 8}
+func fuzzRules() setitem.Rules {
+	return setitem.Rules{MaxItemSize: setitem.ItemSizeCap, TTL: 365 * 24 * time.Hour, Dedup: true, MaxItemsPerKey: 8}
 }
 
 func seedItems(tb testing.TB) [][]byte {
 	var out [][]byte
-	vote := Item{Namespace: "test", Key: []byte("k"), Body: []byte("vote"), Expires: t0.Unix() + 70}
+	vote := setitem.Item{Namespace: "test", Key: []byte("k"), Body: []byte("vote"), Expires: t0.Unix() + 70}
 	signAs(&vote, "n")
 	vote.Nonce = 42
-	vote2 := Item{Namespace: "test", Key: []byte("k"), Body: []byte("vote2"), Expires: t0.Unix() + 80}
+	vote2 := setitem.Item{Namespace: "test", Key: []byte("k"), Body: []byte("vote2"), Expires: t0.Unix() + 80}
 	signAs(&vote2, "n")
-	for _, it := range []Item{
+	for _, it := range []setitem.Item{
 		{Namespace: "test", Key: []byte("k"), Body: []byte("hello"), Expires: t0.Unix() + 60},
 		vote,
 		vote2,
-		{Namespace: "other", Key: bytes.Repeat([]byte{7}, MaxKeySize), Body: nil, Expires: t0.Unix() + 90},
+		{Namespace: "other", Key: bytes.Repeat([]byte{7}, setitem.MaxKeySize), Body: nil, Expires: t0.Unix() + 90},
 	} {
-		b, err := EncodeItem(&it)
+		b, err := setitem.Encode(&it)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -72,17 +74,14 @@ func FuzzDecodeItem(f *testing.F) {
 	s := openTestStore(f)
 	r := fuzzRules()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		it, err := DecodeItem(b)
+		it, err := setitem.Decode(b)
 		if err != nil {
 			if it != nil {
 				t.Fatal("DecodeItem returned an item with an error")
 			}
 			return
 		}
-		if err := it.checkShape(); err != nil {
-			t.Fatalf("accepted a malformed item: %v", err)
-		}
-		again, err := EncodeItem(it)
+		again, err := setitem.Encode(it)
 		if err != nil || !bytes.Equal(again, b) {
 			t.Fatalf("re-encoding differs: %v", err)
 		}
@@ -91,7 +90,7 @@ func FuzzDecodeItem(f *testing.F) {
 			t.Fatalf("ID differs from the hash of the encoding: %v", err)
 		}
 		now := time.Unix(it.Expires-1, 0)
-		if _, err := s.Put(*it, r, now); err != nil && !isRejection(err) {
+		if _, err := s.Put(*it, r, now); err != nil && !wire.IsFinal(err) {
 			t.Fatalf("Put: %v", err)
 		}
 		if _, _, err := s.Scan(it.Namespace, it.Key, nil, 10, now); err != nil {
@@ -114,7 +113,7 @@ func FuzzDecodeFrame(f *testing.F) {
 		&request{Op: uint8(opScan), NS: "test", Key: []byte("k"), Cursor: make([]byte, cursorLen)},
 		&request{Op: uint8(opHave), NS: "test", Key: []byte("k"), IDs: [][]byte{make([]byte, 32), bytes.Repeat([]byte{1}, 32)}},
 		&response{},
-		&response{Code: uint8(codeQuota), Msg: "set full"},
+		&response{Code: wire.StatusQuota, Msg: "set full"},
 		&response{Items: items, Next: make([]byte, cursorLen)},
 		&response{Missing: []uint32{0, 3}},
 		&response{Stored: 2},
@@ -157,7 +156,7 @@ func FuzzDecodeFrame(f *testing.F) {
 				if err != nil || !bytes.Equal(again, b) {
 					t.Fatalf("response re-encoding differs: %v", err)
 				}
-				var re error = &RemoteError{Code: resp.Code, Msg: resp.Msg}
+				var re error = &RemoteError{Status: resp.Code, Msg: resp.Msg}
 				_ = re.Error()
 			} else if resp != nil {
 				t.Fatal("response with an error")
@@ -186,7 +185,7 @@ func FuzzServeRequest(f *testing.F) {
 	}
 	f.Add([]byte{0xa1, 0x01, 0x09})
 	store := openTestStore(f)
-	rules := map[string]Rules{"test": fuzzRules(), "other": fuzzRules()}
+	rules := map[string]setitem.Rules{"test": fuzzRules(), "other": fuzzRules()}
 	svc := &Service{
 		store: store, rules: rules,
 		opt: Options{

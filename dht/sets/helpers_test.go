@@ -22,7 +22,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/komrade-net/komrade/dht"
-	"github.com/komrade-net/komrade/dht/directory"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 // testLogger discards the log unless SETS_TEST_LOG is set.
@@ -34,8 +35,8 @@ func testLogger() *slog.Logger {
 }
 
 // testRules are the default rules with a small set quota for "rsvp".
-func testRules() map[string]Rules {
-	r := DefaultRules()
+func testRules() map[string]setitem.Rules {
+	r := setitem.DefaultRules()
 	rsvp := r["rsvp"]
 	rsvp.MaxItemsPerKey = 3
 	r["rsvp"] = rsvp
@@ -45,11 +46,11 @@ func testRules() map[string]Rules {
 // laxRules accept what storage nodes under testRules refuse: no
 // proof-of-work, larger items, no set quota. A writer using them stands for
 // a misconfigured or outdated exit node, so that refusals come over the wire.
-func laxRules() map[string]Rules {
-	r := DefaultRules()
+func laxRules() map[string]setitem.Rules {
+	r := setitem.DefaultRules()
 	for ns, v := range r {
 		v.PoWBits = 0
-		v.MaxItemSize = ItemSizeCap
+		v.MaxItemSize = setitem.ItemSizeCap
 		v.MaxItemsPerKey = 0
 		r[ns] = v
 	}
@@ -61,7 +62,7 @@ type testNode struct {
 	idx   int
 	priv  ed25519.PrivateKey
 	path  string // bbolt file
-	rules map[string]Rules
+	rules map[string]setitem.Rules
 	node  *dht.Node
 	store *Store
 	svc   *Service
@@ -80,7 +81,7 @@ type cluster struct {
 // newCluster starts n nodes, bootstraps them through node 0, waits until
 // every routing table holds every other node, and starts the services (and
 // their Run loops). rulesFor, if not nil, may give a node other rules.
-func newCluster(tb testing.TB, n int, opts Options, rulesFor func(i int) map[string]Rules) *cluster {
+func newCluster(tb testing.TB, n int, opts Options, rulesFor func(i int) map[string]setitem.Rules) *cluster {
 	tb.Helper()
 	if opts.Logger == nil {
 		opts.Logger = testLogger()
@@ -128,7 +129,7 @@ func (c *cluster) startDHT(tn *testNode) {
 	d, err := dht.New(dht.Config{
 		Identity:    tn.priv,
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
-		Clock:       directory.NewClock(time.Hour),
+		Clock:       pki.NewClock(time.Hour),
 		Logger:      c.opts.Logger,
 	})
 	if err != nil {
@@ -254,7 +255,7 @@ func (c *cluster) addCloser(ns string, key []byte, rank int) int {
 		if err != nil {
 			c.tb.Fatal(err)
 		}
-		if !slices.Contains(orderByDistance(setKey(ns, key), append(slices.Clone(ids), id))[:rank], id) {
+		if !slices.Contains(orderByDistance(setitem.SetKey(ns, key), append(slices.Clone(ids), id))[:rank], id) {
 			continue
 		}
 		i := len(c.nodes)
@@ -292,7 +293,7 @@ func (c *cluster) replicas(ns string, key []byte) []int {
 		byID[tn.node.Host.ID()] = tn.idx
 	}
 	var out []int
-	for _, p := range orderByDistance(setKey(ns, key), ids) {
+	for _, p := range orderByDistance(setitem.SetKey(ns, key), ids) {
 		out = append(out, byID[p])
 	}
 	return out
@@ -326,7 +327,7 @@ func (c *cluster) holders(ns string, key []byte, ids ...[32]byte) []int {
 	var out []int
 	for _, tn := range c.live() {
 		have := map[[32]byte]bool{}
-		got, err := tn.store.itemIDs(setKey(ns, key), time.Now(), maxIDsPerSet)
+		got, err := tn.store.itemIDs(setitem.SetKey(ns, key), time.Now(), maxIDsPerSet)
 		if err != nil {
 			c.tb.Fatal(err)
 		}
@@ -346,22 +347,22 @@ func (c *cluster) holders(ns string, key []byte, ids ...[32]byte) []int {
 
 // newItem builds an item expiring in ttl and solves its proof-of-work for
 // the default rules.
-func newItem(tb testing.TB, ns string, key []byte, body string, nullifier []byte, ttl time.Duration) Item {
+func newItem(tb testing.TB, ns string, key []byte, body string, nullifier []byte, ttl time.Duration) setitem.Item {
 	tb.Helper()
-	it := Item{Namespace: ns, Key: key, Body: []byte(body), Expires: time.Now().Add(ttl).Unix()}
+	it := setitem.Item{Namespace: ns, Key: key, Body: []byte(body), Expires: time.Now().Add(ttl).Unix()}
 	if nullifier != nil {
 		signAs(&it, string(nullifier))
 	}
-	if err := it.Solve(context.Background(), DefaultRules()[ns].PoWBits); err != nil {
+	if err := it.Solve(context.Background(), setitem.DefaultRules()[ns].PoWBits); err != nil {
 		tb.Fatal(err)
 	}
 	return it
 }
 
 // signAs signs it with the nullifier key that writer label derives for its
-// set (NullifierKey with the label as the secret).
-func signAs(it *Item, label string) {
-	k, err := NullifierKey([]byte(label), it.Namespace, it.Key)
+// set (setitem.NullifierKey with the label as the secret).
+func signAs(it *setitem.Item, label string) {
+	k, err := setitem.NullifierKey([]byte(label), it.Namespace, it.Key)
 	if err == nil {
 		err = it.Sign(k)
 	}
@@ -370,7 +371,7 @@ func signAs(it *Item, label string) {
 	}
 }
 
-func mustID(tb testing.TB, it Item) [32]byte {
+func mustID(tb testing.TB, it setitem.Item) [32]byte {
 	tb.Helper()
 	id, err := it.ID()
 	if err != nil {
@@ -423,14 +424,14 @@ func checkStore(tb testing.TB, s *Store) {
 				return fmt.Errorf("item key of %d bytes", len(k))
 			}
 			sk, exp, id := k[:skLen], k[skLen:skLen+expLen], k[skLen+expLen:]
-			it, err := DecodeItem(v)
+			it, err := setitem.Decode(v)
 			if err != nil {
 				return fmt.Errorf("stored item does not decode: %v", err)
 			}
 			if h := sha256.Sum256(v); !bytes.Equal(h[:], id) {
 				return fmt.Errorf("item id mismatch")
 			}
-			if want := setKey(it.Namespace, it.Key); !bytes.Equal(want[:], sk) {
+			if want := setitem.SetKey(it.Namespace, it.Key); !bytes.Equal(want[:], sk) {
 				return fmt.Errorf("item under the wrong set")
 			}
 			if binary.BigEndian.Uint64(exp) != uint64(it.Expires) {
@@ -482,7 +483,7 @@ func checkStore(tb testing.TB, s *Store) {
 			if !ok {
 				return fmt.Errorf("malformed sets entry")
 			}
-			if sk := setKey(ns, key); !bytes.Equal(sk[:], k) {
+			if sk := setitem.SetKey(ns, key); !bytes.Equal(sk[:], k) {
 				return fmt.Errorf("sets entry under the wrong key")
 			}
 			if count != counts[string(k)] {

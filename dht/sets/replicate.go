@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/komrade-net/komrade/wire"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -156,7 +157,7 @@ func (s *Service) syncPeer(ctx context.Context, p peer.ID, ref setRef, ids [][]b
 		var want [][]byte
 		for _, i := range resp.Missing {
 			if int(i) >= len(chunk) {
-				return pushed, fmt.Errorf("sets: peer %s: missing index %d of %d: %w", p.ShortString(), i, len(chunk), ErrUnavailable)
+				return pushed, fmt.Errorf("sets: peer %s: missing index %d of %d: %w", p.ShortString(), i, len(chunk), wire.ErrUnavailable)
 			}
 			want = append(want, chunk[i])
 		}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/setitem"
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
 	kbucket "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -55,7 +57,7 @@ type Options struct {
 
 	// Now is the clock for expiry and rate limits; nil means time.Now.
 	Now func() time.Time
-	// Logger receives the service's log; nil means slog.Default(). Item
+	// Logger receives the service's log; nil means slog.Default(). setitem.Item
 	// contents and set keys are never logged.
 	Logger *slog.Logger
 }
@@ -101,7 +103,7 @@ type Service struct {
 	host  host.Host
 	kad   *kaddht.IpfsDHT
 	store *Store
-	rules map[string]Rules
+	rules map[string]setitem.Rules
 	opt   Options
 	log   *slog.Logger
 
@@ -135,13 +137,13 @@ const (
 // NewService checks rules, registers the set protocol on h and returns the
 // service. kad finds the nodes closest to a set; store holds this node's
 // items and stays owned by the caller (close it after the service).
-func NewService(h host.Host, kad *kaddht.IpfsDHT, store *Store, rules map[string]Rules, opts Options) (*Service, error) {
+func NewService(h host.Host, kad *kaddht.IpfsDHT, store *Store, rules map[string]setitem.Rules, opts Options) (*Service, error) {
 	if h == nil || kad == nil || store == nil {
 		return nil, errors.New("sets: NewService needs a host, a DHT and a store")
 	}
-	own := make(map[string]Rules, len(rules))
+	own := make(map[string]setitem.Rules, len(rules))
 	for ns, r := range rules {
-		if err := r.validate(ns); err != nil {
+		if err := r.Validate(ns); err != nil {
 			return nil, err
 		}
 		own[ns] = r
@@ -186,7 +188,7 @@ func (s *Service) enter() bool {
 	return true
 }
 
-var errClosed = fmt.Errorf("sets: service closed: %w", ErrUnavailable)
+var errClosed = fmt.Errorf("sets: service closed: %w", wire.ErrUnavailable)
 
 // bind returns a context that is also canceled when the service closes.
 func (s *Service) bind(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -200,29 +202,29 @@ func (s *Service) bind(ctx context.Context) (context.Context, context.CancelFunc
 // (the caller solves the proof-of-work). It returns how many replicas
 // acknowledged (stored the item or already held it or a later item with its
 // nullifier). With fewer than Replication acknowledgements (or all nodes, in
-// a smaller network) the error wraps ErrNotEnoughReplicas and, if a replica
-// refused the item, that refusal too (ErrQuota, ErrTooLarge, ... as a
+// a smaller network) the error wraps wire.ErrReplicas and, if a replica
+// refused the item, that refusal too (wire.ErrQuota, wire.ErrTooLarge, ... as a
 // *RemoteError). The item may then be held by some replicas; appending it
 // again is harmless.
-func (s *Service) Append(ctx context.Context, it Item) (replicas int, err error) {
+func (s *Service) Append(ctx context.Context, it setitem.Item) (replicas int, err error) {
 	if s.ctx.Err() != nil {
 		return 0, errClosed
 	}
 	r, ok := s.rules[it.Namespace]
 	if !ok {
-		return 0, fmt.Errorf("sets: append: unknown namespace %q: %w", it.Namespace, ErrInvalid)
+		return 0, fmt.Errorf("sets: append: unknown namespace %q: %w", it.Namespace, wire.ErrInvalid)
 	}
-	enc, err := EncodeItem(&it)
+	enc, err := setitem.Encode(&it)
 	if err != nil {
 		return 0, fmt.Errorf("sets: append: %w", err)
 	}
 	now := s.opt.Now()
-	if err := r.verify(&it, len(enc), now); err != nil {
+	if err := r.Verify(&it, len(enc), now); err != nil {
 		return 0, fmt.Errorf("sets: append: %w", err)
 	}
 	ctx, cancel := s.bind(ctx)
 	defer cancel()
-	cands, err := s.closest(ctx, setKey(it.Namespace, it.Key))
+	cands, err := s.closest(ctx, setitem.SetKey(it.Namespace, it.Key))
 	if err != nil {
 		return 0, fmt.Errorf("sets: append: %w", err)
 	}
@@ -240,9 +242,9 @@ func (s *Service) Append(ctx context.Context, it Item) (replicas int, err error)
 		return acks, nil
 	}
 	if reject != nil {
-		return acks, fmt.Errorf("sets: append: %d of %d replicas stored the item: %w: %w", acks, need, ErrNotEnoughReplicas, reject)
+		return acks, fmt.Errorf("sets: append: %d of %d replicas stored the item: %w: %w", acks, need, wire.ErrReplicas, reject)
 	}
-	return acks, fmt.Errorf("sets: append: %d of %d replicas stored the item: %w: %w", acks, need, ErrNotEnoughReplicas, fail)
+	return acks, fmt.Errorf("sets: append: %d of %d replicas stored the item: %w: %w", acks, need, wire.ErrReplicas, fail)
 }
 
 // Scan reads a page of a set: it asks Replication of the closest nodes
@@ -253,21 +255,21 @@ func (s *Service) Append(ctx context.Context, it Item) (replicas int, err error)
 // expiry and then id, with the cursor of the next page (nil at the end).
 // Deduplication by nullifier is exact within a page; across pages it is as
 // good as the replicas' convergence. One answering replica suffices; with
-// none the error wraps ErrNotEnoughReplicas and any refusal.
-func (s *Service) Scan(ctx context.Context, ns string, key []byte, cursor []byte, limit int) (items []Item, next []byte, err error) {
+// none the error wraps wire.ErrReplicas and any refusal.
+func (s *Service) Scan(ctx context.Context, ns string, key []byte, cursor []byte, limit int) (items []setitem.Item, next []byte, err error) {
 	if s.ctx.Err() != nil {
 		return nil, nil, errClosed
 	}
 	r, ok := s.rules[ns]
 	if !ok {
-		return nil, nil, fmt.Errorf("sets: scan: unknown namespace %q: %w", ns, ErrInvalid)
+		return nil, nil, fmt.Errorf("sets: scan: unknown namespace %q: %w", ns, wire.ErrInvalid)
 	}
 	if err := checkScanArgs(ns, key, cursor); err != nil {
 		return nil, nil, fmt.Errorf("sets: scan: %w", err)
 	}
 	limit = clampLimit(limit)
 	now := s.opt.Now()
-	sk := setKey(ns, key)
+	sk := setitem.SetKey(ns, key)
 	ctx, cancel := s.bind(ctx)
 	defer cancel()
 	cands, err := s.closest(ctx, sk)
@@ -294,7 +296,7 @@ func (s *Service) Scan(ctx context.Context, ns string, key []byte, cursor []byte
 				return err
 			}
 			if len(resp.Items) > limit {
-				return fmt.Errorf("sets: peer %s returned %d items for %d: %w", p.ShortString(), len(resp.Items), limit, ErrUnavailable)
+				return fmt.Errorf("sets: peer %s returned %d items for %d: %w", p.ShortString(), len(resp.Items), limit, wire.ErrUnavailable)
 			}
 		}
 		mu.Lock()
@@ -304,9 +306,9 @@ func (s *Service) Scan(ctx context.Context, ns string, key []byte, cursor []byte
 	})
 	if oks == 0 {
 		if reject != nil {
-			return nil, nil, fmt.Errorf("sets: scan: no replica answered: %w: %w", ErrNotEnoughReplicas, reject)
+			return nil, nil, fmt.Errorf("sets: scan: no replica answered: %w: %w", wire.ErrReplicas, reject)
 		}
-		return nil, nil, fmt.Errorf("sets: scan: no replica answered: %w: %w", ErrNotEnoughReplicas, fail)
+		return nil, nil, fmt.Errorf("sets: scan: no replica answered: %w: %w", wire.ErrReplicas, fail)
 	}
 	items, next, dropped := merge(answers, ns, key, r, cursor, limit, now)
 	if dropped > 0 {
@@ -317,13 +319,13 @@ func (s *Service) Scan(ctx context.Context, ns string, key []byte, cursor []byte
 
 // merged is an item being merged, with its sort key.
 type merged struct {
-	item Item
+	item setitem.Item
 	pos  []byte // exp‖id, the item's cursor
 }
 
 // merge combines replicas' pages: checks, deduplication, order and paging.
 // It returns the page, the next cursor and how many invalid items it dropped.
-func merge(answers []*response, ns string, key []byte, r Rules, cursor []byte, limit int, now time.Time) ([]Item, []byte, int) {
+func merge(answers []*response, ns string, key []byte, r setitem.Rules, cursor []byte, limit int, now time.Time) ([]setitem.Item, []byte, int) {
 	byID := map[[32]byte]bool{}
 	byNull := map[string]int{} // nullifier → index in list
 	var (
@@ -346,12 +348,12 @@ func merge(answers []*response, ns string, key []byte, r Rules, cursor []byte, l
 				continue
 			}
 			byID[id] = true
-			it, err := DecodeItem(raw)
-			if err != nil || it.Namespace != ns || !bytes.Equal(it.Key, key) || r.verify(it, len(raw), now) != nil {
+			it, err := setitem.Decode(raw)
+			if err != nil || it.Namespace != ns || !bytes.Equal(it.Key, key) || r.Verify(it, len(raw), now) != nil {
 				dropped++
 				continue
 			}
-			pos := cat(expBytes(it.Expires), id[:])
+			pos := cat(setitem.ExpiryBytes(it.Expires), id[:])
 			if cursor != nil && bytes.Compare(pos, cursor) <= 0 {
 				dropped++
 				continue
@@ -359,7 +361,7 @@ func merge(answers []*response, ns string, key []byte, r Rules, cursor []byte, l
 			m := merged{item: *it, pos: pos}
 			if len(it.Nullifier) > 0 {
 				if i, ok := byNull[string(it.Nullifier)]; ok {
-					if supersedes(pos[:expLen], it.Sig, list[i].pos[:expLen], list[i].item.Sig) {
+					if setitem.Supersedes(pos[:expLen], it.Sig, list[i].pos[:expLen], list[i].item.Sig) {
 						list[i] = m
 					}
 					continue
@@ -373,7 +375,7 @@ func merge(answers []*response, ns string, key []byte, r Rules, cursor []byte, l
 	if len(list) > limit {
 		list, more = list[:limit], true
 	}
-	out := make([]Item, len(list))
+	out := make([]setitem.Item, len(list))
 	for i, m := range list {
 		out[i] = m.item
 	}
@@ -391,7 +393,7 @@ func merge(answers []*response, ns string, key []byte, r Rules, cursor []byte, l
 // fanout runs fn on the first need candidates concurrently; each one that
 // fails for a reason other than a rule-based refusal is replaced by the next
 // candidate. It returns the number of successes, the first refusal and the
-// last other failure (ErrUnavailable-wrapped) when there were any.
+// last other failure (wire.ErrUnavailable-wrapped) when there were any.
 func (s *Service) fanout(ctx context.Context, cands []peer.ID, need int, fn func(context.Context, peer.ID) error) (oks int, reject, fail error) {
 	type result struct {
 		p   peer.ID
@@ -410,14 +412,14 @@ func (s *Service) fanout(ctx context.Context, cands []peer.ID, need int, fn func
 	for next < len(cands) && inflight < need {
 		start()
 	}
-	fail = fmt.Errorf("sets: no candidate nodes: %w", ErrUnavailable)
+	fail = fmt.Errorf("sets: no candidate nodes: %w", wire.ErrUnavailable)
 	for inflight > 0 {
 		res := <-results
 		inflight--
 		switch {
 		case res.err == nil:
 			oks++
-		case isRejection(res.err):
+		case wire.IsFinal(res.err):
 			if reject == nil {
 				reject = res.err
 			}
@@ -440,7 +442,7 @@ func (s *Service) closest(ctx context.Context, sk [32]byte) ([]peer.ID, error) {
 	self := s.host.ID()
 	ps, err := s.kad.GetClosestPeers(ctx, string(sk[:]))
 	if err != nil && len(ps) == 0 && s.kad.RoutingTable().Size() > 0 {
-		return nil, fmt.Errorf("sets: finding the closest nodes: %w: %w", ErrNotEnoughReplicas, err)
+		return nil, fmt.Errorf("sets: finding the closest nodes: %w: %w", wire.ErrReplicas, err)
 	}
 	return orderByDistance(sk, append(ps, self)), nil
 }
@@ -463,10 +465,10 @@ func orderByDistance(sk [32]byte, ps []peer.ID) []peer.ID {
 // arise from decoding p's answer are flattened so that they do not pass for
 // p's refusal.
 func transportErr(p peer.ID, err error) error {
-	if codeOf(err) != codeUnavailable {
-		return fmt.Errorf("sets: peer %s: %v: %w", p.ShortString(), err, ErrUnavailable)
+	if st := wire.StatusOf(err); st != wire.StatusUnavailable && st != wire.StatusTimeout {
+		return fmt.Errorf("sets: peer %s: %v: %w", p.ShortString(), err, wire.ErrUnavailable)
 	}
-	return fmt.Errorf("sets: peer %s: %w: %w", p.ShortString(), ErrUnavailable, err)
+	return fmt.Errorf("sets: peer %s: %w: %w", p.ShortString(), wire.ErrUnavailable, err)
 }
 
 // call sends one request to p and reads its response. A refusal comes back
@@ -505,8 +507,8 @@ func (s *Service) call(ctx context.Context, p peer.ID, req *request) (*response,
 	if err != nil {
 		return nil, transportErr(p, err)
 	}
-	if resp.Code != uint8(codeOK) {
-		return nil, &RemoteError{Peer: p, Code: resp.Code, Msg: resp.Msg}
+	if resp.Code != wire.StatusOK {
+		return nil, &RemoteError{Peer: p, Status: resp.Code, Msg: resp.Msg}
 	}
 	return resp, nil
 }
@@ -551,7 +553,7 @@ func (s *Service) serveFrame(from peer.ID, st network.Stream) *response {
 }
 
 func errResponse(err error) *response {
-	return &response{Code: uint8(codeOf(err)), Msg: wireMsg(err)}
+	return &response{Code: wire.StatusOf(err), Msg: wireMsg(err)}
 }
 
 // limiter returns from's token buckets, creating them if needed.
@@ -601,7 +603,7 @@ func (s *Service) serve(from peer.ID, req *request) *response {
 	switch op(req.Op) {
 	case opAppend:
 		if !lim.appends.AllowN(now, 1) {
-			return errResponse(fmt.Errorf("sets: append rate of %v/s (burst %d) exceeded: %w", s.opt.AppendRate, s.opt.AppendBurst, ErrQuota))
+			return errResponse(fmt.Errorf("sets: append rate of %v/s (burst %d) exceeded: %w", s.opt.AppendRate, s.opt.AppendBurst, wire.ErrQuota))
 		}
 		if _, err := s.accept(req.Items[0], now); err != nil {
 			return errResponse(err)
@@ -609,7 +611,7 @@ func (s *Service) serve(from peer.ID, req *request) *response {
 		return &response{}
 	case opPush:
 		if !lim.pushes.AllowN(now, len(req.Items)) {
-			return errResponse(fmt.Errorf("sets: push rate of %v items/s (burst %d) exceeded: %w", s.opt.PushRate, s.opt.PushBurst, ErrQuota))
+			return errResponse(fmt.Errorf("sets: push rate of %v items/s (burst %d) exceeded: %w", s.opt.PushRate, s.opt.PushBurst, wire.ErrQuota))
 		}
 		var stored, refused uint32
 		for _, raw := range req.Items {
@@ -618,7 +620,7 @@ func (s *Service) serve(from peer.ID, req *request) *response {
 			case err == nil && ok:
 				stored++
 			case err == nil:
-			case isRejection(err):
+			case wire.IsFinal(err):
 				refused++
 			default:
 				return errResponse(err)
@@ -630,12 +632,12 @@ func (s *Service) serve(from peer.ID, req *request) *response {
 		return &response{Stored: stored}
 	case opScan:
 		if !lim.reads.AllowN(now, 1) {
-			return errResponse(fmt.Errorf("sets: read rate exceeded: %w", ErrQuota))
+			return errResponse(fmt.Errorf("sets: read rate exceeded: %w", wire.ErrQuota))
 		}
 		if _, ok := s.rules[req.NS]; !ok {
-			return errResponse(fmt.Errorf("sets: unknown namespace: %w", ErrInvalid))
+			return errResponse(fmt.Errorf("sets: unknown namespace: %w", wire.ErrInvalid))
 		}
-		raws, next, err := s.store.scanRaw(setKey(req.NS, req.Key), req.Cursor, clampLimit(int(req.Limit)), maxScanBytes, now)
+		raws, next, err := s.store.scanRaw(setitem.SetKey(req.NS, req.Key), req.Cursor, clampLimit(int(req.Limit)), maxScanBytes, now)
 		if err != nil {
 			s.log.Error("scan", "err", err)
 			return errResponse(err)
@@ -643,12 +645,12 @@ func (s *Service) serve(from peer.ID, req *request) *response {
 		return &response{Items: raws, Next: next}
 	case opHave:
 		if !lim.pushes.AllowN(now, 1) {
-			return errResponse(fmt.Errorf("sets: replication rate exceeded: %w", ErrQuota))
+			return errResponse(fmt.Errorf("sets: replication rate exceeded: %w", wire.ErrQuota))
 		}
 		if _, ok := s.rules[req.NS]; !ok {
-			return errResponse(fmt.Errorf("sets: unknown namespace: %w", ErrInvalid))
+			return errResponse(fmt.Errorf("sets: unknown namespace: %w", wire.ErrInvalid))
 		}
-		miss, err := s.store.missing(setKey(req.NS, req.Key), req.IDs)
+		miss, err := s.store.missing(setitem.SetKey(req.NS, req.Key), req.IDs)
 		if err != nil {
 			s.log.Error("digest", "err", err)
 			return errResponse(err)
@@ -660,19 +662,19 @@ func (s *Service) serve(from peer.ID, req *request) *response {
 
 // accept checks an encoded item and stores it.
 func (s *Service) accept(raw []byte, now time.Time) (stored bool, err error) {
-	it, err := DecodeItem(raw)
+	it, err := setitem.Decode(raw)
 	if err != nil {
 		return false, err
 	}
 	r, ok := s.rules[it.Namespace]
 	if !ok {
-		return false, fmt.Errorf("sets: unknown namespace %q: %w", it.Namespace, ErrInvalid)
+		return false, fmt.Errorf("sets: unknown namespace %q: %w", it.Namespace, wire.ErrInvalid)
 	}
-	if err := r.verify(it, len(raw), now); err != nil {
+	if err := r.Verify(it, len(raw), now); err != nil {
 		return false, err
 	}
 	stored, err = s.store.put(it, raw, r, now)
-	if err != nil && !isRejection(err) {
+	if err != nil && !wire.IsFinal(err) {
 		s.log.Error("store item", "err", err)
 	}
 	return stored, err

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 // clusterOpts are the options of the test clusters: fast re-replication.
@@ -20,7 +23,7 @@ func clusterOpts() Options {
 // storage nodes' refusals come back over the wire.
 func TestSets(t *testing.T) {
 	const lax = 9
-	c := newCluster(t, 10, clusterOpts(), func(i int) map[string]Rules {
+	c := newCluster(t, 10, clusterOpts(), func(i int) map[string]setitem.Rules {
 		if i == lax {
 			return laxRules()
 		}
@@ -32,7 +35,7 @@ func TestSets(t *testing.T) {
 		key := c.keyAvoiding(t, "area", 3, lax)
 		a := newItem(t, "area", key, "from writer 1", nil, time.Hour)
 		b := newItem(t, "area", key, "from writer 2", nil, time.Hour)
-		for i, it := range map[int]Item{1: a, 2: b} {
+		for i, it := range map[int]setitem.Item{1: a, 2: b} {
 			n, err := node(i).Append(testCtx(t), it)
 			if err != nil {
 				t.Fatalf("append from node %d: %v", i, err)
@@ -61,7 +64,7 @@ func TestSets(t *testing.T) {
 		first := newItem(t, "vote", key, "yes", null, time.Hour)
 		second := newItem(t, "vote", key, "no", null, 2*time.Hour)
 		other := newItem(t, "vote", key, "yes", []byte("nullifier-of-voter-2"), time.Hour)
-		for i, it := range []Item{first, second, other} {
+		for i, it := range []setitem.Item{first, second, other} {
 			if _, err := node(1+i%2).Append(testCtx(t), it); err != nil {
 				t.Fatalf("append %d: %v", i, err)
 			}
@@ -75,7 +78,7 @@ func TestSets(t *testing.T) {
 			t.Fatal(err)
 		}
 		voter := map[string]string{string(first.Nullifier): "voter-1", string(other.Nullifier): "voter-2"}
-		votes := func(items []Item) []string {
+		votes := func(items []setitem.Item) []string {
 			var out []string
 			for _, it := range items {
 				out = append(out, voter[string(it.Nullifier)]+"="+string(it.Body))
@@ -90,20 +93,20 @@ func TestSets(t *testing.T) {
 		// the vote: the item must be signed by the nullifier's key.
 		forged := newItem(t, "vote", key, "yes!", []byte("mallory"), 3*time.Hour)
 		forged.Nullifier = first.Nullifier
-		if err := forged.Solve(testCtx(t), DefaultRules()["vote"].PoWBits); err != nil {
+		if err := forged.Solve(testCtx(t), setitem.DefaultRules()["vote"].PoWBits); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := node(4).Append(testCtx(t), forged); !errors.Is(err, ErrInvalid) {
-			t.Fatalf("vote under another's nullifier: %v, want ErrInvalid", err)
+		if _, err := node(4).Append(testCtx(t), forged); !errors.Is(err, wire.ErrInvalid) {
+			t.Fatalf("vote under another's nullifier: %v, want wire.ErrInvalid", err)
 		}
 		// Append refuses it before it leaves the writer; a replica refuses
 		// it too when it comes straight from a peer.
-		enc, err := EncodeItem(&forged)
+		enc, err := setitem.Encode(&forged)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, i := range c.replicas("vote", key)[:3] {
-			if _, err := c.nodes[i].svc.accept(enc, time.Now()); !errors.Is(err, ErrInvalid) {
+			if _, err := c.nodes[i].svc.accept(enc, time.Now()); !errors.Is(err, wire.ErrInvalid) {
 				t.Fatalf("replica %d took the forged vote: %v", i, err)
 			}
 		}
@@ -132,7 +135,7 @@ func TestSets(t *testing.T) {
 		// Run's sweep deletes it from disk everywhere.
 		eventually(t, 10*time.Second, "expired item swept", func() bool {
 			for _, tn := range c.live() {
-				if refs, _ := tn.store.listSets(nil, 1000); slices.ContainsFunc(refs, func(r setRef) bool { return r.sk == setKey("world", key) }) {
+				if refs, _ := tn.store.listSets(nil, 1000); slices.ContainsFunc(refs, func(r setRef) bool { return r.sk == setitem.SetKey("world", key) }) {
 					return false
 				}
 			}
@@ -149,43 +152,43 @@ func TestSets(t *testing.T) {
 		}
 		_, err := node(1).Append(testCtx(t), newItem(t, "rsvp", key, "one too many", nil, time.Hour))
 		var re *RemoteError
-		if !errors.Is(err, ErrQuota) || !errors.Is(err, ErrNotEnoughReplicas) || !errors.As(err, &re) {
-			t.Fatalf("4th rsvp: %v, want a remote ErrQuota", err)
+		if !errors.Is(err, wire.ErrQuota) || !errors.Is(err, wire.ErrReplicas) || !errors.As(err, &re) {
+			t.Fatalf("4th rsvp: %v, want a remote wire.ErrQuota", err)
 		}
 		t.Logf("4th rsvp: %v", err)
 	})
 
 	t.Run("OversizeOverWire", func(t *testing.T) {
 		key := c.keyAvoiding(t, "pin", 3, lax)
-		it := Item{Namespace: "pin", Key: key, Body: []byte(strings.Repeat("x", 2000)), Expires: time.Now().Add(time.Hour).Unix()}
-		if err := it.Solve(context.Background(), DefaultPoWBits); err != nil {
+		it := setitem.Item{Namespace: "pin", Key: key, Body: []byte(strings.Repeat("x", 2000)), Expires: time.Now().Add(time.Hour).Unix()}
+		if err := it.Solve(context.Background(), setitem.DefaultPoWBits); err != nil {
 			t.Fatal(err)
 		}
 		_, err := node(1).Append(testCtx(t), it) // checked locally
 		var re *RemoteError
-		if !errors.Is(err, ErrTooLarge) || errors.As(err, &re) {
+		if !errors.Is(err, wire.ErrTooLarge) || errors.As(err, &re) {
 			t.Fatalf("local oversize: %v", err)
 		}
 		_, err = node(lax).Append(testCtx(t), it) // checked by the replicas
-		if !errors.Is(err, ErrTooLarge) || !errors.As(err, &re) {
-			t.Fatalf("oversize through the wire: %v, want a remote ErrTooLarge", err)
+		if !errors.Is(err, wire.ErrTooLarge) || !errors.As(err, &re) {
+			t.Fatalf("oversize through the wire: %v, want a remote wire.ErrTooLarge", err)
 		}
 	})
 
 	t.Run("InvalidPoW", func(t *testing.T) {
 		key := c.keyAvoiding(t, "intro", 3, lax)
-		it := Item{Namespace: "intro", Key: key, Body: []byte("hello"), Expires: time.Now().Add(time.Hour).Unix()}
-		for it.checkPoW(DefaultPoWBits) {
+		it := setitem.Item{Namespace: "intro", Key: key, Body: []byte("hello"), Expires: time.Now().Add(time.Hour).Unix()}
+		for it.CheckPoW(setitem.DefaultPoWBits) {
 			it.Nonce++
 		}
 		_, err := node(1).Append(testCtx(t), it)
 		var re *RemoteError
-		if !errors.Is(err, ErrPoW) || errors.As(err, &re) {
-			t.Fatalf("local: %v, want ErrPoW", err)
+		if !errors.Is(err, wire.ErrPoW) || errors.As(err, &re) {
+			t.Fatalf("local: %v, want wire.ErrPoW", err)
 		}
 		_, err = node(lax).Append(testCtx(t), it)
-		if !errors.Is(err, ErrPoW) || !errors.As(err, &re) {
-			t.Fatalf("through the wire: %v, want a remote ErrPoW", err)
+		if !errors.Is(err, wire.ErrPoW) || !errors.As(err, &re) {
+			t.Fatalf("through the wire: %v, want a remote wire.ErrPoW", err)
 		}
 		if h := c.holders("intro", key, mustID(t, it)); len(h) > 0 {
 			t.Fatalf("invalid item held by %v", h)
@@ -229,7 +232,7 @@ func TestSets(t *testing.T) {
 }
 
 // TestPeerRateLimit: a storage node refuses a peer's appends beyond its
-// token bucket, and the caller sees ErrQuota from the wire.
+// token bucket, and the caller sees wire.ErrQuota from the wire.
 func TestPeerRateLimit(t *testing.T) {
 	opts := clusterOpts()
 	opts.AppendRate, opts.AppendBurst = 0.001, 2
@@ -242,8 +245,8 @@ func TestPeerRateLimit(t *testing.T) {
 	}
 	_, err := c.nodes[1].svc.Append(testCtx(t), newItem(t, "area", key, "over the rate", nil, time.Hour))
 	var re *RemoteError
-	if !errors.Is(err, ErrQuota) || !errors.As(err, &re) {
-		t.Fatalf("3rd append: %v, want a remote ErrQuota", err)
+	if !errors.Is(err, wire.ErrQuota) || !errors.As(err, &re) {
+		t.Fatalf("3rd append: %v, want a remote wire.ErrQuota", err)
 	}
 	// Another peer is not affected.
 	if _, err := c.nodes[2].svc.Append(testCtx(t), newItem(t, "area", key, "other writer", nil, time.Hour)); err != nil {
@@ -278,7 +281,7 @@ func TestRestartKeepsItems(t *testing.T) {
 		t.Fatalf("scan from the restarted node: %d items, %v", len(items), err)
 	}
 	// It serves them to others too.
-	st, _, err := c.nodes[h].store.scanRaw(setKey("intro", key), nil, 10, maxScanBytes, time.Now())
+	st, _, err := c.nodes[h].store.scanRaw(setitem.SetKey("intro", key), nil, 10, maxScanBytes, time.Now())
 	if err != nil || len(st) != 3 {
 		t.Fatalf("store after restart: %d, %v", len(st), err)
 	}
@@ -336,7 +339,7 @@ func TestReplicationRecovers(t *testing.T) {
 }
 
 // TestCloseIsClean: Close stops Run and unregisters the protocol; calls
-// afterwards fail with ErrUnavailable, and peers fail over to other nodes.
+// afterwards fail with wire.ErrUnavailable, and peers fail over to other nodes.
 func TestCloseIsClean(t *testing.T) {
 	c := newCluster(t, 4, clusterOpts(), nil)
 	svc := c.nodes[1].svc
@@ -355,7 +358,7 @@ func TestCloseIsClean(t *testing.T) {
 	if err := svc.Run(context.Background()); err != nil {
 		t.Fatalf("Run after Close: %v", err)
 	}
-	if _, err := svc.Append(testCtx(t), newItem(t, "rsvp", []byte("k"), "x", nil, time.Hour)); !errors.Is(err, ErrUnavailable) {
+	if _, err := svc.Append(testCtx(t), newItem(t, "rsvp", []byte("k"), "x", nil, time.Hour)); !errors.Is(err, wire.ErrUnavailable) {
 		t.Fatalf("append after close: %v", err)
 	}
 	// Node 1's DHT still runs but it no longer serves sets: writers skip it.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/setitem"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -89,13 +91,13 @@ func (s *Store) Close() error {
 
 // Put checks it against r at time now and stores it. It returns stored=false
 // without an error if the item is already held or a held item with the same
-// nullifier supersedes it. A full set gives ErrQuota.
-func (s *Store) Put(it Item, r Rules, now time.Time) (stored bool, err error) {
-	enc, err := EncodeItem(&it)
+// nullifier supersedes it. A full set gives wire.ErrQuota.
+func (s *Store) Put(it setitem.Item, r setitem.Rules, now time.Time) (stored bool, err error) {
+	enc, err := setitem.Encode(&it)
 	if err != nil {
 		return false, err
 	}
-	if err := r.verify(&it, len(enc), now); err != nil {
+	if err := r.Verify(&it, len(enc), now); err != nil {
 		return false, err
 	}
 	return s.put(&it, enc, r, now)
@@ -105,16 +107,16 @@ func (s *Store) Put(it Item, r Rules, now time.Time) (stored bool, err error) {
 // sort after cursor (nil: from the start), ordered by expiry and then id, and
 // the cursor of the next page (nil if there is none). Entries that fail to
 // decode are skipped.
-func (s *Store) Scan(ns string, key []byte, cursor []byte, limit int, now time.Time) (items []Item, next []byte, err error) {
+func (s *Store) Scan(ns string, key []byte, cursor []byte, limit int, now time.Time) (items []setitem.Item, next []byte, err error) {
 	if err := checkScanArgs(ns, key, cursor); err != nil {
 		return nil, nil, err
 	}
-	raws, next, err := s.scanRaw(setKey(ns, key), cursor, clampLimit(limit), maxScanBytes, now)
+	raws, next, err := s.scanRaw(setitem.SetKey(ns, key), cursor, clampLimit(limit), maxScanBytes, now)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, raw := range raws {
-		it, err := DecodeItem(raw)
+		it, err := setitem.Decode(raw)
 		if err != nil {
 			continue
 		}
@@ -197,15 +199,11 @@ func unixU64(t int64) uint64 {
 	return uint64(t)
 }
 
-func expBytes(exp int64) []byte {
-	return binary.BigEndian.AppendUint64(nil, unixU64(exp))
-}
-
 // put stores an item that passed the rules; enc is its encoding.
-func (s *Store) put(it *Item, enc []byte, r Rules, now time.Time) (stored bool, err error) {
+func (s *Store) put(it *setitem.Item, enc []byte, r setitem.Rules, now time.Time) (stored bool, err error) {
 	id := sha256.Sum256(enc)
-	sk := setKey(it.Namespace, it.Key)
-	exp := expBytes(it.Expires)
+	sk := setitem.SetKey(it.Namespace, it.Key)
+	exp := setitem.ExpiryBytes(it.Expires)
 	var nh []byte
 	if len(it.Nullifier) > 0 {
 		h := sha256.Sum256(it.Nullifier)
@@ -223,11 +221,11 @@ func (s *Store) put(it *Item, enc []byte, r Rules, now time.Time) (stored bool, 
 			if v := b.nulls.Get(cat(sk[:], nh)); len(v) == cursorLen {
 				var oldSig []byte // needed only to break a tie of expiries
 				if bytes.Equal(exp, v[:expLen]) {
-					if held, err := DecodeItem(b.items.Get(cat(sk[:], v))); err == nil {
+					if held, err := setitem.Decode(b.items.Get(cat(sk[:], v))); err == nil {
 						oldSig = held.Sig
 					}
 				}
-				if !supersedes(exp, it.Sig, v[:expLen], oldSig) {
+				if !setitem.Supersedes(exp, it.Sig, v[:expLen], oldSig) {
 					return nil // a later item holds the nullifier
 				}
 				old := bytes.Clone(v)
@@ -238,7 +236,7 @@ func (s *Store) put(it *Item, enc []byte, r Rules, now time.Time) (stored bool, 
 		}
 		count, _, _, _ := parseSetRec(b.sets.Get(sk[:]))
 		if r.MaxItemsPerKey > 0 && count >= uint32(r.MaxItemsPerKey) {
-			return fmt.Errorf("sets: %s set holds %d items, the most allowed: %w", it.Namespace, count, ErrQuota)
+			return fmt.Errorf("sets: %s set holds %d items, the most allowed: %w", it.Namespace, count, wire.ErrQuota)
 		}
 		if err := b.items.Put(cat(sk[:], exp, id[:]), enc); err != nil {
 			return err
@@ -261,7 +259,7 @@ func (s *Store) put(it *Item, enc []byte, r Rules, now time.Time) (stored bool, 
 		return nil
 	})
 	if err != nil {
-		if isRejection(err) {
+		if wire.IsFinal(err) {
 			return false, err
 		}
 		return false, fmt.Errorf("sets: store item: %w", err)
@@ -337,7 +335,7 @@ func parseSetRec(v []byte) (count uint32, ns string, key []byte, ok bool) {
 		return 0, "", nil, false
 	}
 	ns, key = string(rest[:n]), bytes.Clone(rest[n:])
-	if !validNamespace(ns) || len(key) == 0 || len(key) > MaxKeySize {
+	if !setitem.ValidNamespace(ns) || len(key) == 0 || len(key) > setitem.MaxKeySize {
 		return 0, "", nil, false
 	}
 	return count, ns, key, true

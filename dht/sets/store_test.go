@@ -9,24 +9,27 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)
 
 // plainRules are rules without proof-of-work, for store tests.
-func plainRules() Rules {
-	return Rules{MaxItemSize: 1024, TTL: time.Hour, Dedup: true, MaxItemsPerKey: 5}
+func plainRules() setitem.Rules {
+	return setitem.Rules{MaxItemSize: 1024, TTL: time.Hour, Dedup: true, MaxItemsPerKey: 5}
 }
 
-func storeItem(key, body string, exp int64, null string) Item {
-	it := Item{Namespace: "test", Key: []byte(key), Body: []byte(body), Expires: exp}
+func storeItem(key, body string, exp int64, null string) setitem.Item {
+	it := setitem.Item{Namespace: "test", Key: []byte(key), Body: []byte(body), Expires: exp}
 	if null != "" {
 		signAs(&it, null)
 	}
 	return it
 }
 
-func mustPut(t *testing.T, s *Store, it Item, r Rules, now time.Time) bool {
+func mustPut(t *testing.T, s *Store, it setitem.Item, r setitem.Rules, now time.Time) bool {
 	t.Helper()
 	ok, err := s.Put(it, r, now)
 	if err != nil {
@@ -35,7 +38,7 @@ func mustPut(t *testing.T, s *Store, it Item, r Rules, now time.Time) bool {
 	return ok
 }
 
-func bodies(items []Item) []string {
+func bodies(items []setitem.Item) []string {
 	var out []string
 	for _, it := range items {
 		out = append(out, string(it.Body))
@@ -44,14 +47,14 @@ func bodies(items []Item) []string {
 }
 
 func TestItemEncodingRoundTrip(t *testing.T) {
-	it := Item{Namespace: "vote", Key: []byte("poll-1"), Body: []byte("yes"), Expires: t0.Unix()}
+	it := setitem.Item{Namespace: "vote", Key: []byte("poll-1"), Body: []byte("yes"), Expires: t0.Unix()}
 	signAs(&it, "n1")
 	it.Nonce = 7
-	b, err := EncodeItem(&it)
+	b, err := setitem.Encode(&it)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeItem(b)
+	got, err := setitem.Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,43 +63,43 @@ func TestItemEncodingRoundTrip(t *testing.T) {
 		t.Fatalf("round trip: %+v", got)
 	}
 	// Non-canonical: a trailing byte, or the same map with a longer integer.
-	if _, err := DecodeItem(append(bytes.Clone(b), 0)); !errors.Is(err, ErrInvalid) {
+	if _, err := setitem.Decode(append(bytes.Clone(b), 0)); !errors.Is(err, wire.ErrInvalid) {
 		t.Fatalf("trailing byte: %v", err)
 	}
-	for _, bad := range []Item{
+	for _, bad := range []setitem.Item{
 		{Namespace: "", Key: []byte("k"), Expires: 1},
 		{Namespace: "Vote", Key: []byte("k"), Expires: 1},
 		{Namespace: "vote", Key: nil, Expires: 1},
-		{Namespace: "vote", Key: make([]byte, MaxKeySize+1), Expires: 1},
-		{Namespace: "vote", Key: []byte("k"), Nullifier: make([]byte, NullifierSize+1), Expires: 1},
-		{Namespace: "vote", Key: []byte("k"), Nullifier: make([]byte, NullifierSize-1), Expires: 1},
+		{Namespace: "vote", Key: make([]byte, setitem.MaxKeySize+1), Expires: 1},
+		{Namespace: "vote", Key: []byte("k"), Nullifier: make([]byte, setitem.NullifierSize+1), Expires: 1},
+		{Namespace: "vote", Key: []byte("k"), Nullifier: make([]byte, setitem.NullifierSize-1), Expires: 1},
 		{Namespace: "vote", Key: []byte("k"), Sig: make([]byte, 64), Expires: 1},
-		{Namespace: "vote", Key: []byte("k"), Nullifier: make([]byte, NullifierSize), Sig: make([]byte, 63), Expires: 1},
+		{Namespace: "vote", Key: []byte("k"), Nullifier: make([]byte, setitem.NullifierSize), Sig: make([]byte, 63), Expires: 1},
 		{Namespace: "vote", Key: []byte("k"), Expires: 0},
 	} {
-		if _, err := EncodeItem(&bad); !errors.Is(err, ErrInvalid) {
-			t.Errorf("EncodeItem(%+v) = %v, want ErrInvalid", bad, err)
+		if _, err := setitem.Encode(&bad); !errors.Is(err, wire.ErrInvalid) {
+			t.Errorf("setitem.Encode(%+v) = %v, want wire.ErrInvalid", bad, err)
 		}
 	}
-	big := Item{Namespace: "vote", Key: []byte("k"), Body: make([]byte, ItemSizeCap), Expires: 1}
-	if _, err := EncodeItem(&big); !errors.Is(err, ErrTooLarge) {
+	big := setitem.Item{Namespace: "vote", Key: []byte("k"), Body: make([]byte, setitem.ItemSizeCap), Expires: 1}
+	if _, err := setitem.Encode(&big); !errors.Is(err, wire.ErrTooLarge) {
 		t.Fatalf("oversize: %v", err)
 	}
-	if _, err := DecodeItem(make([]byte, ItemSizeCap+1)); !errors.Is(err, ErrTooLarge) {
+	if _, err := setitem.Decode(make([]byte, setitem.ItemSizeCap+1)); !errors.Is(err, wire.ErrTooLarge) {
 		t.Fatalf("oversize decode: %v", err)
 	}
 }
 
 func TestProofOfWork(t *testing.T) {
-	it := Item{Namespace: "pin", Key: []byte("k"), Body: []byte("b"), Expires: t0.Unix() + 60}
+	it := setitem.Item{Namespace: "pin", Key: []byte("k"), Body: []byte("b"), Expires: t0.Unix() + 60}
 	if err := it.Solve(context.Background(), 12); err != nil {
 		t.Fatal(err)
 	}
-	if !it.checkPoW(12) {
+	if !it.CheckPoW(12) {
 		t.Fatal("solved item fails its own check")
 	}
-	r := Rules{MaxItemSize: 1024, TTL: time.Hour, PoWBits: 12}
-	if err := r.verify(&it, 100, t0); err != nil {
+	r := setitem.Rules{MaxItemSize: 1024, TTL: time.Hour, PoWBits: 12}
+	if err := r.Verify(&it, 100, t0); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	// Changing any field invalidates the work (with overwhelming
@@ -104,17 +107,17 @@ func TestProofOfWork(t *testing.T) {
 	for i := 0; ; i++ {
 		changed := it
 		changed.Body = []byte{byte(i)}
-		if changed.checkPoW(12) {
+		if changed.CheckPoW(12) {
 			continue
 		}
-		if err := r.verify(&changed, 100, t0); !errors.Is(err, ErrPoW) {
-			t.Fatalf("changed item: %v, want ErrPoW", err)
+		if err := r.Verify(&changed, 100, t0); !errors.Is(err, wire.ErrPoW) {
+			t.Fatalf("changed item: %v, want wire.ErrPoW", err)
 		}
 		break
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := it.Solve(ctx, MaxPoWBits); err == nil {
+	if err := it.Solve(ctx, wire.MaxPoWBits); err == nil {
 		t.Fatal("Solve ignored a canceled context")
 	}
 }
@@ -123,30 +126,30 @@ func TestRulesVerify(t *testing.T) {
 	r := plainRules()
 	r.Dedup = false
 	ok := storeItem("k", "b", t0.Unix()+60, "")
-	if err := r.verify(&ok, 100, t0); err != nil {
+	if err := r.Verify(&ok, 100, t0); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		it   Item
+		it   setitem.Item
 		size int
 		want error
 	}{
-		{ok, 2000, ErrTooLarge},
-		{storeItem("k", "b", t0.Unix(), ""), 100, ErrExpired},
-		{storeItem("k", "b", t0.Add(time.Hour+MaxClockSkew+time.Minute).Unix(), ""), 100, ErrInvalid},
-		{storeItem("k", "b", t0.Unix()+60, "null"), 100, ErrInvalid},
+		{ok, 2000, wire.ErrTooLarge},
+		{storeItem("k", "b", t0.Unix(), ""), 100, wire.ErrExpired},
+		{storeItem("k", "b", t0.Add(time.Hour+setitem.MaxClockSkew+time.Minute).Unix(), ""), 100, wire.ErrInvalid},
+		{storeItem("k", "b", t0.Unix()+60, "null"), 100, wire.ErrInvalid},
 	}
 	for i, c := range cases {
-		if err := r.verify(&c.it, c.size, t0); !errors.Is(err, c.want) {
+		if err := r.Verify(&c.it, c.size, t0); !errors.Is(err, c.want) {
 			t.Errorf("case %d: %v, want %v", i, err, c.want)
 		}
 	}
-	r.Check = func(*Item) error { return errors.New("no") }
-	if err := r.verify(&ok, 100, t0); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("Check hook: %v, want ErrInvalid", err)
+	r.Check = func(*setitem.Item) error { return errors.New("no") }
+	if err := r.Verify(&ok, 100, t0); !errors.Is(err, wire.ErrInvalid) {
+		t.Fatalf("Check hook: %v, want wire.ErrInvalid", err)
 	}
-	for ns, rr := range DefaultRules() {
-		if err := rr.validate(ns); err != nil {
+	for ns, rr := range setitem.DefaultRules() {
+		if err := rr.Validate(ns); err != nil {
 			t.Errorf("default rules: %v", err)
 		}
 	}
@@ -204,7 +207,7 @@ func TestStorePutScanPaging(t *testing.T) {
 	if got := strings.Join(bodies(rest), ""); got != "hg" {
 		t.Fatalf("scan after the second item: %q, want \"hg\"", got)
 	}
-	if _, _, err := s.Scan("test", []byte("k"), []byte("short"), 3, t0); !errors.Is(err, ErrInvalid) {
+	if _, _, err := s.Scan("test", []byte("k"), []byte("short"), 3, t0); !errors.Is(err, wire.ErrInvalid) {
 		t.Fatalf("bad cursor: %v", err)
 	}
 	checkStore(t, s)
@@ -223,7 +226,7 @@ func TestStoreNullifierLaterWins(t *testing.T) {
 	early := storeItem("k", "early", t0.Unix()+100, "n")
 	late := storeItem("k", "late", t0.Unix()+200, "n")
 	other := storeItem("k", "other", t0.Unix()+150, "m")
-	for _, order := range [][]Item{{early, late, other}, {late, early, other}} {
+	for _, order := range [][]setitem.Item{{early, late, other}, {late, early, other}} {
 		s := openTestStore(t)
 		for _, it := range order {
 			if _, err := s.Put(it, r, t0); err != nil {
@@ -248,8 +251,8 @@ func TestStoreQuotaAndSweep(t *testing.T) {
 		mustPut(t, s, storeItem("k", string(rune('a'+i)), t0.Unix()+int64(10+i), ""), r, t0)
 	}
 	_, err := s.Put(storeItem("k", "f", t0.Unix()+60, ""), r, t0)
-	if !errors.Is(err, ErrQuota) {
-		t.Fatalf("6th item: %v, want ErrQuota", err)
+	if !errors.Is(err, wire.ErrQuota) {
+		t.Fatalf("6th item: %v, want wire.ErrQuota", err)
 	}
 	// A replacement by nullifier is not refused by the quota.
 	r2 := r
@@ -316,8 +319,8 @@ func TestStoreReopenAndPermissions(t *testing.T) {
 func TestMergeDedupAndPaging(t *testing.T) {
 	r := plainRules()
 	r.MaxItemsPerKey = 0
-	enc := func(it Item) []byte {
-		b, err := EncodeItem(&it)
+	enc := func(it setitem.Item) []byte {
+		b, err := setitem.Encode(&it)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,21 +357,24 @@ func TestMergeDedupAndPaging(t *testing.T) {
 func TestNullifierSignature(t *testing.T) {
 	r := plainRules()
 	it := storeItem("poll", "yes", t0.Unix()+60, "voter")
-	if err := r.verify(&it, 100, t0); err != nil {
+	if err := r.Verify(&it, 100, t0); err != nil {
 		t.Fatalf("signed item: %v", err)
 	}
-	for name, change := range map[string]func(*Item){
-		"body":      func(x *Item) { x.Body = []byte("no") },
-		"expiry":    func(x *Item) { x.Expires++ },
-		"key":       func(x *Item) { x.Key = []byte("poll2") },
-		"signature": func(x *Item) { x.Sig = bytes.Clone(x.Sig); x.Sig[0] ^= 1 },
-		"unsigned":  func(x *Item) { x.Sig = nil },
-		"other key": func(x *Item) { y := storeItem("poll", "yes", t0.Unix()+60, "mallory"); x.Nullifier = y.Nullifier },
+	for name, change := range map[string]func(*setitem.Item){
+		"body":      func(x *setitem.Item) { x.Body = []byte("no") },
+		"expiry":    func(x *setitem.Item) { x.Expires++ },
+		"key":       func(x *setitem.Item) { x.Key = []byte("poll2") },
+		"signature": func(x *setitem.Item) { x.Sig = bytes.Clone(x.Sig); x.Sig[0] ^= 1 },
+		"unsigned":  func(x *setitem.Item) { x.Sig = nil },
+		"other key": func(x *setitem.Item) {
+			y := storeItem("poll", "yes", t0.Unix()+60, "mallory")
+			x.Nullifier = y.Nullifier
+		},
 	} {
 		bad := it
 		change(&bad)
-		if err := r.verify(&bad, 100, t0); !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s changed: %v, want ErrInvalid", name, err)
+		if err := r.Verify(&bad, 100, t0); !errors.Is(err, wire.ErrInvalid) {
+			t.Errorf("%s changed: %v, want wire.ErrInvalid", name, err)
 		}
 	}
 	// The proof of work is solved after signing and does not break it.
@@ -376,13 +382,13 @@ func TestNullifierSignature(t *testing.T) {
 	if err := it.Solve(context.Background(), r.PoWBits); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.verify(&it, 100, t0); err != nil {
+	if err := r.Verify(&it, 100, t0); err != nil {
 		t.Fatalf("signed and solved item: %v", err)
 	}
-	k1, _ := NullifierKey([]byte("secret"), "vote", []byte("poll-1"))
-	k2, _ := NullifierKey([]byte("secret"), "vote", []byte("poll-1"))
-	k3, _ := NullifierKey([]byte("secret"), "vote", []byte("poll-2"))
-	k4, _ := NullifierKey([]byte("other"), "vote", []byte("poll-1"))
+	k1, _ := setitem.NullifierKey([]byte("secret"), "vote", []byte("poll-1"))
+	k2, _ := setitem.NullifierKey([]byte("secret"), "vote", []byte("poll-1"))
+	k3, _ := setitem.NullifierKey([]byte("secret"), "vote", []byte("poll-2"))
+	k4, _ := setitem.NullifierKey([]byte("other"), "vote", []byte("poll-1"))
 	if !k1.Equal(k2) || k1.Equal(k3) || k1.Equal(k4) {
 		t.Fatal("nullifier keys: same writer and set must agree, others differ")
 	}

@@ -6,7 +6,9 @@ import (
 	"io"
 	"unicode/utf8"
 
-	"github.com/komrade-net/komrade/dht/detcbor"
+	"github.com/komrade-net/komrade/internal/detcbor"
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 // ProtocolID is the libp2p protocol of the set service.
@@ -28,9 +30,11 @@ const (
 	// maxScanBytes bounds the items of a scan page or a push, leaving room
 	// for the rest of the frame.
 	maxScanBytes = MaxFrameSize - 16<<10
-	// maxArrayElements is the decoders' bound on any CBOR array.
+	// maxArrayElements is the frame decoder's bound on any CBOR array.
 	maxArrayElements = maxDigestIDs
 )
+
+var dec = detcbor.NewDecoder(maxArrayElements, 4)
 
 // op is a request type.
 type op uint8
@@ -53,19 +57,19 @@ type request struct {
 	IDs    [][]byte `cbor:"7,keyasint,omitempty"`
 }
 
-// response is the one frame a server answers with. Code is 0 on success,
-// otherwise the error's wire code and Msg a short reason.
+// response is the one frame a server answers with. Code is wire.StatusOK on
+// success, otherwise the error's status, and Msg a short reason.
 type response struct {
-	Code    uint8    `cbor:"1,keyasint"`
-	Msg     string   `cbor:"2,keyasint,omitempty"`
-	Items   [][]byte `cbor:"3,keyasint,omitempty"`
-	Next    []byte   `cbor:"4,keyasint,omitempty"`
-	Missing []uint32 `cbor:"5,keyasint,omitempty"`
-	Stored  uint32   `cbor:"6,keyasint,omitempty"`
+	Code    wire.Status `cbor:"1,keyasint"`
+	Msg     string      `cbor:"2,keyasint,omitempty"`
+	Items   [][]byte    `cbor:"3,keyasint,omitempty"`
+	Next    []byte      `cbor:"4,keyasint,omitempty"`
+	Missing []uint32    `cbor:"5,keyasint,omitempty"`
+	Stored  uint32      `cbor:"6,keyasint,omitempty"`
 }
 
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("sets: "+format+": %w", append(args, ErrInvalid)...)
+	return fmt.Errorf("sets: "+format+": %w", append(args, wire.ErrInvalid)...)
 }
 
 // checkItems checks the count and sizes of encoded items (not their content).
@@ -78,24 +82,24 @@ func checkItems(items [][]byte, max int) error {
 		if len(it) == 0 {
 			return invalidf("empty item")
 		}
-		if len(it) > ItemSizeCap {
-			return fmt.Errorf("sets: item of %d bytes exceeds %d: %w", len(it), ItemSizeCap, ErrTooLarge)
+		if len(it) > setitem.ItemSizeCap {
+			return fmt.Errorf("sets: item of %d bytes exceeds %d: %w", len(it), setitem.ItemSizeCap, wire.ErrTooLarge)
 		}
 		total += len(it)
 	}
 	if total > maxScanBytes {
-		return fmt.Errorf("sets: items of %d bytes exceed %d: %w", total, maxScanBytes, ErrTooLarge)
+		return fmt.Errorf("sets: items of %d bytes exceed %d: %w", total, maxScanBytes, wire.ErrTooLarge)
 	}
 	return nil
 }
 
 // checkScanArgs checks a set's name and a paging cursor.
 func checkScanArgs(ns string, key, cursor []byte) error {
-	if !validNamespace(ns) {
+	if !setitem.ValidNamespace(ns) {
 		return invalidf("bad namespace")
 	}
-	if len(key) == 0 || len(key) > MaxKeySize {
-		return invalidf("key of %d bytes, want 1..%d", len(key), MaxKeySize)
+	if len(key) == 0 || len(key) > setitem.MaxKeySize {
+		return invalidf("key of %d bytes, want 1..%d", len(key), setitem.MaxKeySize)
 	}
 	if len(cursor) != 0 && len(cursor) != cursorLen {
 		return invalidf("cursor of %d bytes", len(cursor))
@@ -157,8 +161,8 @@ func (r *request) check() error {
 // check validates a response's shape. Whether it fits the request is checked
 // by the caller.
 func (r *response) check() error {
-	if r.Code > uint8(codeMax) {
-		return invalidf("unknown code %d", r.Code)
+	if !r.Code.Known() {
+		return invalidf("unknown status %d", r.Code)
 	}
 	if len(r.Msg) > maxMsgLen || !utf8.ValidString(r.Msg) {
 		return invalidf("bad message")
@@ -188,7 +192,7 @@ func encodeFrame[T interface{ check() error }](v T) ([]byte, error) {
 		return nil, fmt.Errorf("sets: encode frame: %w", err)
 	}
 	if len(b) > MaxFrameSize {
-		return nil, fmt.Errorf("sets: frame of %d bytes exceeds %d: %w", len(b), MaxFrameSize, ErrTooLarge)
+		return nil, fmt.Errorf("sets: frame of %d bytes exceeds %d: %w", len(b), MaxFrameSize, wire.ErrTooLarge)
 	}
 	return b, nil
 }
@@ -201,11 +205,11 @@ func decodeFrame[T any, P interface {
 	check() error
 }](b []byte) (*T, error) {
 	if len(b) > MaxFrameSize {
-		return nil, fmt.Errorf("sets: frame of %d bytes exceeds %d: %w", len(b), MaxFrameSize, ErrTooLarge)
+		return nil, fmt.Errorf("sets: frame of %d bytes exceeds %d: %w", len(b), MaxFrameSize, wire.ErrTooLarge)
 	}
 	var v T
 	if err := dec.UnmarshalCanonical(b, &v); err != nil {
-		return nil, fmt.Errorf("sets: decode frame: %v: %w", err, ErrInvalid)
+		return nil, fmt.Errorf("sets: decode frame: %v: %w", err, wire.ErrInvalid)
 	}
 	if err := P(&v).check(); err != nil {
 		return nil, err
@@ -219,7 +223,7 @@ func decodeResponse(b []byte) (*response, error) { return decodeFrame[response](
 // writeFrame writes a length-prefixed frame.
 func writeFrame(w io.Writer, body []byte) error {
 	if len(body) == 0 || len(body) > MaxFrameSize {
-		return fmt.Errorf("sets: frame of %d bytes: %w", len(body), ErrTooLarge)
+		return fmt.Errorf("sets: frame of %d bytes: %w", len(body), wire.ErrTooLarge)
 	}
 	buf := make([]byte, 4, 4+len(body))
 	binary.BigEndian.PutUint32(buf, uint32(len(body)))
@@ -240,7 +244,7 @@ func readFrame(r io.Reader) ([]byte, error) {
 		return nil, invalidf("empty frame")
 	}
 	if n > MaxFrameSize {
-		return nil, fmt.Errorf("sets: frame of %d bytes exceeds %d: %w", n, MaxFrameSize, ErrTooLarge)
+		return nil, fmt.Errorf("sets: frame of %d bytes exceeds %d: %w", n, MaxFrameSize, wire.ErrTooLarge)
 	}
 	body, err := io.ReadAll(io.LimitReader(r, int64(n)))
 	if err != nil {

@@ -15,11 +15,11 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
-	"github.com/komrade-net/komrade/dht"
-	"github.com/komrade-net/komrade/dht/directory"
 	"github.com/komrade-net/komrade/mixnode"
-	"github.com/komrade-net/komrade/mixnode/packet"
 	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/transport"
+	"github.com/komrade-net/komrade/wire"
 )
 
 // ksExponential returns the Kolmogorov–Smirnov statistic of samples against
@@ -88,7 +88,7 @@ func TestHoldingTimesExponential(t *testing.T) {
 // rawStream opens a stream of protocol proto to node from a fresh peer.
 func rawStream(t *testing.T, node *mixnode.Node, proto protocol.ID) network.Stream {
 	t.Helper()
-	h, err := dht.NewHost(nil, nil, nil)
+	h, err := transport.NewHost(nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +135,8 @@ func TestBadFramesRejected(t *testing.T) {
 	done := make(chan int)
 	go func() { done <- echoes(t, c, 60, 10, 20*time.Second) }()
 
-	s := rawStream(t, target, packet.ClientProtocol)
-	junk := make([]byte, packet.PacketLength)
+	s := rawStream(t, target, wire.ClientProtocol)
+	junk := make([]byte, wire.PacketLength)
 	rand.Read(junk)
 	if _, err := s.Write(junk); err != nil {
 		t.Fatal(err)
@@ -146,8 +146,8 @@ func TestBadFramesRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, _ := packet.EncodeForwardPayload(nil, packet.OpDrop, nil)
-	pkt, err := packet.NewForward(packet.NewSphinx(), []packet.Hop{{ID: target.ID(), Key: foreign.Bytes()}}, payload)
+	payload, _ := wire.EncodeForwardPayload(nil, wire.OpDrop, nil)
+	pkt, err := wire.NewForward(wire.NewSphinx(), []wire.Hop{{ID: target.ID(), Key: foreign.Bytes()}}, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,14 +156,14 @@ func TestBadFramesRejected(t *testing.T) {
 	}
 	waitFor(t, "two unwrap failures", 10*time.Second, func() bool { return m.Dropped(mixnode.DropUnwrap) >= 2 })
 
-	s2 := rawStream(t, target, packet.ClientProtocol)
+	s2 := rawStream(t, target, wire.ClientProtocol)
 	if _, err := s2.Write(junk[:1000]); err != nil {
 		t.Fatal(err)
 	}
 	s2.Close()
 	waitFor(t, "a truncated frame", 10*time.Second, func() bool { return m.Dropped(mixnode.DropTruncated) >= 1 })
 
-	s3 := rawStream(t, target, packet.MixProtocol)
+	s3 := rawStream(t, target, wire.MixProtocol)
 	s3.Write(pkt)
 	waitFor(t, "a refused mix link", 10*time.Second, func() bool { return m.Dropped(mixnode.DropUnknownPeer) >= 1 })
 
@@ -186,16 +186,16 @@ func TestReplayDropped(t *testing.T) {
 		t.Fatalf("client picked gateway %s, want node 0", c.Gateway())
 	}
 	gwd, _ := dir.Lookup(gw.ID())
-	route, err := packet.RandomRoute(dir)
+	route, err := pki.RandomRoute(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hops, err := packet.HopsFor(dir.Epoch, time.Millisecond, gwd, route[0], route[1], route[2])
+	hops, err := pki.HopsFor(dir.Epoch, time.Millisecond, gwd, route[0], route[1], route[2])
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, _ := packet.EncodeForwardPayload(nil, packet.OpDrop, []byte("x"))
-	pkt, err := packet.NewForward(packet.NewSphinx(), hops, payload)
+	payload, _ := wire.EncodeForwardPayload(nil, wire.OpDrop, []byte("x"))
+	pkt, err := wire.NewForward(wire.NewSphinx(), hops, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestEpochRotation(t *testing.T) {
 	const epoch = 6 * time.Second
 	net := startNet(t, testnet.Options{Nodes: 9, EpochLength: epoch, LambdaM: 2, Refresh: 500 * time.Millisecond})
 	c := dial(t, net)
-	clock := directory.NewClock(epoch)
+	clock := pki.NewClock(epoch)
 	first := clock.Current()
 	var total, ok int
 	for clock.Current() < first+3 {

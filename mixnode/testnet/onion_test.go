@@ -14,11 +14,11 @@ import (
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/config"
-	"github.com/komrade-net/komrade/config/seal"
-	"github.com/komrade-net/komrade/dht/directory"
-	"github.com/komrade-net/komrade/dht/onion"
-	"github.com/komrade-net/komrade/dht/onion/tornet"
+	"github.com/komrade-net/komrade/internal/seal"
+	"github.com/komrade-net/komrade/internal/tornet"
 	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/pki"
+	"github.com/komrade-net/komrade/transport/onion"
 )
 
 // torEnv is a private Tor network (dht/onion/tornet, built from Debian's
@@ -94,7 +94,7 @@ func TestTor(t *testing.T) {
 			if err != nil {
 				t.Fatalf("node %d descriptor: %v", i, err)
 			}
-			d, err := directory.Verify(raw)
+			d, err := pki.Verify(raw)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +279,7 @@ func TestTor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := directory.Verify(raw)
+		d, err := pki.Verify(raw)
 		if err != nil {
 			t.Fatal(err)
 		}

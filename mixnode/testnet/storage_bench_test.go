@@ -22,8 +22,8 @@ import (
 	"github.com/katzenpost/hpqc/bacap"
 
 	"github.com/komrade-net/komrade/client"
-	"github.com/komrade-net/komrade/dht/record"
 	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/wire/record"
 )
 
 // benchMu is the mean per-hop mixing delay of the benchmark network.

@@ -14,11 +14,11 @@ import (
 	libp2precord "github.com/libp2p/go-libp2p-record"
 
 	"github.com/komrade-net/komrade/dht"
-	"github.com/komrade-net/komrade/dht/record"
-	"github.com/komrade-net/komrade/dht/sets"
 	"github.com/komrade-net/komrade/mixnode"
-	"github.com/komrade-net/komrade/mixnode/packet"
 	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/record"
+	"github.com/komrade-net/komrade/wire/setitem"
 )
 
 func storageCtx(t *testing.T) context.Context {
@@ -75,7 +75,7 @@ func TestStorageThroughMixnet(t *testing.T) {
 		nid := next.BoxIDForContext(wc.ReadCap(), bctx)
 		var nb [32]byte
 		copy(nb[:], nid.Bytes())
-		if _, err := reader.GetBox(ctx, nb); !errors.Is(err, packet.ErrNotFound) {
+		if _, err := reader.GetBox(ctx, nb); !errors.Is(err, wire.ErrNotFound) {
 			t.Fatalf("empty next box: %v, want not found", err)
 		}
 	})
@@ -87,7 +87,7 @@ func TestStorageThroughMixnet(t *testing.T) {
 		id, _, _ := record.SealBox(wc, idx, []byte("c"), []byte("x"), time.Hour)
 		// Signed with another capability's key for the same index.
 		_, forged, _ := record.SealBox(other, idx, []byte("c"), []byte("x"), time.Hour)
-		if _, err := writer.PutBox(ctx, id, forged); !errors.Is(err, packet.ErrInvalid) {
+		if _, err := writer.PutBox(ctx, id, forged); !errors.Is(err, wire.ErrInvalid) {
 			t.Fatalf("forged box through the exit: %v, want invalid", err)
 		}
 		// Bypass the exit's own check: every node refuses it directly.
@@ -101,7 +101,7 @@ func TestStorageThroughMixnet(t *testing.T) {
 			if err := pm.PutValue(ctx, n.PeerID(), rec); err == nil {
 				t.Fatalf("node %d stored a forged box", i+1)
 			}
-			if _, err := n.DHT().LocalRecord(ctx, record.BoxKey(id)); !errors.Is(err, dht.ErrNotFound) {
+			if _, err := n.DHT().LocalRecord(ctx, record.BoxKey(id)); !errors.Is(err, wire.ErrNotFound) {
 				t.Fatalf("node %d holds the forged box: %v", i+1, err)
 			}
 		}
@@ -138,7 +138,7 @@ func TestStorageThroughMixnet(t *testing.T) {
 		if got := get(); got != 3 {
 			t.Fatalf("seq %d after update, want 3", got)
 		}
-		if err := put(1); !errors.Is(err, packet.ErrStale) {
+		if err := put(1); !errors.Is(err, wire.ErrStale) {
 			t.Fatalf("older profile: %v, want stale", err)
 		}
 		if got := get(); got != 3 {
@@ -156,7 +156,7 @@ func TestStorageThroughMixnet(t *testing.T) {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			_, err := reader.GetRecord(ctx, key)
-			if errors.Is(err, packet.ErrNotFound) {
+			if errors.Is(err, wire.ErrNotFound) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -168,25 +168,25 @@ func TestStorageThroughMixnet(t *testing.T) {
 		if _, err := node.Republish(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := node.LocalRecord(ctx, key); !errors.Is(err, dht.ErrNotFound) {
+		if _, err := node.LocalRecord(ctx, key); !errors.Is(err, wire.ErrNotFound) {
 			t.Fatalf("expired record still on disk: %v", err)
 		}
 	})
 
 	t.Run("oversize record and anonymous post without work get typed errors", func(t *testing.T) {
 		big := make([]byte, record.MaxValue+40)
-		if _, err := writer.PutRecord(ctx, "/kpost/00", big); !errors.Is(err, packet.ErrTooLarge) {
+		if _, err := writer.PutRecord(ctx, "/kpost/00", big); !errors.Is(err, wire.ErrTooLarge) {
 			t.Fatalf("oversize record: %v, want too large", err)
 		}
 		p := &record.Post{Created: time.Now().Unix(), Expires: time.Now().Add(time.Hour).Unix(), Body: []byte("hi")}
-		v, _ := record.StampPost(p, 0) // no work at all
+		v, _ := record.StampPost(context.Background(), p, 0) // no work at all
 		if _, err := record.DecodePost(v, 8); err == nil {
 			t.Skip("a zero-work stamp happened to meet the difficulty (p = 1/256)")
 		}
-		if _, err := writer.PutRecord(ctx, record.PostKey(v), v); !errors.Is(err, packet.ErrInvalid) {
+		if _, err := writer.PutRecord(ctx, record.PostKey(v), v); !errors.Is(err, wire.ErrInvalid) {
 			t.Fatalf("post without work: %v, want invalid", err)
 		}
-		good, _ := record.StampPost(p, 8)
+		good, _ := record.StampPost(context.Background(), p, 8)
 		if _, err := writer.PutRecord(ctx, record.PostKey(good), good); err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +252,7 @@ func TestRecordsSurviveRestartAndLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := net.Nodes[j].DHT().LocalRecord(ctx, key); !errors.Is(err, dht.ErrNotFound) {
+	if _, err := net.Nodes[j].DHT().LocalRecord(ctx, key); !errors.Is(err, wire.ErrNotFound) {
 		t.Fatalf("new node already has the record: %v", err)
 	}
 	if n, err := net.Nodes[h].DHT().Republish(ctx); err != nil || n == 0 {
@@ -267,7 +267,7 @@ func TestRecordsSurviveRestartAndLoss(t *testing.T) {
 // network, a third scans both; a later vote with the same nullifier replaces
 // the earlier; items expire; quota and size limits come back typed.
 func TestSetsThroughMixnet(t *testing.T) {
-	rules := sets.DefaultRules()
+	rules := setitem.DefaultRules()
 	vote := rules["vote"]
 	vote.PoWBits, vote.MaxItemsPerKey = 8, 4
 	rules["vote"] = vote
@@ -279,14 +279,14 @@ func TestSetsThroughMixnet(t *testing.T) {
 	// item signs with the nullifier key writer derives for the set (the
 	// writer's name stands for its secret).
 	nullifierKey := func(writer string) ed25519.PrivateKey {
-		k, err := sets.NullifierKey([]byte(writer), "vote", key)
+		k, err := setitem.NullifierKey([]byte(writer), "vote", key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return k
 	}
 	item := func(body, writer string, ttl time.Duration) []byte {
-		it := sets.Item{Namespace: "vote", Key: key, Body: []byte(body), Expires: time.Now().Add(ttl).Unix()}
+		it := setitem.Item{Namespace: "vote", Key: key, Body: []byte(body), Expires: time.Now().Add(ttl).Unix()}
 		if writer != "" {
 			if err := it.Sign(nullifierKey(writer)); err != nil {
 				t.Fatal(err)
@@ -295,20 +295,20 @@ func TestSetsThroughMixnet(t *testing.T) {
 		if err := it.Solve(ctx, 8); err != nil {
 			t.Fatal(err)
 		}
-		enc, err := sets.EncodeItem(&it)
+		enc, err := setitem.Encode(&it)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return enc
 	}
 	scan := func() map[string]bool {
-		res, err := reader.Scan(ctx, packet.ScanRequest{Namespace: "vote", Key: key, Limit: 50})
+		res, err := reader.Scan(ctx, wire.ScanRequest{Namespace: "vote", Key: key, Limit: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]bool{}
 		for _, raw := range res.Items {
-			it, err := sets.DecodeItem(raw)
+			it, err := setitem.Decode(raw)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -343,7 +343,7 @@ func TestSetsThroughMixnet(t *testing.T) {
 	}
 	// b, who read a's nullifier in the scan, cannot change a's vote: the
 	// exit refuses the item (replicas would too: dht/sets tests).
-	forged, err := sets.DecodeItem(item("up again", "b", 3*time.Hour))
+	forged, err := setitem.Decode(item("up again", "b", 3*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,11 +351,11 @@ func TestSetsThroughMixnet(t *testing.T) {
 	if err := forged.Solve(ctx, 8); err != nil {
 		t.Fatal(err)
 	}
-	enc, err := sets.EncodeItem(forged)
+	enc, err := setitem.Encode(forged)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Append(ctx, enc); !errors.Is(err, packet.ErrInvalid) {
+	if _, err := b.Append(ctx, enc); !errors.Is(err, wire.ErrInvalid) {
 		t.Fatalf("vote under a's nullifier signed by b: %v, want invalid", err)
 	}
 	// An item that expires shortly disappears.
@@ -379,12 +379,12 @@ func TestSetsThroughMixnet(t *testing.T) {
 	if _, err := b.Append(ctx, item("fourth", "", time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Append(ctx, item("fifth", "", time.Hour)); !errors.Is(err, packet.ErrQuota) {
+	if _, err := b.Append(ctx, item("fifth", "", time.Hour)); !errors.Is(err, wire.ErrQuota) {
 		t.Fatalf("append over quota: %v, want quota", err)
 	}
 	// An item larger than the namespace allows (but within a packet).
 	big := string(make([]byte, vote.MaxItemSize+100))
-	if _, err := b.Append(ctx, item(big, "", time.Hour)); !errors.Is(err, packet.ErrTooLarge) {
+	if _, err := b.Append(ctx, item(big, "", time.Hour)); !errors.Is(err, wire.ErrTooLarge) {
 		t.Fatalf("oversize item: %v, want too large", err)
 	}
 }

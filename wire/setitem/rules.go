@@ -1,0 +1,109 @@
+package setitem
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/komrade-net/komrade/wire"
+)
+
+// Rules are a namespace's limits. Storage nodes enforce them on every item
+// they accept (appended or replicated) and readers check them again on every
+// item a replica returns.
+type Rules struct {
+	// MaxItemSize is the largest encoded item, at most ItemSizeCap.
+	MaxItemSize int
+	// TTL is the longest lifetime: Expires may be at most now+TTL (plus
+	// MaxClockSkew).
+	TTL time.Duration
+	// PoWBits is the proof-of-work difficulty (see Item.Solve); 0 for none.
+	// Namespaces that anonymous writers use need it.
+	PoWBits int
+	// Dedup allows a Nullifier: the item with the latest expiry replaces the
+	// others with the same nullifier. Without Dedup, items with a nullifier
+	// are invalid.
+	Dedup bool
+	// MaxItemsPerKey caps a set; an append to a full set fails with ErrQuota
+	// (a replacement by nullifier does not count). 0 means no cap.
+	MaxItemsPerKey int
+	// Check, if set, is called on every item that passed the other rules; a
+	// non-nil error rejects it (wrap wire.ErrInvalid to keep the wire code). Use
+	// it for namespace-specific proofs, e.g. that a vote's body is signed by
+	// the key its nullifier commits to. The service itself does not
+	// authenticate nullifiers: without such a check anyone who knows a
+	// nullifier can replace the item.
+	Check func(*Item) error
+}
+
+// DefaultPoWBits is the default difficulty of anonymous namespaces.
+const DefaultPoWBits = 12
+
+// DefaultRules returns the namespaces Komrade uses:
+//
+//	intro  first-contact introductions (encrypted to the recipient), anonymous
+//	vote   votes, anonymous, deduplicated by nullifier
+//	area   local-area feed index entries, anonymous
+//	world  world feed index entries, anonymous
+//	rsvp   event RSVPs (signed by the attendee), deduplicated
+//	pin    map pins, anonymous, deduplicated (a pin can be moved)
+func DefaultRules() map[string]Rules {
+	const day = 24 * time.Hour
+	return map[string]Rules{
+		"intro": {MaxItemSize: 4096, TTL: 14 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 1000},
+		"vote":  {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 10000},
+		"area":  {MaxItemSize: 2048, TTL: 7 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 5000},
+		"world": {MaxItemSize: 1024, TTL: 2 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 10000},
+		"rsvp":  {MaxItemSize: 1024, TTL: 90 * day, Dedup: true, MaxItemsPerKey: 2000},
+		"pin":   {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 5000},
+	}
+}
+
+// validate checks that the rules themselves are usable.
+func (r Rules) Validate(ns string) error {
+	switch {
+	case !ValidNamespace(ns):
+		return fmt.Errorf("setitem: namespace %q: must be 1..%d of [a-z0-9]", ns, MaxNamespaceLen)
+	case r.MaxItemSize <= 0 || r.MaxItemSize > ItemSizeCap:
+		return fmt.Errorf("setitem: namespace %q: MaxItemSize %d, want 1..%d", ns, r.MaxItemSize, ItemSizeCap)
+	case r.TTL < time.Second:
+		return fmt.Errorf("setitem: namespace %q: TTL %v, want at least 1s", ns, r.TTL)
+	case r.PoWBits < 0 || r.PoWBits > wire.MaxPoWBits:
+		return fmt.Errorf("setitem: namespace %q: PoWBits %d, want 0..%d", ns, r.PoWBits, wire.MaxPoWBits)
+	case r.MaxItemsPerKey < 0:
+		return fmt.Errorf("setitem: namespace %q: negative MaxItemsPerKey", ns)
+	}
+	return nil
+}
+
+// verify checks an item against the rules; size is its encoded size.
+// Cheap checks come first, proof-of-work and the Check hook last.
+func (r Rules) Verify(it *Item, size int, now time.Time) error {
+	if size > r.MaxItemSize {
+		return fmt.Errorf("setitem: %s item of %d bytes exceeds %d: %w", it.Namespace, size, r.MaxItemSize, wire.ErrTooLarge)
+	}
+	if it.Expires <= now.Unix() {
+		return fmt.Errorf("setitem: %s item expired: %w", it.Namespace, wire.ErrExpired)
+	}
+	if limit := now.Add(r.TTL + MaxClockSkew).Unix(); it.Expires > limit {
+		return fmt.Errorf("setitem: %s item expires %ds beyond the namespace's lifetime: %w", it.Namespace, it.Expires-limit, wire.ErrInvalid)
+	}
+	if len(it.Nullifier) > 0 && !r.Dedup {
+		return fmt.Errorf("setitem: namespace %s takes no nullifier: %w", it.Namespace, wire.ErrInvalid)
+	}
+	if !it.CheckPoW(r.PoWBits) {
+		return fmt.Errorf("setitem: %s item needs %d bits of proof-of-work: %w", it.Namespace, r.PoWBits, wire.ErrPoW)
+	}
+	// After the work: checking it costs one hash, a signature far more.
+	if !it.checkSig() {
+		return fmt.Errorf("setitem: %s item is not signed by its nullifier key: %w", it.Namespace, wire.ErrInvalid)
+	}
+	if r.Check != nil {
+		if err := r.Check(it); err != nil {
+			if !wire.IsFinal(err) {
+				return fmt.Errorf("setitem: %s item rejected: %v: %w", it.Namespace, err, wire.ErrInvalid)
+			}
+			return fmt.Errorf("setitem: %s item rejected: %w", it.Namespace, err)
+		}
+	}
+	return nil
+}
