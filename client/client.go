@@ -25,6 +25,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/internal/backoff"
 	"github.com/komrade-net/komrade/pki"
 	"github.com/komrade-net/komrade/transport"
 	"github.com/komrade-net/komrade/wire"
@@ -326,7 +327,7 @@ const DirectoryMaxAge = time.Minute
 // boundary the gateway may still be collecting fresh descriptors, so a
 // failed fetch is retried until ctx ends.
 func (c *Client) currentDirectory(ctx context.Context) (*pki.Directory, uint64, error) {
-	backoff := 50 * time.Millisecond
+	bo := backoff.Backoff{Min: 50 * time.Millisecond, Max: time.Second}
 	for {
 		epoch := c.clock.Current()
 		c.mu.Lock()
@@ -360,9 +361,8 @@ func (c *Client) currentDirectory(ctx context.Context) (*pki.Directory, uint64, 
 			return nil, 0, fmt.Errorf("client: no directory for epoch %d: %w", epoch, err)
 		case <-c.done:
 			return nil, 0, errors.New("client: gateway link closed")
-		case <-time.After(backoff):
+		case <-time.After(bo.Next()):
 		}
-		backoff = min(2*backoff, time.Second)
 	}
 }
 
@@ -374,7 +374,7 @@ func (c *Client) currentDirectory(ctx context.Context) (*pki.Directory, uint64, 
 func (c *Client) readLoop() {
 	defer close(c.done)
 	buf := make([]byte, wire.PacketLength)
-	backoff := minBackoff
+	bo := &backoff.Backoff{Min: minBackoff, Max: maxBackoff}
 	for {
 		c.wmu.Lock()
 		s := c.stream
@@ -390,14 +390,14 @@ func (c *Client) readLoop() {
 		gw, _ := c.gw()
 		c.log.Warn("gateway link lost; failing over", "gateway", gw.ID, "err", err)
 		if time.Since(up) >= stableLink {
-			backoff = minBackoff
-		} else if !c.pause(&backoff) {
+			bo.Reset()
+		} else if !c.pause(bo) {
 			// A link that breaks at once (a gateway shutting down, or one
 			// that takes streams and resets them) does not get reopened
 			// in a tight loop.
 			return
 		}
-		if !c.failover(&backoff) {
+		if !c.failover(bo) {
 			return
 		}
 	}
@@ -412,21 +412,22 @@ const (
 	stableLink = 30 * time.Second
 )
 
-// pause waits *backoff and doubles it; false if the client closed.
-func (c *Client) pause(backoff *time.Duration) bool {
+// pause waits for bo's next wait; false if the client closed.
+func (c *Client) pause(bo *backoff.Backoff) bool {
+	t := time.NewTimer(bo.Next())
+	defer t.Stop()
 	select {
 	case <-c.quit:
 		return false
-	case <-time.After(*backoff):
+	case <-t.C:
 	}
-	*backoff = min(2**backoff, maxBackoff)
 	return true
 }
 
 // failover connects to another gateway: the others first, the one just lost
 // last, then again after a pause. It returns false when the client is
 // closed meanwhile.
-func (c *Client) failover(backoff *time.Duration) bool {
+func (c *Client) failover(bo *backoff.Backoff) bool {
 	for {
 		for k := 1; k <= len(c.gws); k++ {
 			i := (c.gwIdx + k) % len(c.gws)
@@ -455,7 +456,7 @@ func (c *Client) failover(backoff *time.Duration) bool {
 			}
 			c.log.Debug("gateway unreachable", "gateway", c.gws[i].ID, "err", err)
 		}
-		if !c.pause(backoff) {
+		if !c.pause(bo) {
 			return false
 		}
 	}

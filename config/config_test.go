@@ -344,50 +344,6 @@ func TestWriteMode0600(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "key")
-
-	if err := WriteFileAtomic(path, []byte("first"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	checkContent(t, path, "first")
-	checkMode(t, path, 0o600)
-
-	// Replacing an existing, more permissive file yields the new mode.
-	if err := os.Chmod(path, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(path, []byte("second"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	checkContent(t, path, "second")
-	checkMode(t, path, 0o600)
-
-	// A stale, world-readable temporary file from an earlier crash must not
-	// lend its mode to the result.
-	if err := os.WriteFile(path+".tmp", []byte("stale stale stale"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path+".tmp", 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(path, []byte("third"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	checkContent(t, path, "third")
-	checkMode(t, path, 0o600)
-	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("temporary file left behind: %v", err)
-	}
-
-	// Unwritable destination: an error, no file.
-	bad := filepath.Join(dir, "no-such-dir", "key")
-	if err := WriteFileAtomic(bad, []byte("x"), 0o600); err == nil {
-		t.Fatal("WriteFileAtomic into a missing directory succeeded")
-	}
-}
-
 func checkMode(t *testing.T, path string, want os.FileMode) {
 	t.Helper()
 	fi, err := os.Stat(path)

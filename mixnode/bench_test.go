@@ -149,7 +149,9 @@ func unwrapPool(b *testing.B) (node, stock nike.PrivateKey, pool [][]byte) {
 //     wire.NewEpochKey.
 func BenchmarkSphinxUnwrap(b *testing.B) {
 	node, stock, pool := unwrapPool(b)
-	b.Run("stock", func(b *testing.B) { benchUnwrap(b, wire.NewStockSphinx(), stock, pool) })
+	b.Run("stock", func(b *testing.B) {
+		benchUnwrap(b, sphinx.NewNIKESphinx(x25519.Scheme(hpqcrand.Reader), wire.Geometry), stock, pool)
+	})
 	b.Run("node", func(b *testing.B) { benchUnwrap(b, wire.NewSphinx(), node, pool) })
 }
 
@@ -193,7 +195,9 @@ func BenchmarkX25519ECDH(b *testing.B) {
 // out of the ratio. ns/op is the sum of both.
 func BenchmarkUnwrapPerECDH(b *testing.B) {
 	node, stock, pool := unwrapPool(b)
-	b.Run("stock", func(b *testing.B) { benchUnwrapPerECDH(b, wire.NewStockSphinx(), stock, pool) })
+	b.Run("stock", func(b *testing.B) {
+		benchUnwrapPerECDH(b, sphinx.NewNIKESphinx(x25519.Scheme(hpqcrand.Reader), wire.Geometry), stock, pool)
+	})
 	b.Run("node", func(b *testing.B) { benchUnwrapPerECDH(b, wire.NewSphinx(), node, pool) })
 }
 
@@ -243,7 +247,7 @@ func BenchmarkPacketCreate(b *testing.B) {
 			scheme nike.Scheme
 		}{
 			{"node", wire.NewSphinx(), wire.NIKE},
-			{"stock", wire.NewStockSphinx(), x25519.Scheme(hpqcrand.Reader)},
+			{"stock", sphinx.NewNIKESphinx(x25519.Scheme(hpqcrand.Reader), wire.Geometry), x25519.Scheme(hpqcrand.Reader)},
 		} {
 			b.Run(fmt.Sprintf("%s/%dhops", impl.name, hops), func(b *testing.B) {
 				path := func() []*sphinx.PathHop {

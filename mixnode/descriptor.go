@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
+	"github.com/komrade-net/komrade/internal/backoff"
 	"github.com/komrade-net/komrade/pki"
 )
 
@@ -55,16 +56,15 @@ func (n *Node) epochLoop(ctx context.Context) {
 		if e > 0 {
 			n.replay.forgetBefore(e - 1)
 		}
-		for attempt := 0; ctx.Err() == nil; attempt++ {
+		bo := backoff.Backoff{Min: time.Second, Max: n.clock.Period / 4}
+		for ctx.Err() == nil {
 			err := n.publish(ctx)
 			if err == nil || ctx.Err() != nil {
 				break
 			}
 			n.log.Warn("descriptor publication failed", "epoch", e, "err", err)
-			select {
-			case <-ctx.Done():
+			if bo.Wait(ctx) != nil {
 				return
-			case <-time.After(min(time.Duration(attempt+1)*time.Second, n.clock.Period/4)):
 			}
 			if n.clock.Current() != e {
 				break

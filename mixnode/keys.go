@@ -17,6 +17,7 @@ import (
 
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/internal/seal"
+	"github.com/komrade-net/komrade/internal/secretfile"
 	"github.com/komrade-net/komrade/pki"
 	"github.com/komrade-net/komrade/wire"
 )
@@ -34,7 +35,7 @@ const (
 // be readable by group or others.
 func LoadIdentity(dataDir string, passphrase []byte) (ed25519.PrivateKey, error) {
 	path := filepath.Join(dataDir, IdentityFile)
-	b, err := config.ReadSecretFile(path, "identity key")
+	b, err := secretfile.Read(path, "identity key")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w (run `komrade mixnode init` first)", err)
 	}
@@ -73,11 +74,6 @@ func CreateIdentity(dataDir string, passphrase []byte) (ed25519.PrivateKey, erro
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	path := filepath.Join(dataDir, IdentityFile)
-	if _, err := os.Stat(path); err == nil {
-		return nil, fmt.Errorf("identity key %s already exists", path)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("identity key: %w", err)
-	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -91,8 +87,9 @@ func CreateIdentity(dataDir string, passphrase []byte) (ed25519.PrivateKey, erro
 		blk = &pem.Block{Type: sealedIdentityPEMType, Bytes: sealed}
 	}
 	data := pem.EncodeToMemory(blk)
-	if err := config.WriteFileAtomic(path, data, 0o600); err != nil {
-		return nil, err
+	// Created exclusively: of two inits racing, one fails.
+	if err := secretfile.Create(path, data); err != nil {
+		return nil, fmt.Errorf("identity key: %w", err)
 	}
 	return priv, nil
 }
@@ -218,7 +215,7 @@ func ReadPassphrase(path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
 	}
-	b, err := config.ReadSecretFile(path, "passphrase file")
+	b, err := secretfile.Read(path, "passphrase file")
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
+	"github.com/komrade-net/komrade/internal/backoff"
 	"github.com/komrade-net/komrade/pki"
 	"github.com/komrade-net/komrade/wire"
 )
@@ -128,7 +129,7 @@ func (p *linkPool) send(ai peer.AddrInfo, pkt []byte) {
 // packet of that write gets one more try on the new stream (the next hop's
 // replay cache drops it should the failed write have reached it after all).
 func (p *linkPool) run(ctx context.Context, pid peer.ID, l *link) {
-	backoff := backoffMin
+	bo := backoff.Backoff{Min: backoffMin, Max: backoffMax}
 	var held []byte
 	for ctx.Err() == nil {
 		octx, cancel := context.WithTimeout(ctx, streamOpenTime)
@@ -139,16 +140,14 @@ func (p *linkPool) run(ctx context.Context, pid peer.ID, l *link) {
 				p.n.metrics.drop(DropLinkError)
 				held = nil
 			}
-			p.n.log.Debug("mix link open failed", "peer", pid, "err", err, "retry_in", backoff)
-			select {
-			case <-ctx.Done():
+			wait := bo.Next()
+			p.n.log.Debug("mix link open failed", "peer", pid, "err", err, "retry_in", wait)
+			if backoff.Sleep(ctx, wait) != nil {
 				return
-			case <-time.After(backoff):
 			}
-			backoff = min(2*backoff, backoffMax)
 			continue
 		}
-		backoff = backoffMin
+		bo.Reset()
 		held, err = p.write(ctx, s, l, held)
 		if err != nil {
 			s.Reset()

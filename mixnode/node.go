@@ -32,6 +32,7 @@ import (
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/dht"
 	"github.com/komrade-net/komrade/dht/sets"
+	"github.com/komrade-net/komrade/internal/testseam"
 	"github.com/komrade-net/komrade/pki"
 	"github.com/komrade-net/komrade/transport"
 	"github.com/komrade-net/komrade/wire"
@@ -54,9 +55,10 @@ type Options struct {
 	// SetRules overrides the set namespaces' rules (tests); nil means
 	// setitem.DefaultRules with pow_bits applied.
 	SetRules map[string]setitem.Rules
-	// DropRate, for fault-injection tests only, drops this fraction of the
-	// packets the node receives (counted as "injected").
-	DropRate float64
+}
+
+func init() {
+	testseam.NodeDHT = func(n any) *dht.Node { return n.(*Node).dht }
 }
 
 // Node is a running mix node.
@@ -196,9 +198,6 @@ func (n *Node) Addrs() []string {
 
 // Metrics returns the node's counters.
 func (n *Node) Metrics() *Metrics { return &n.metrics }
-
-// DHT returns the node's DHT (for storage services and tests).
-func (n *Node) DHT() *dht.Node { return n.dht }
 
 // Directory returns the node's current view of the directory, or nil.
 func (n *Node) Directory() *pki.Directory {

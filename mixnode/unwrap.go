@@ -3,11 +3,11 @@ package mixnode
 import (
 	"context"
 	"fmt"
-	mrand "math/rand/v2"
 	"time"
 
 	"github.com/katzenpost/katzenpost/core/sphinx/commands"
 
+	"github.com/komrade-net/komrade/internal/testseam"
 	"github.com/komrade-net/komrade/wire"
 )
 
@@ -78,7 +78,7 @@ func (n *Node) process(pkt []byte) {
 		n.metrics.drop(DropUnwrap)
 		return
 	}
-	if n.opts.DropRate > 0 && mrand.Float64() < n.opts.DropRate {
+	if testseam.Drop() { // tests of the ARQ inject loss; never set otherwise
 		n.metrics.drop("injected")
 		return
 	}

@@ -64,12 +64,6 @@ func NewSphinx() *sphinx.Sphinx {
 	return sphinx.NewNIKESphinx(NIKE, Geometry)
 }
 
-// NewStockSphinx returns a Sphinx instance using hpqc's X25519 scheme, for
-// compatibility tests and benchmarks.
-func NewStockSphinx() *sphinx.Sphinx {
-	return sphinx.NewNIKESphinx(x25519.Scheme(hpqcrand.Reader), Geometry)
-}
-
 // NewEpochKey generates a mix node's Sphinx key for one epoch, prepared so
 // that each unwrap costs one scalar multiplication for the shared secret. It
 // returns the private key and the public key bytes to publish.

@@ -23,10 +23,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
+
+	"crypto/hkdf"
 
 	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/hkdf"
 )
 
 const (
@@ -159,10 +159,12 @@ type Ratchet struct {
 // NewRatchet derives a ratchet from a secret both sides share (from the
 // invite) and a label naming the direction.
 func NewRatchet(secret []byte, label string) (*Ratchet, error) {
-	r := &Ratchet{}
-	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte("komrade ratchet v1 "+label)), r.Chain[:]); err != nil {
+	chain, err := hkdf.Key(sha256.New, secret, nil, "komrade ratchet v1 "+label, 32)
+	if err != nil {
 		return nil, err
 	}
+	r := &Ratchet{}
+	copy(r.Chain[:], chain)
 	return r, nil
 }
 
@@ -170,8 +172,12 @@ func NewRatchet(secret []byte, label string) (*Ratchet, error) {
 // computed) into the chain: keys from here on cannot be derived from the
 // invite's secret alone. The index is unchanged.
 func (r *Ratchet) Rekey(dh []byte) error {
-	_, err := io.ReadFull(hkdf.New(sha256.New, dh, r.Chain[:], []byte("komrade rekey v1")), r.Chain[:])
-	return err
+	chain, err := hkdf.Key(sha256.New, dh, r.Chain[:], "komrade rekey v1", 32)
+	if err != nil {
+		return err
+	}
+	copy(r.Chain[:], chain)
+	return nil
 }
 
 // Next returns the index and key of the next box and advances the ratchet.

@@ -32,6 +32,7 @@ import (
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/internal/backoff"
 	"github.com/komrade-net/komrade/internal/detcbor"
 	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/record"
@@ -159,11 +160,13 @@ func (m *Messenger) PublishProfile(ctx context.Context, name string) (string, er
 }
 
 // retry runs f (one request through the mix network) until it succeeds,
-// up to MaxTries, each try with client.ReplyTimeout. A try that fails at
-// once (the send queue full, no directory yet) is followed by a pause, so
-// that the tries are spread over time and not spent in a burst.
+// up to MaxTries, each try with client.ReplyTimeout. Tries are paced by a
+// backoff from one second (less the time the try took), so that tries that
+// fail at once (the send queue full, no directory yet) are spread over time
+// and not spent in a burst.
 func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) error {
 	var last error
+	bo := backoff.Backoff{Min: time.Second, Max: 8 * time.Second}
 	for try := 0; try < MaxTries; try++ {
 		start := time.Now()
 		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
@@ -180,12 +183,8 @@ func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) er
 		}
 		last = err
 		m.log.Debug("no answer; trying again", "try", try+1, "err", err)
-		if pause := time.Second - time.Since(start); pause > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(pause):
-			}
+		if err := backoff.Sleep(ctx, bo.Next()-time.Since(start)); err != nil {
+			return err
 		}
 	}
 	return fmt.Errorf("no answer after %d tries: %w", MaxTries, last)

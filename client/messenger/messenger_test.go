@@ -18,6 +18,7 @@ import (
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/internal/seal"
+	"github.com/komrade-net/komrade/internal/testseam"
 	"github.com/komrade-net/komrade/mixnode"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 	"github.com/komrade-net/komrade/wire"
@@ -235,7 +236,8 @@ func TestStoreAndForwardAndFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("messages through a lossy mix network")
 	}
-	net := startNet(t, func(i int, o *mixnode.Options) { o.DropRate = 0.05 })
+	t.Cleanup(testseam.SetDropRate(0.05))
+	net := startNet(t, nil)
 	a, b := newUser(t, net), newUser(t, net)
 	pair(t, a, b)
 	b.close() // bob goes offline

@@ -16,14 +16,14 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
+
+	"crypto/hkdf"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/hkdf"
 
 	"github.com/komrade-net/komrade/internal/seal"
 )
@@ -144,9 +144,9 @@ func newStore(db *bolt.DB, passphrase, salt []byte, p seal.Params) (*Store, erro
 	master := argon2.IDKey(passphrase, salt, p.Time, p.Memory, p.Threads, 32)
 	defer clear(master)
 	derive := func(label string) []byte {
-		k := make([]byte, 32)
-		if _, err := io.ReadFull(hkdf.New(sha256.New, master, nil, []byte("komrade store "+label)), k); err != nil {
-			panic(err)
+		k, err := hkdf.Key(sha256.New, master, nil, "komrade store "+label, 32)
+		if err != nil {
+			panic(err) // only for lengths beyond 255 hashes
 		}
 		return k
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/internal/seal"
+	"github.com/komrade-net/komrade/internal/testseam"
 	"github.com/komrade-net/komrade/internal/tornet"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 	"github.com/komrade-net/komrade/pki"
@@ -90,7 +91,7 @@ func TestTor(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		for i, node := range net.Nodes {
-			raw, err := net.Nodes[(i+1)%len(net.Nodes)].DHT().Descriptor(ctx, node.ID())
+			raw, err := testseam.NodeDHT(net.Nodes[(i+1)%len(net.Nodes)]).Descriptor(ctx, node.ID())
 			if err != nil {
 				t.Fatalf("node %d descriptor: %v", i, err)
 			}
@@ -275,7 +276,7 @@ func TestTor(t *testing.T) {
 		if err := net.WaitDirectories(ctx, len(net.Nodes)); err != nil {
 			t.Fatal(err)
 		}
-		raw, err := net.Nodes[1].DHT().Descriptor(ctx, id)
+		raw, err := testseam.NodeDHT(net.Nodes[1]).Descriptor(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}

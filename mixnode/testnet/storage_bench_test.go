@@ -22,6 +22,7 @@ import (
 	"github.com/katzenpost/hpqc/bacap"
 
 	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/internal/testseam"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 	"github.com/komrade-net/komrade/wire/record"
 )
@@ -147,7 +148,7 @@ func BenchmarkGetBoxMixnet(b *testing.B) {
 		lat := make([]time.Duration, 0, b.N)
 		b.ResetTimer()
 		for range b.N {
-			n := net.Nodes[mrand.IntN(len(net.Nodes))].DHT()
+			n := testseam.NodeDHT(net.Nodes[mrand.IntN(len(net.Nodes))])
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			start := time.Now()
 			v, err := n.GetRecord(ctx, key)

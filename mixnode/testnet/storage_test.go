@@ -14,6 +14,7 @@ import (
 	libp2precord "github.com/libp2p/go-libp2p-record"
 
 	"github.com/komrade-net/komrade/dht"
+	"github.com/komrade-net/komrade/internal/testseam"
 	"github.com/komrade-net/komrade/mixnode"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 	"github.com/komrade-net/komrade/wire"
@@ -91,7 +92,7 @@ func TestStorageThroughMixnet(t *testing.T) {
 			t.Fatalf("forged box through the exit: %v, want invalid", err)
 		}
 		// Bypass the exit's own check: every node refuses it directly.
-		src := net.Nodes[0].DHT()
+		src := testseam.NodeDHT(net.Nodes[0])
 		pm, err := kadpb.NewProtocolMessenger(src.DHT.MessageSender())
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +102,7 @@ func TestStorageThroughMixnet(t *testing.T) {
 			if err := pm.PutValue(ctx, n.PeerID(), rec); err == nil {
 				t.Fatalf("node %d stored a forged box", i+1)
 			}
-			if _, err := n.DHT().LocalRecord(ctx, record.BoxKey(id)); !errors.Is(err, wire.ErrNotFound) {
+			if _, err := testseam.NodeDHT(n).LocalRecord(ctx, record.BoxKey(id)); !errors.Is(err, wire.ErrNotFound) {
 				t.Fatalf("node %d holds the forged box: %v", i+1, err)
 			}
 		}
@@ -164,7 +165,7 @@ func TestStorageThroughMixnet(t *testing.T) {
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
-		node := net.Nodes[1].DHT()
+		node := testseam.NodeDHT(net.Nodes[1])
 		if _, err := node.Republish(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +213,7 @@ func TestRecordsSurviveRestartAndLoss(t *testing.T) {
 	}
 	var holders []int
 	for i, n := range net.Nodes {
-		if got, err := n.DHT().LocalRecord(ctx, key); err == nil && bytes.Equal(got, v) {
+		if got, err := testseam.NodeDHT(n).LocalRecord(ctx, key); err == nil && bytes.Equal(got, v) {
 			holders = append(holders, i)
 		}
 	}
@@ -227,7 +228,7 @@ func TestRecordsSurviveRestartAndLoss(t *testing.T) {
 	if err := net.RestartNode(ctx, h); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := net.Nodes[h].DHT().LocalRecord(ctx, key); err != nil || !bytes.Equal(got, v) {
+	if got, err := testseam.NodeDHT(net.Nodes[h]).LocalRecord(ctx, key); err != nil || !bytes.Equal(got, v) {
 		t.Fatalf("restarted node lost the record: %v", err)
 	}
 	// Stop two other holders: still readable through the mix network.
@@ -252,13 +253,13 @@ func TestRecordsSurviveRestartAndLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := net.Nodes[j].DHT().LocalRecord(ctx, key); !errors.Is(err, wire.ErrNotFound) {
+	if _, err := testseam.NodeDHT(net.Nodes[j]).LocalRecord(ctx, key); !errors.Is(err, wire.ErrNotFound) {
 		t.Fatalf("new node already has the record: %v", err)
 	}
-	if n, err := net.Nodes[h].DHT().Republish(ctx); err != nil || n == 0 {
+	if n, err := testseam.NodeDHT(net.Nodes[h]).Republish(ctx); err != nil || n == 0 {
 		t.Fatalf("republish: %d records, %v", n, err)
 	}
-	if got, err := net.Nodes[j].DHT().LocalRecord(ctx, key); err != nil || !bytes.Equal(got, v) {
+	if got, err := testseam.NodeDHT(net.Nodes[j]).LocalRecord(ctx, key); err != nil || !bytes.Equal(got, v) {
 		t.Fatalf("new node did not receive the republished record: %v", err)
 	}
 }

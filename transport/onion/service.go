@@ -19,8 +19,7 @@ import (
 	"github.com/cretz/bine/control"
 	"github.com/cretz/bine/torutil"
 	bineed25519 "github.com/cretz/bine/torutil/ed25519"
-
-	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/internal/secretfile"
 )
 
 // KeyFile is the name of a node's onion service key in its data dir.
@@ -33,7 +32,7 @@ const keyPEMType = "KOMRADE ONION SERVICE KEY"
 // the onion address, so a node keeps its address across restarts. A key
 // file readable by group or others is refused.
 func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
-	b, err := config.ReadSecretFile(path, "onion key")
+	b, err := secretfile.Read(path, "onion key")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return createKey(path)
@@ -56,22 +55,8 @@ func createKey(path string) (ed25519.PrivateKey, error) {
 		return nil, err
 	}
 	data := pem.EncodeToMemory(&pem.Block{Type: keyPEMType, Bytes: priv.Seed()})
-	// O_EXCL: never replace a key another process just wrote.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("onion key: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, fmt.Errorf("onion key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, fmt.Errorf("onion key: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	// Created exclusively: never replace a key another process just wrote.
+	if err := secretfile.Create(path, data); err != nil {
 		return nil, fmt.Errorf("onion key: %w", err)
 	}
 	return priv, nil
