@@ -1,11 +1,13 @@
-// Package client is the Komrade user agent. At this stage it holds what every
-// later feature rides on: a link to one gateway (over a fresh libp2p identity
-// per session), the verified directory the gateway serves, and request/reply
-// exchanges through full mix paths with SURBs: client → gateway → L1 → L2 →
-// L3 (exit) and back L1 → L2 → L3 → gateway → client.
+// Package client is the Komrade user agent's link to the mix network: a
+// link to a gateway (over a fresh libp2p identity per session, directly or
+// through Tor) with failover to the others of its config, the verified
+// directory the gateway serves (cross-checked against a second gateway),
+// Loopix cover traffic, and request/reply exchanges through full mix paths
+// with SURBs: client → gateway → L1 → L2 → L3 (exit) and back L1 → L2 → L3 →
+// gateway → client. The messenger and the daemon are built on it.
 //
-// The client never touches the DHT: everything it stores or reads will be
-// done by an exit node on its behalf.
+// It speaks only wire, pki and transport: the client never touches the DHT;
+// everything it stores or reads is done by an exit node on its behalf.
 package client
 
 import (

@@ -1,9 +1,12 @@
-// Package dht runs the libp2p host and the private Kademlia DHT that the mix
-// nodes form (the "dust cloud"): a kad-dht under the /komrade protocol prefix,
+// Package dht is the storage the mix nodes form (the "dust cloud"): the
+// private Kademlia DHT on a node's libp2p host (built by transport), a
+// kad-dht under the /komrade protocol prefix,
 // in server mode, with only Komrade's record namespaces, and no public
 // bootstrap peers. It also publishes and enumerates node descriptors: a
 // descriptor is stored as a /kmix/ record and announced under a per-epoch
-// provider key, so a gateway can list every node of an epoch.
+// provider key, so a gateway can list every node of an epoch. Records are
+// kept in a pebble store and republished; replicated sets are in the sets
+// subpackage. Only mix nodes run it: clients reach storage through exits.
 package dht
 
 import (

@@ -1,7 +1,8 @@
-// Package directory defines how a client learns the mix nodes: the signed
-// node descriptor, its DHT record validator (/kmix/), epochs, the
-// deterministic layer assignment and the verified Directory a client builds
-// paths from.
+// Package pki is the network's public-key infrastructure: how clients and
+// nodes learn the mix nodes. It defines the signed node descriptor, its DHT
+// record validator (/kmix/), epochs, the deterministic layer assignment, the
+// verified Directory and path selection over it (RandomRoute, HopsFor).
+// Client and node both use it; it depends only on wire.
 //
 // A descriptor is signed by the node's Ed25519 identity key, which is also its
 // libp2p identity and its 32-byte Sphinx node id, so a descriptor, a peer id and

@@ -1,10 +1,16 @@
-// Package packet is the wire format shared by Komrade clients and mix nodes:
-// the one Sphinx geometry every packet uses, the fixed-size frames of mix and
-// client links, route and delay selection, the exit request envelope and the
-// frame in which a gateway hands a reply to its client.
+// Package wire is what Komrade clients and mix nodes say to each other, and
+// nothing else: the one Sphinx geometry every packet uses, the fixed-size
+// frames of mix and client links, the exit request envelope and the bodies
+// of storage requests, the frame in which a gateway hands a reply to its
+// client, the one vocabulary of result codes (Status and its errors), node
+// ids and the proof-of-work stamp. Signed records and set items, which both
+// sides build or check, live in the subpackages record and setitem.
 //
 // Everything that crosses a link is exactly PacketLength bytes: a Sphinx
 // packet on the way in, a delivery frame on the way back to a client.
+//
+// wire sits below everything else: pki, transport, dht, mixnode and client
+// import it; it imports none of them. Its fast X25519 NIKE is internal.
 package wire
 
 import (

@@ -14,15 +14,10 @@
 //
 // # Items and rules
 //
-// An [Item] is deterministic CBOR; its id is the SHA-256 of that encoding.
-// Each namespace has [Rules]: an item size limit, a maximum lifetime (every
-// item carries its own expiry), proof-of-work for anonymous namespaces, an
-// optional deduplication key (the nullifier: among items of a set with the
-// same nullifier only the one with the latest expiry is kept, so a voter can
-// change a vote; it is an Ed25519 public key that signs the item, so nobody
-// else can) and a cap on items per set. Storage nodes also rate-limit
-// each remote peer. Violations are reported with typed errors ([wire.ErrQuota],
-// [wire.ErrTooLarge], ...) that keep their type across the wire.
+// Items and each namespace's rules are defined in wire/setitem, because
+// clients build them too. Storage nodes check the rules on every item they
+// accept and also rate-limit each remote peer. Refusals carry a wire.Status
+// and keep their type across the wire.
 //
 // # Replication
 //

@@ -89,8 +89,9 @@ func (v ProfileValidator) Validate(key string, value []byte) error {
 	return checkExpiry(p.Expires, v.Clock.now())
 }
 
-// Select implements record.Validator: the highest sequence number; ties go
-// to the earlier value (so re-storing the same record refreshes it).
+// Select implements record.Validator: the highest sequence number; at equal
+// sequence numbers the greater encoding, so that every node picks the same
+// record whatever order it saw them in.
 func (v ProfileValidator) Select(key string, values [][]byte) (int, error) {
 	best, bestSeq := -1, uint64(0)
 	var bestRaw []byte

@@ -29,9 +29,8 @@ type Rules struct {
 	// Check, if set, is called on every item that passed the other rules; a
 	// non-nil error rejects it (wrap wire.ErrInvalid to keep the wire code). Use
 	// it for namespace-specific proofs, e.g. that a vote's body is signed by
-	// the key its nullifier commits to. The service itself does not
-	// authenticate nullifiers: without such a check anyone who knows a
-	// nullifier can replace the item.
+	// the key its nullifier commits to. (Nullifiers themselves are always
+	// authenticated: Verify checks that the nullifier key signed the item.)
 	Check func(*Item) error
 }
 
