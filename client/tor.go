@@ -15,7 +15,7 @@ import (
 )
 
 // Transport = "tor": the session's libp2p host has a fresh identity, like a
-// direct one, but its only transport is dht/onion's, which dials the
+// direct one, but its only transport is transport/onion's, which dials the
 // gateway's /onion3 address through tor's SOCKS port and runs libp2p's
 // handshake over that connection. The gateway never sees the client's IP
 // address, and the host cannot connect to anything directly. The tor is

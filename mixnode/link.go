@@ -16,7 +16,7 @@ import (
 	"github.com/komrade-net/komrade/wire"
 )
 
-// Link protocols, defined in package packet so clients share them.
+// Link protocols, defined in package wire so clients share them.
 const (
 	MixProtocol       = wire.MixProtocol
 	ClientProtocol    = wire.ClientProtocol

@@ -9,7 +9,7 @@ import (
 // Onion gateways. A test network whose gateways serve onion services is
 // started with Options.Configure = OnionGateways(k, torrc): the first k nodes
 // set onion = true and start tor with the given torrc (a private Tor
-// network's, from dht/onion/tornet, or "" for the public one). TorClient
+// network's, from internal/tornet, or "" for the public one). TorClient
 // then gives a client configuration that reaches those gateways only through
 // their onion addresses.
 

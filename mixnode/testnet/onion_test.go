@@ -22,7 +22,7 @@ import (
 	"github.com/komrade-net/komrade/transport/onion"
 )
 
-// torEnv is a private Tor network (dht/onion/tornet, built from Debian's
+// torEnv is a private Tor network (internal/tornet, built from Debian's
 // tor) and a 9-node mix network whose three gateways serve onion services
 // on it; both stop at cleanup.
 type torEnv struct {
