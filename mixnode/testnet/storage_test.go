@@ -184,8 +184,8 @@ func TestStorageThroughMixnet(t *testing.T) {
 		if _, err := record.DecodePost(v, 8); err == nil {
 			t.Skip("a zero-work stamp happened to meet the difficulty (p = 1/256)")
 		}
-		if _, err := writer.PutRecord(ctx, record.PostKey(v), v); !errors.Is(err, wire.ErrInvalid) {
-			t.Fatalf("post without work: %v, want invalid", err)
+		if _, err := writer.PutRecord(ctx, record.PostKey(v), v); !errors.Is(err, wire.ErrPoW) {
+			t.Fatalf("post without work: %v, want insufficient proof of work", err)
 		}
 		good, _ := record.StampPost(context.Background(), p, 8)
 		if _, err := writer.PutRecord(ctx, record.PostKey(good), good); err != nil {
