@@ -27,6 +27,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/komrade-net/komrade/pki"
 	"github.com/komrade-net/komrade/transport"
@@ -52,6 +53,9 @@ type Config struct {
 	DataDir string
 	// PoWBits is the proof-of-work difficulty of anonymous posts.
 	PoWBits int
+	// Metrics, when set, receives the host's resource-manager metrics
+	// (see transport.WithMetrics).
+	Metrics prometheus.Registerer
 }
 
 // Node is a libp2p host running the Komrade kad-dht in server mode.
@@ -79,7 +83,7 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := transport.NewHost(cfg.Identity, cfg.ListenAddrs, cfg.AnnounceAddrs)
+	h, err := transport.NewHost(cfg.Identity, cfg.ListenAddrs, cfg.AnnounceAddrs, transport.WithMetrics(cfg.Metrics))
 	if err != nil {
 		closeStore()
 		return nil, err

@@ -345,7 +345,11 @@ func (k *frameSink) waitCount(want int64, deadline time.Time) bool {
 
 // startPinnedNode starts a node on loopback with no cover traffic and its
 // clock pinned mid-epoch, so that no key rotation happens during a test.
-func startPinnedNode(tb testing.TB) *Node {
+func startPinnedNode(tb testing.TB) *Node { return startPinnedNodeWith(tb, nil) }
+
+// startPinnedNodeWith is startPinnedNode with edit, when not nil, applied to
+// the configuration.
+func startPinnedNodeWith(tb testing.TB, edit func(*config.Node)) *Node {
 	period := config.DefaultEpochLength
 	clk := pki.NewClock(period)
 	pinned := clk.Start(clk.Current()).Add(period / 2)
@@ -357,6 +361,9 @@ func startPinnedNode(tb testing.TB) *Node {
 	cfg.LambdaM = 0
 	cfg.QueueSize = 1_000_000
 	cfg.DirectoryRefresh = config.D(time.Hour)
+	if edit != nil {
+		edit(&cfg)
+	}
 	_, nodeKey, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		tb.Fatal(err)

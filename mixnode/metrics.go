@@ -1,11 +1,11 @@
 package mixnode
 
 import (
-	"fmt"
-	"io"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Drop reasons, used as the "reason" label of dropped packets.
@@ -29,6 +29,8 @@ const (
 )
 
 // Metrics are a node's counters. All methods are safe for concurrent use.
+// Metrics is a prometheus.Collector; a node registers its own on a registry
+// of its own, never on the global one (several nodes share a test process).
 type Metrics struct {
 	ReceivedMix    atomic.Uint64
 	ReceivedClient atomic.Uint64
@@ -98,34 +100,72 @@ func (m *Metrics) Snapshot() Snapshot {
 	return s
 }
 
-// WritePrometheus writes the counters in the Prometheus text exposition
-// format.
-func (m *Metrics) WritePrometheus(w io.Writer) error {
+// The node's metrics as Prometheus exports them. The names, labels and help
+// texts are what dashboards use: change them only with docs/operations.md.
+var (
+	descReceived = prometheus.NewDesc("komrade_packets_received_total",
+		"Frames received, by link type.", []string{"link"}, nil)
+	descForwarded = prometheus.NewDesc("komrade_packets_forwarded_total",
+		"Packets sent on to the next mix.", nil, nil)
+	descDelivered = prometheus.NewDesc("komrade_packets_delivered_total",
+		"Replies handed to connected clients.", nil, nil)
+	descReplays = prometheus.NewDesc("komrade_replays_total",
+		"Packets dropped as replays.", nil, nil)
+	descExit = prometheus.NewDesc("komrade_exit_requests_total",
+		"Exit requests served, by operation.", []string{"op"}, nil)
+	descDropped = prometheus.NewDesc("komrade_packets_dropped_total",
+		"Packets dropped, by reason.", []string{"reason"}, nil)
+	descQueue = prometheus.NewDesc("komrade_queue_length",
+		"Packets waiting in the delay queue.", nil, nil)
+	descLoops = prometheus.NewDesc("komrade_loops_total",
+		"Node loop cover packets, by outcome.", []string{"state"}, nil)
+)
+
+// dropReasons are the reasons a node can drop a packet for. Each is exported
+// from the start, at 0 until its first drop, so that rates and alerts work
+// on a fresh node. (Fault-injection tests add "injected", exported once
+// seen.)
+var dropReasons = []string{
+	DropUnwrap, DropReplay, DropDelayTooLong, DropQueueFull, DropOverload,
+	DropUnknownHop, DropLinkFull, DropNoClient, DropClientFull, DropBadEnvelope,
+	DropBadCommands, DropTruncated, DropShuttingDown, DropUnknownPeer,
+	DropStorageBusy, DropLinkError,
+}
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descReceived, descForwarded, descDelivered,
+		descReplays, descExit, descDropped, descQueue, descLoops} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: it exports a Snapshot of the
+// counters. The counters stay plain atomics, so that the packet path pays
+// no more than an atomic add for them.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	s := m.Snapshot()
-	var err error
-	p := func(format string, a ...any) {
-		if err == nil {
-			_, err = fmt.Fprintf(w, format, a...)
+	counter := func(d *prometheus.Desc, v uint64, label ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), label...)
+	}
+	counter(descReceived, s.ReceivedMix, "mix")
+	counter(descReceived, s.ReceivedClient, "client")
+	counter(descForwarded, s.Forwarded)
+	counter(descDelivered, s.Delivered)
+	counter(descReplays, s.Replays)
+	counter(descExit, s.ExitDrop, "drop")
+	counter(descExit, s.ExitEcho, "echo")
+	counter(descExit, s.ExitStorage, "storage")
+	for _, r := range dropReasons {
+		counter(descDropped, s.Dropped[r], r)
+	}
+	for r, v := range s.Dropped {
+		if !slices.Contains(dropReasons, r) {
+			counter(descDropped, v, r)
 		}
 	}
-	p("# HELP komrade_packets_received_total Frames received, by link type.\n# TYPE komrade_packets_received_total counter\n")
-	p("komrade_packets_received_total{link=\"mix\"} %d\nkomrade_packets_received_total{link=\"client\"} %d\n", s.ReceivedMix, s.ReceivedClient)
-	p("# HELP komrade_packets_forwarded_total Packets sent on to the next mix.\n# TYPE komrade_packets_forwarded_total counter\nkomrade_packets_forwarded_total %d\n", s.Forwarded)
-	p("# HELP komrade_packets_delivered_total Replies handed to connected clients.\n# TYPE komrade_packets_delivered_total counter\nkomrade_packets_delivered_total %d\n", s.Delivered)
-	p("# HELP komrade_replays_total Packets dropped as replays.\n# TYPE komrade_replays_total counter\nkomrade_replays_total %d\n", s.Replays)
-	p("# HELP komrade_exit_requests_total Exit requests served, by operation.\n# TYPE komrade_exit_requests_total counter\n")
-	p("komrade_exit_requests_total{op=\"drop\"} %d\nkomrade_exit_requests_total{op=\"echo\"} %d\nkomrade_exit_requests_total{op=\"storage\"} %d\n", s.ExitDrop, s.ExitEcho, s.ExitStorage)
-	p("# HELP komrade_packets_dropped_total Packets dropped, by reason.\n# TYPE komrade_packets_dropped_total counter\n")
-	reasons := make([]string, 0, len(s.Dropped))
-	for r := range s.Dropped {
-		reasons = append(reasons, r)
-	}
-	sort.Strings(reasons)
-	for _, r := range reasons {
-		p("komrade_packets_dropped_total{reason=%q} %d\n", r, s.Dropped[r])
-	}
-	p("# HELP komrade_queue_length Packets waiting in the delay queue.\n# TYPE komrade_queue_length gauge\nkomrade_queue_length %d\n", s.QueueLength)
-	p("# HELP komrade_loops_total Node loop cover packets, by outcome.\n# TYPE komrade_loops_total counter\n")
-	p("komrade_loops_total{state=\"sent\"} %d\nkomrade_loops_total{state=\"returned\"} %d\nkomrade_loops_total{state=\"lost\"} %d\n", s.LoopsSent, s.LoopsReturned, s.LoopsLost)
-	return err
+	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(s.QueueLength))
+	counter(descLoops, s.LoopsSent, "sent")
+	counter(descLoops, s.LoopsReturned, "returned")
+	counter(descLoops, s.LoopsLost, "lost")
 }

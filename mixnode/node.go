@@ -27,6 +27,8 @@ import (
 
 	"github.com/katzenpost/katzenpost/core/sphinx"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
 	"github.com/komrade-net/komrade/config"
@@ -102,7 +104,11 @@ type Node struct {
 	learnLimiter *rate.Limiter
 	// lastPublish is when the descriptor was last published (unix ns).
 	lastPublish atomic.Int64
+	// registry holds what /metrics serves: metrics and, with metrics_addr,
+	// the host's resource-manager metrics.
+	registry    *prometheus.Registry
 	metricsSrv  *http.Server
+	metricsAddr net.Addr
 	// onion is the Tor onion service (onion.go), nil unless cfg.Onion.
 	onion *onionService
 }
@@ -142,6 +148,11 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 	}
 	id := NodeIDOf(priv)
 	log = log.With("node", id.Short())
+	registry := prometheus.NewRegistry()
+	var hostMetrics prometheus.Registerer
+	if cfg.MetricsAddr != "" {
+		hostMetrics = registry
+	}
 	d, err := dht.New(dht.Config{
 		Identity:      priv,
 		ListenAddrs:   cfg.ListenAddrs,
@@ -150,6 +161,7 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		Logger:        log,
 		DataDir:       cfg.DataDir,
 		PoWBits:       cfg.PoWBits,
+		Metrics:       hostMetrics,
 	})
 	if err != nil {
 		return nil, err
@@ -171,7 +183,9 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 
 		refreshLimiter: rate.NewLimiter(rate.Every(time.Second), 1),
 		learnLimiter:   rate.NewLimiter(rate.Limit(5), 10),
+		registry:       registry,
 	}
+	registry.MustRegister(&n.metrics)
 	n.links = newLinkPool(n)
 	n.keys.rotate(clock.Current())
 	if err := n.openSets(); err != nil {
@@ -198,6 +212,11 @@ func (n *Node) Addrs() []string {
 
 // Metrics returns the node's counters.
 func (n *Node) Metrics() *Metrics { return &n.metrics }
+
+// MetricsAddr is the address /metrics is served on (metrics_addr with its
+// port resolved), or nil when the node does not serve metrics or has not
+// been started.
+func (n *Node) MetricsAddr() net.Addr { return n.metricsAddr }
 
 // Directory returns the node's current view of the directory, or nil.
 func (n *Node) Directory() *pki.Directory {
@@ -289,10 +308,11 @@ func (n *Node) serveMetrics() error {
 		return fmt.Errorf("metrics listener: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		n.metrics.WritePrometheus(w)
-	})
+	mux.Handle("/metrics", promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(n.log.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	}))
+	n.metricsAddr = ln.Addr()
 	n.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	n.goRun(func(ctx context.Context) {
 		if err := n.metricsSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -16,16 +16,40 @@ import (
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/x/rate"
 	"github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // DialTimeout is short so that dead peers do not stall lookups for long.
 const DialTimeout = 3 * time.Second
 
+// Option adjusts a host built by NewHost.
+type Option func(*hostOptions)
+
+type hostOptions struct {
+	metrics prometheus.Registerer
+}
+
+// WithMetrics exports the host's resource-manager metrics (libp2p_rcmgr_*)
+// through reg; nil means none, as without the option. libp2p keeps these
+// metrics in package-level collectors: every host built with WithMetrics in
+// one process reports into the same series, so give it to at most one host
+// per process if the values are to describe that host. Hosts built without
+// it report nothing there and do not pay for the tracing.
+//
+// The rest of libp2p's metrics (swarm, identify, event bus) stay disabled.
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(o *hostOptions) { o.metrics = reg }
+}
+
 // NewHost builds a libp2p host with the given identity: libp2p's default
 // transports (the listen addresses choose which are used; TCP by default),
 // Noise or TLS security, no relay, per-IP connection limits lifted so that a gateway
 // can serve many clients behind one address.
-func NewHost(identity ed25519.PrivateKey, listen, announce []string) (host.Host, error) {
+func NewHost(identity ed25519.PrivateKey, listen, announce []string, options ...Option) (host.Host, error) {
+	var ho hostOptions
+	for _, o := range options {
+		o(&ho)
+	}
 	var opts []libp2p.Option
 	if identity != nil {
 		priv, err := crypto.UnmarshalEd25519PrivateKey(identity)
@@ -34,12 +58,27 @@ func NewHost(identity ed25519.PrivateKey, listen, announce []string) (host.Host,
 		}
 		opts = append(opts, libp2p.Identity(priv))
 	}
-	rm, err := rcmgr.NewResourceManager(
-		rcmgr.NewFixedLimiter(rcmgr.InfiniteLimits),
+	rmOpts := []rcmgr.Option{
 		rcmgr.WithLimitPerSubnet([]rcmgr.ConnLimitPerSubnet{{PrefixLength: 32, ConnCount: 4096}},
 			[]rcmgr.ConnLimitPerSubnet{{PrefixLength: 56, ConnCount: 4096}}),
 		rcmgr.WithConnRateLimiters(&rate.Limiter{}),
-	)
+	}
+	if ho.metrics != nil {
+		if err := registerRcmgr(ho.metrics); err != nil {
+			return nil, err
+		}
+		// The resource manager would add this reporter by itself (it adds
+		// one unless WithMetricsDisabled); named here so that the metrics
+		// do not depend on that default.
+		sr, err := rcmgr.NewStatsTraceReporter()
+		if err != nil {
+			return nil, fmt.Errorf("transport: resource-manager metrics: %w", err)
+		}
+		rmOpts = append(rmOpts, rcmgr.WithTraceReporter(sr))
+	} else {
+		rmOpts = append(rmOpts, rcmgr.WithMetricsDisabled())
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(rcmgr.InfiniteLimits), rmOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("transport: resource manager: %w", err)
 	}
@@ -49,7 +88,7 @@ func NewHost(identity ed25519.PrivateKey, listen, announce []string) (host.Host,
 		libp2p.DisableRelay(),
 		libp2p.ResourceManager(rm),
 		libp2p.WithDialTimeout(DialTimeout),
-		libp2p.DisableMetrics(),
+		libp2p.DisableMetrics(), // all but the resource manager's; see WithMetrics
 	)
 	if len(listen) == 0 {
 		opts = append(opts, libp2p.NoListenAddrs)
@@ -70,6 +109,20 @@ func NewHost(identity ed25519.PrivateKey, listen, announce []string) (host.Host,
 		return nil, fmt.Errorf("transport: libp2p host: %w", err)
 	}
 	return h, nil
+}
+
+// registerRcmgr registers libp2p's resource-manager collectors with reg.
+// rcmgr.MustRegisterWith ignores collectors reg already holds (a second
+// host on the same registry) and panics on any other conflict, such as a
+// different collector of the same name; that panic becomes an error.
+func registerRcmgr(reg prometheus.Registerer) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("transport: resource-manager metrics: %v", r)
+		}
+	}()
+	rcmgr.MustRegisterWith(reg)
+	return nil
 }
 
 // ParsePeers parses multiaddrs that end in /p2p/<id>.
