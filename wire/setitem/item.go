@@ -55,8 +55,9 @@ type Item struct {
 	Sig []byte `cbor:"7,keyasint,omitempty"`
 }
 
-// dec decodes items: an item has no arrays, so the array bound is small.
-var dec = detcbor.NewDecoder(8, 4)
+// dec decodes items: an item has no arrays, so the array bound is the
+// smallest the CBOR library accepts (16; 8 made every importer panic at init).
+var dec = detcbor.NewDecoder(16, 4)
 
 // Encode checks the item's structure (not the namespace rules) and
 // returns its deterministic encoding.
