@@ -1,0 +1,3 @@
+module codeberg.org/vula/highctidh
+
+go 1.22
