@@ -555,11 +555,11 @@ func (c *Client) buildRequest(ctx context.Context, op wire.Op, body []byte) ([]b
 	if !ok {
 		return nil, nil, errors.New("client: gateway left the directory")
 	}
-	fwd, err := pki.RandomRoute(dir)
+	fwd, err := pki.RandomRoute(dir, gw.NodeID)
 	if err != nil {
 		return nil, nil, err
 	}
-	back, err := pki.RandomRoute(dir)
+	back, err := pki.RandomRoute(dir, gw.NodeID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -373,7 +373,7 @@ func (c *Client) dropPacket(ctx context.Context) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("client: gateway left the directory")
 	}
-	route, err := pki.RandomRoute(dir)
+	route, err := pki.RandomRoute(dir, gw.NodeID)
 	if err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func (n *Node) sendLoop() {
 		return // not in the directory (yet): nobody would route to us either
 	}
 	epoch := n.clock.Current()
-	route, err := pki.RandomRoute(dir)
+	route, err := pki.RandomRoute(dir, n.id) // loops cross other mixes only
 	if err != nil {
 		return
 	}

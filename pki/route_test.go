@@ -2,6 +2,7 @@ package pki
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,5 +71,31 @@ func TestHopsFor(t *testing.T) {
 	}
 	if hops, err := HopsFor(10, time.Millisecond); err != nil || len(hops) != 0 {
 		t.Fatalf("no nodes: %v, %v", hops, err)
+	}
+}
+
+// TestRandomRouteExcludesGateway: over many routes no layer ever picks an
+// excluded node, and a layer whose only node is excluded is an error that
+// says why.
+func TestRandomRouteExcludesGateway(t *testing.T) {
+	nodes := routeNodes(9, 5)
+	dir := &Directory{Epoch: 5, Nodes: nodes, Layer: AssignLayers(5, nodes)}
+	for _, gw := range nodes {
+		for range 200 {
+			route, err := RandomRoute(dir, gw.NodeID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for l, d := range route {
+				if d.NodeID == gw.NodeID {
+					t.Fatalf("gateway %s picked as L%d", gw.NodeID.Short(), l+1)
+				}
+			}
+		}
+	}
+	only := dir.Layer[2][0]
+	dir.Layer[2] = dir.Layer[2][:1]
+	if _, err := RandomRoute(dir, only.NodeID); err == nil || !strings.Contains(err.Error(), "no node but the gateway") {
+		t.Fatalf("route with the gateway alone in L3: %v", err)
 	}
 }

@@ -186,7 +186,7 @@ func TestReplayDropped(t *testing.T) {
 		t.Fatalf("client picked gateway %s, want node 0", c.Gateway())
 	}
 	gwd, _ := dir.Lookup(gw.ID())
-	route, err := pki.RandomRoute(dir)
+	route, err := pki.RandomRoute(dir, gw.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
