@@ -13,7 +13,6 @@ package client
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -239,24 +238,9 @@ func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock pki.Cloc
 	if dl, ok := ctx.Deadline(); ok {
 		s.SetDeadline(dl)
 	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(s, hdr[:]); err != nil {
-		return nil, fmt.Errorf("client: directory response: %w", err)
-	}
-	size := binary.BigEndian.Uint32(hdr[:])
-	if size == 0 {
-		return nil, errors.New("client: gateway has no directory yet; retry in a moment")
-	}
-	if size > pki.MaxResponseSize {
-		return nil, fmt.Errorf("client: directory response of %d bytes is too large", size)
-	}
-	body := make([]byte, size)
-	if _, err := io.ReadFull(s, body); err != nil {
-		return nil, fmt.Errorf("client: directory response: %w", err)
-	}
-	resp, err := pki.DecodeResponse(body)
+	resp, err := pki.ReadResponse(s)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("client: directory response: %w", err)
 	}
 	e := clock.Current()
 	if resp.Epoch+1 < e || resp.Epoch > e+1 {

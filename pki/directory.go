@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/komrade-net/komrade/internal/detcbor"
@@ -152,4 +153,31 @@ func DecodeResponse(b []byte) (*Response, error) {
 		return nil, fmt.Errorf("directory: decode response: %w", err)
 	}
 	return &r, nil
+}
+
+// ErrNoDirectory is what ReadResponse returns when the gateway has no
+// directory yet (a length of zero).
+var ErrNoDirectory = errors.New("the gateway has no directory yet; retry in a moment")
+
+// ReadResponse reads a directory response as a gateway writes it: a 4-byte
+// big-endian length, then that many bytes of Response. Memory grows with the
+// bytes that arrive, not with the length the gateway claims, so a gateway
+// that announces MaxResponseSize and sends little costs little.
+func ReadResponse(r io.Reader) (*Response, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	size := binary.BigEndian.Uint32(hdr[:])
+	if size == 0 {
+		return nil, ErrNoDirectory
+	}
+	if size > MaxResponseSize {
+		return nil, fmt.Errorf("response of %d bytes exceeds %d", size, MaxResponseSize)
+	}
+	var body bytes.Buffer
+	if n, err := io.CopyN(&body, r, int64(size)); err != nil {
+		return nil, fmt.Errorf("response cut after %d of %d bytes: %w", n, size, err)
+	}
+	return DecodeResponse(body.Bytes())
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
+	"io"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -432,5 +435,28 @@ func TestDecodeResponseRejects(t *testing.T) {
 		if r, err := DecodeResponse(b); err == nil {
 			t.Fatalf("%s: decoded %+v", name, r)
 		}
+	}
+}
+
+// TestReadResponseAllocatesWhatArrives: a gateway that announces the largest
+// response and sends a few bytes makes the client allocate about what
+// arrived, not the 16.8 MB it claimed.
+func TestReadResponseAllocatesWhatArrives(t *testing.T) {
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], MaxResponseSize)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := ReadResponse(io.MultiReader(bytes.NewReader(hdr[:]), bytes.NewReader(make([]byte, 100))))
+	runtime.ReadMemStats(&after)
+	if err == nil || !errors.Is(err, io.EOF) {
+		t.Fatalf("cut response: %v, want an EOF error", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Fatalf("reading 100 bytes of a claimed %d allocated %d bytes", MaxResponseSize, grew)
+	}
+	binary.BigEndian.PutUint32(hdr[:], 0)
+	if _, err := ReadResponse(bytes.NewReader(hdr[:])); !errors.Is(err, ErrNoDirectory) {
+		t.Fatalf("empty response: %v, want ErrNoDirectory", err)
 	}
 }
