@@ -44,6 +44,9 @@ type Metrics struct {
 	LoopsReturned  atomic.Uint64
 	LoopsLost      atomic.Uint64
 	QueueLength    atomic.Int64
+	// KeyTrials counts Sphinx unwraps tried, one key exchange each: a
+	// packet costs one per epoch key tried on it.
+	KeyTrials atomic.Uint64
 
 	mu      sync.Mutex
 	dropped map[string]*atomic.Uint64
@@ -78,6 +81,7 @@ type Snapshot struct {
 	ReceivedMix, ReceivedClient, Forwarded, Delivered uint64
 	Replays, ExitDrop, ExitEcho, ExitStorage          uint64
 	LoopsSent, LoopsReturned, LoopsLost               uint64
+	KeyTrials                                         uint64
 	QueueLength                                       int64
 	Dropped                                           map[string]uint64
 }
@@ -89,6 +93,7 @@ func (m *Metrics) Snapshot() Snapshot {
 		Forwarded: m.Forwarded.Load(), Delivered: m.Delivered.Load(),
 		Replays: m.Replays.Load(), ExitDrop: m.ExitDrop.Load(), ExitEcho: m.ExitEcho.Load(), ExitStorage: m.ExitStorage.Load(),
 		LoopsSent: m.LoopsSent.Load(), LoopsReturned: m.LoopsReturned.Load(), LoopsLost: m.LoopsLost.Load(),
+		KeyTrials:   m.KeyTrials.Load(),
 		QueueLength: m.QueueLength.Load(),
 		Dropped:     map[string]uint64{},
 	}
@@ -119,6 +124,8 @@ var (
 		"Packets waiting in the delay queue.", nil, nil)
 	descLoops = prometheus.NewDesc("komrade_loops_total",
 		"Node loop cover packets, by outcome.", []string{"state"}, nil)
+	descKeyTrials = prometheus.NewDesc("komrade_unwrap_key_trials_total",
+		"Sphinx unwraps tried (one key exchange each; a packet costs one per epoch key tried).", nil, nil)
 )
 
 // dropReasons are the reasons a node can drop a packet for. Each is exported
@@ -135,7 +142,7 @@ var dropReasons = []string{
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descReceived, descForwarded, descDelivered,
-		descReplays, descExit, descDropped, descQueue, descLoops} {
+		descReplays, descExit, descDropped, descQueue, descLoops, descKeyTrials} {
 		ch <- d
 	}
 }
@@ -168,4 +175,5 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(descLoops, s.LoopsSent, "sent")
 	counter(descLoops, s.LoopsReturned, "returned")
 	counter(descLoops, s.LoopsLost, "lost")
+	counter(descKeyTrials, s.KeyTrials)
 }

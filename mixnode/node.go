@@ -75,8 +75,11 @@ type Node struct {
 	sphinx *sphinx.Sphinx
 	allow  map[pki.NodeID]bool
 
-	keys    *epochKeys
-	replay  *replayCache
+	keys   *epochKeys
+	replay *replayCache
+	// panicky, set only by fuzz tests, lets a panic in the Sphinx library
+	// through instead of dropping the packet, so the fuzzer reports it.
+	panicky bool
 	queue   *delayQueue
 	inbox   chan inbound
 	links   *linkPool

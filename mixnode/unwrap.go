@@ -48,8 +48,26 @@ type unwrapped struct {
 // authenticates it. A panic inside the Sphinx library (a malformed group
 // element can trigger one) is turned into an error: no packet may crash the
 // node.
+//
+// A Sphinx header does not say which epoch's key opens it, so each key tried
+// costs a key exchange, and a junk packet costs one for every key tried. The
+// keys of the next and the previous epoch are tried only within keyGrace of
+// the boundary with that epoch (for clocks a little ahead, and packets built
+// or delayed across the boundary): for the rest of an epoch a packet costs
+// one key exchange, whatever it holds. Every exchange is counted
+// (komrade_unwrap_key_trials_total).
 func (n *Node) unwrap(pkt []byte) (u unwrapped, tag []byte, err error) {
+	cur, into := n.clock.Position()
+	grace := keyGrace(n.clock.Period)
 	for _, k := range n.keys.live() {
+		switch {
+		case k.epoch == cur:
+		case k.epoch == cur+1 && n.clock.Period-into <= grace:
+		case k.epoch+1 == cur && into <= grace:
+		default:
+			continue
+		}
+		n.metrics.KeyTrials.Add(1)
 		payload, t, cmds, e := n.safeUnwrap(k, pkt)
 		if e == nil {
 			return unwrapped{epoch: k.epoch, payload: payload, cmds: cmds}, t, nil
@@ -62,8 +80,16 @@ func (n *Node) unwrap(pkt []byte) (u unwrapped, tag []byte, err error) {
 	return u, nil, err
 }
 
+// keyGrace is how close to an epoch boundary the key of the epoch on its
+// other side is still (or already) tried: a quarter of the epoch, at most
+// two minutes.
+func keyGrace(period time.Duration) time.Duration { return min(period/4, 2*time.Minute) }
+
 func (n *Node) safeUnwrap(k liveKey, pkt []byte) (payload, tag []byte, cmds []commands.RoutingCommand, err error) {
 	defer func() {
+		if n.panicky {
+			return
+		}
 		if r := recover(); r != nil {
 			err = fmt.Errorf("sphinx: malformed packet: %v", r)
 		}
@@ -80,6 +106,10 @@ func (n *Node) process(pkt []byte) {
 	}
 	if testseam.Drop() { // tests of the ARQ inject loss; never set otherwise
 		n.metrics.drop("injected")
+		return
+	}
+	if wire.CheckHeader(pkt) != nil {
+		n.metrics.drop(DropUnwrap) // no key could open it: spend no key exchange
 		return
 	}
 	u, tag, err := n.unwrap(pkt)

@@ -37,6 +37,13 @@ func (c Clock) At(t time.Time) uint64 {
 // Start returns when epoch e begins.
 func (c Clock) Start(e uint64) time.Time { return time.Unix(0, int64(e)*int64(c.Period)) }
 
+// Position returns the current epoch and how long ago it began.
+func (c Clock) Position() (epoch uint64, into time.Duration) {
+	now := c.now()
+	epoch = c.At(now)
+	return epoch, now.Sub(c.Start(epoch))
+}
+
 // UntilNext returns the time left in the current epoch.
 func (c Clock) UntilNext() time.Duration {
 	now := c.now()

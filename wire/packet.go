@@ -232,3 +232,23 @@ func OpenReply(s *sphinx.Sphinx, surb *SURB, payload []byte) ([]byte, error) {
 	}
 	return pt, nil
 }
+
+// ErrBadHeader is CheckHeader's answer for a packet no key can open.
+var ErrBadHeader = errors.New("packet: bad Sphinx header")
+
+// CheckHeader checks what a node can check of a packet before it spends a
+// key exchange on it: its length, Sphinx's version bytes (zero) and that
+// its group element is not a low-order point (on which the key exchange
+// would fail, in the Sphinx library by a panic).
+func CheckHeader(pkt []byte) error {
+	if len(pkt) != PacketLength {
+		return fmt.Errorf("%w: %d bytes", ErrBadHeader, len(pkt))
+	}
+	if pkt[0] != 0 || pkt[1] != 0 {
+		return fmt.Errorf("%w: unknown version", ErrBadHeader)
+	}
+	if x25519nike.IsLowOrder(pkt[2 : 2+x25519nike.Size]) {
+		return fmt.Errorf("%w: low-order group element", ErrBadHeader)
+	}
+	return nil
+}

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"sync"
 	"sync/atomic"
 
@@ -366,4 +367,42 @@ func isZero(b []byte) bool {
 		acc |= x
 	}
 	return acc == 0
+}
+
+var fieldP = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+
+// lowOrder are the u-coordinates, reduced mod p = 2^255-19, of the points of
+// order dividing 8 on Curve25519 and its twist: 0, 1, p-1 and the two
+// points of order 8. X25519 with any of them gives the all-zero output.
+var lowOrder = func() [5]*big.Int {
+	p := fieldP
+	u8a, _ := new(big.Int).SetString("00b8495f16056286fdb1329ceb8d09da6ac49ff1fae35616aeb8413b7c7aebe0", 16)
+	u8b, _ := new(big.Int).SetString("57119fd0dd4e22d8868e1c58c45c44045bef839c55b1d0b1248c50a3bc959c5f", 16)
+	return [5]*big.Int{big.NewInt(0), big.NewInt(1), new(big.Int).Sub(p, big.NewInt(1)), u8a, u8b}
+}()
+
+// IsLowOrder reports whether the 32-byte X25519 public key pub (as X25519
+// reads it: little-endian, top bit ignored, non-canonical values reduced) is
+// a low-order point, on which DeriveSecret panics. It costs no scalar
+// multiplication, so a node can refuse such a packet before any key
+// exchange.
+func IsLowOrder(pub []byte) bool {
+	if len(pub) != Size {
+		return false
+	}
+	var be [Size]byte
+	for i, b := range pub {
+		be[Size-1-i] = b
+	}
+	be[0] &= 0x7f
+	u := new(big.Int).SetBytes(be[:])
+	if u.Cmp(fieldP) >= 0 {
+		u.Sub(u, fieldP)
+	}
+	for _, l := range lowOrder {
+		if u.Cmp(l) == 0 {
+			return true
+		}
+	}
+	return false
 }

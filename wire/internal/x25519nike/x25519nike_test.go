@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/ecdh"
 	"crypto/rand"
+	"math/big"
+	"slices"
 	"testing"
 
 	"filippo.io/edwards25519"
@@ -289,5 +291,59 @@ func TestLadderMatchesECDH(t *testing.T) {
 		if !bytes.Equal(want, got[:]) {
 			t.Fatalf("k=%x u=%x: ecdh %x, ladder %x", k, u, want, got)
 		}
+	}
+}
+
+// TestIsLowOrderMatchesDeriveSecret: IsLowOrder is true exactly for the
+// inputs on which DeriveSecret panics, over every low-order encoding (with
+// and without the top bit, canonical and not) and random points.
+func TestIsLowOrderMatchesDeriveSecret(t *testing.T) {
+	_, priv, err := Scheme{}.GenerateKeyPairFromEntropy(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	panics := func(pub []byte) (p bool) {
+		defer func() { p = recover() != nil }()
+		var pk PublicKey
+		if err := pk.FromBytes(pub); err != nil {
+			return true
+		}
+		Scheme{}.DeriveSecret(priv, &pk)
+		return false
+	}
+	var inputs [][]byte
+	for _, l := range lowOrder {
+		for _, add := range []bool{false, true} {
+			u := new(big.Int).Set(l)
+			if add {
+				u.Add(u, fieldP)
+			}
+			if u.BitLen() > 255 {
+				continue
+			}
+			le := make([]byte, Size)
+			u.FillBytes(le)
+			slices.Reverse(le)
+			inputs = append(inputs, le, append([]byte{}, le[:31]...))
+			inputs[len(inputs)-1] = append(inputs[len(inputs)-1], le[31]|0x80)
+		}
+	}
+	for range 200 {
+		b := make([]byte, Size)
+		rand.Read(b)
+		inputs = append(inputs, b)
+	}
+	var low int
+	for _, in := range inputs {
+		got, want := IsLowOrder(in), panics(in)
+		if got != want {
+			t.Fatalf("IsLowOrder(%x) = %v, DeriveSecret panics: %v", in, got, want)
+		}
+		if got {
+			low++
+		}
+	}
+	if low < 12 {
+		t.Fatalf("only %d low-order encodings tried", low)
 	}
 }
