@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/messenger"
@@ -29,8 +30,8 @@ func demoCommand() *cli.Command {
 			&cli.IntFlag{Name: "messages", Value: 3, Usage: "messages each way"},
 			&cli.DurationFlag{Name: "mu", Value: 5 * time.Millisecond, Usage: "mean per-hop delay"},
 		},
-		Action: func(c *cli.Context) error {
-			ctx, stop := signalContext(c.Context)
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			ctx, stop := signalContext(ctx)
 			defer stop()
 			dir, err := os.MkdirTemp("", "komrade-demo-")
 			if err != nil {
@@ -42,7 +43,7 @@ func demoCommand() *cli.Command {
 				fmt.Printf("%-52s %8v\n", what, time.Since(start).Round(time.Millisecond))
 			}
 			t0 := time.Now()
-			net, err := testnet.Start(ctx, testnet.Options{Dir: filepath.Join(dir, "net"), Mu: c.Duration("mu"), Logger: quiet})
+			net, err := testnet.Start(ctx, testnet.Options{Dir: filepath.Join(dir, "net"), Mu: cmd.Duration("mu"), Logger: quiet})
 			if err != nil {
 				return err
 			}
@@ -99,7 +100,7 @@ func demoCommand() *cli.Command {
 			fp, _ := alice.m.Contacts()
 			step(fmt.Sprintf("alice: bob's hello read, fingerprint %s…", fp["bob"][:9]), t)
 
-			n := c.Int("messages")
+			n := cmd.Int("messages")
 			for _, dirn := range []struct{ from, to *user }{{alice, bob}, {bob, alice}} {
 				for i := 0; i < n; i++ {
 					text := fmt.Sprintf("%s to %s, message %d: see you at the square", dirn.from.name, dirn.to.name, i+1)

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
 
 	"github.com/komrade-net/komrade/client"
@@ -20,8 +21,8 @@ func passphraseFileFlag() cli.Flag {
 	return &cli.StringFlag{Name: "passphrase-file", Usage: "read the passphrase from this file (mode 0600) instead of prompting"}
 }
 
-func home(c *cli.Context) (string, error) {
-	if h := c.String("home"); h != "" {
+func home(cmd *cli.Command) (string, error) {
+	if h := cmd.String("home"); h != "" {
 		return h, nil
 	}
 	return client.DefaultHome()
@@ -29,8 +30,8 @@ func home(c *cli.Context) (string, error) {
 
 // passphrase reads the passphrase from --passphrase-file or the terminal;
 // confirm asks twice.
-func passphrase(c *cli.Context, confirm bool) ([]byte, error) {
-	if f := c.String("passphrase-file"); f != "" {
+func passphrase(cmd *cli.Command, confirm bool) ([]byte, error) {
+	if f := cmd.String("passphrase-file"); f != "" {
 		return mixnode.ReadPassphrase(f)
 	}
 	fd := int(os.Stdin.Fd())
@@ -69,12 +70,12 @@ func initCommand() *cli.Command {
 			"(argon2id, XChaCha20-Poly1305) in the home directory, and prints the\n" +
 			"fingerprint your contacts can compare.",
 		Flags: []cli.Flag{homeFlag(), passphraseFileFlag()},
-		Action: func(c *cli.Context) error {
-			h, err := home(c)
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			h, err := home(cmd)
 			if err != nil {
 				return err
 			}
-			pass, err := passphrase(c, true)
+			pass, err := passphrase(cmd, true)
 			if err != nil {
 				return err
 			}

@@ -12,11 +12,11 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 func main() {
-	app := &cli.App{
+	app := &cli.Command{
 		Name:  "komrade",
 		Usage: "an anonymous social network and messenger over a Loopix-style mix network",
 		Description: "Every packet is a fixed-size Sphinx packet that crosses three layers of mix\n" +
@@ -26,13 +26,13 @@ func main() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
-		Before: func(c *cli.Context) error {
+		Before: func(ctx context.Context, cmd *cli.Command) (context.Context, error) {
 			var lvl slog.Level
-			if err := lvl.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-				return fmt.Errorf("--log-level: %w", err)
+			if err := lvl.UnmarshalText([]byte(cmd.String("log-level"))); err != nil {
+				return ctx, fmt.Errorf("--log-level: %w", err)
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})))
-			return nil
+			return ctx, nil
 		},
 		Commands: []*cli.Command{
 			initCommand(),
@@ -50,7 +50,8 @@ func main() {
 			pingCommand(),
 		},
 	}
-	if err := app.Run(os.Args); err != nil {
+	hideLeafHelpCommands(app)
+	if err := app.Run(context.Background(), os.Args); err != nil {
 		// Errors can carry text from the network (an exit's or a peer's
 		// message): printed like any other text from others.
 		fmt.Fprintln(os.Stderr, "komrade:", termSafe(err.Error(), "  "))
@@ -59,6 +60,20 @@ func main() {
 			os.Exit(ec.ExitCode())
 		}
 		os.Exit(1)
+	}
+}
+
+// hideLeafHelpCommands hides the help subcommand that urfave/cli gives
+// every command from those without subcommands of their own. There a word
+// "help" among the arguments (`komrade send help-desk …`, `komrade send bob
+// I need help --no-wait`) would be taken for that subcommand, which also
+// ends flag parsing. Their help is -h, --help and `komrade help COMMAND`.
+func hideLeafHelpCommands(cmd *cli.Command) {
+	if len(cmd.Commands) == 0 {
+		cmd.HideHelpCommand = true
+	}
+	for _, sub := range cmd.Commands {
+		hideLeafHelpCommands(sub)
 	}
 }
 

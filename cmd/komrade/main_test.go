@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -284,6 +285,25 @@ func TestMessagingCLI(t *testing.T) {
 	}
 	if out := run("outbox", "--home", homeA); !regexp.MustCompile(`acknowledged\s+bob\s+1/1\s+"hi bob\\x1b\[2J\\n`).MatchString(out) {
 		t.Fatalf("outbox: %s", out)
+	}
+
+	// Flags may follow the arguments, and after -- everything is text,
+	// even words that are flag names.
+	var sent struct{ Text, State string }
+	if err := json.Unmarshal([]byte(run("send", "bob", "flags", "last", "--json", "--home", homeA)), &sent); err != nil ||
+		sent.Text != "flags last" || sent.State != "acknowledged" {
+		t.Fatalf("send with --json after the text: %v %+v", err, sent)
+	}
+	run("send", "--home", homeA, "bob", "--", "--weird", "--json")
+	var outbox []struct{ Text string }
+	if err := json.Unmarshal([]byte(run("outbox", "--home", homeA, "--json")), &outbox); err != nil ||
+		!slices.ContainsFunc(outbox, func(o struct{ Text string }) bool { return o.Text == "--weird --json" }) {
+		t.Fatalf("text after --: %v %+v", err, outbox)
+	}
+	waitInbox(homeB, "alice: --weird --json")
+	var inv struct{ Code string }
+	if err := json.Unmarshal([]byte(run("contact", "invite", "dave", "--json", "--home", homeA)), &inv); err != nil || inv.Code == "" {
+		t.Fatalf("contact invite NAME --json: %v %+v", err, inv)
 	}
 
 	// A friend request from Carol, who knows only Alice's address.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,7 +11,7 @@ import (
 	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
 
 	"github.com/komrade-net/komrade/client/daemon"
@@ -22,60 +23,13 @@ func jsonFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"}
 }
 
-// args returns the positional arguments and, since urfave/cli stops parsing
-// flags at the first argument, the values of the flags named written after
-// them (`komrade contact add CODE --name bob`). A boolean flag's value is
-// "true" or "".
-func args(c *cli.Context, flags ...string) ([]string, map[string]string) {
-	vals := map[string]string{}
-	bools := map[string]bool{}
-	for _, f := range flags {
-		vals[f] = c.String(f)
-		for _, fl := range c.Command.Flags {
-			if b, ok := fl.(*cli.BoolFlag); ok && b.Name == f {
-				bools[f] = true
-				vals[f] = ""
-				if c.Bool(f) {
-					vals[f] = "true"
-				}
-			}
-		}
+// api connects to the daemon of the home directory of --home.
+func api(cmd *cli.Command) (*daemon.API, error) {
+	h, err := home(cmd)
+	if err != nil {
+		return nil, err
 	}
-	var pos []string
-	in := c.Args().Slice()
-	for i := 0; i < len(in); i++ {
-		a := in[i]
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && a != "-" && a != "--" {
-			if _, ok := vals[name]; ok {
-				if bools[name] {
-					vals[name] = "true"
-					if hasVal && (val == "false" || val == "0") {
-						vals[name] = ""
-					}
-					continue
-				}
-				if !hasVal && i+1 < len(in) {
-					i++
-					val = in[i]
-				}
-				vals[name] = val
-				continue
-			}
-		}
-		pos = append(pos, a)
-	}
-	return pos, vals
-}
-
-func api(c *cli.Context, homeDir string) (*daemon.API, error) {
-	if homeDir == "" {
-		var err error
-		if homeDir, err = home(c); err != nil {
-			return nil, err
-		}
-	}
-	return daemon.Connect(homeDir), nil
+	return daemon.Connect(h), nil
 }
 
 func printJSON(v any) error {
@@ -94,20 +48,20 @@ func daemonCommand() *cli.Command {
 			"the other commands on HOME/komrade.sock until SIGINT or SIGTERM.",
 		Flags: []cli.Flag{homeFlag(), passphraseFileFlag(),
 			&cli.StringFlag{Name: "config", Required: true, Usage: "client config (gateways, epoch length, rates)"}},
-		Action: func(c *cli.Context) error {
-			cfg, err := config.LoadClient(c.String("config"))
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			cfg, err := config.LoadClient(cmd.String("config"))
 			if err != nil {
 				return err
 			}
-			h, err := home(c)
+			h, err := home(cmd)
 			if err != nil {
 				return err
 			}
-			pass, err := passphrase(c, false)
+			pass, err := passphrase(cmd, false)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(c.Context)
+			ctx, stop := signalContext(ctx)
 			defer stop()
 			d, err := daemon.Start(ctx, h, pass, cfg, nil)
 			if err != nil {
@@ -125,26 +79,26 @@ func contactCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "contact",
 		Usage: "make and list contacts",
-		Subcommands: []*cli.Command{
+		Commands: []*cli.Command{
 			{
 				Name:      "invite",
 				Usage:     "create an invite code for a new contact (give it in person: it is a secret)",
 				ArgsUsage: "NAME",
 				Flags:     []cli.Flag{homeFlag(), jsonFlag()},
-				Action: func(c *cli.Context) error {
-					pos, fl := args(c, "home")
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					pos := cmd.Args().Slice()
 					if len(pos) != 1 {
 						return fmt.Errorf("usage: komrade contact invite NAME")
 					}
-					a, err := api(c, fl["home"])
+					a, err := api(cmd)
 					if err != nil {
 						return err
 					}
-					code, err := a.Invite(c.Context, pos[0])
+					code, err := a.Invite(ctx, pos[0])
 					if err != nil {
 						return err
 					}
-					if c.Bool("json") {
+					if cmd.Bool("json") {
 						return printJSON(map[string]string{"code": code})
 					}
 					fmt.Println(code)
@@ -164,19 +118,19 @@ func contactCommand() *cli.Command {
 				Usage:     "accept an invite code",
 				ArgsUsage: "CODE",
 				Flags:     []cli.Flag{homeFlag(), &cli.StringFlag{Name: "name", Usage: "what you call this contact (required)"}},
-				Action: func(c *cli.Context) error {
-					pos, fl := args(c, "home", "name")
-					if len(pos) != 1 || fl["name"] == "" {
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					pos := cmd.Args().Slice()
+					if len(pos) != 1 || cmd.String("name") == "" {
 						return fmt.Errorf("usage: komrade contact add CODE --name NAME")
 					}
-					a, err := api(c, fl["home"])
+					a, err := api(cmd)
 					if err != nil {
 						return err
 					}
-					if err := a.Accept(c.Context, pos[0], fl["name"]); err != nil {
+					if err := a.Accept(ctx, pos[0], cmd.String("name")); err != nil {
 						return err
 					}
-					fmt.Printf("added %s; compare fingerprints with `komrade contact show`\n", fl["name"])
+					fmt.Printf("added %s; compare fingerprints with `komrade contact show`\n", cmd.String("name"))
 					return nil
 				},
 			},
@@ -191,19 +145,19 @@ func contactCommand() *cli.Command {
 					&cli.StringFlag{Name: "name", Usage: "what you call this contact (required)"},
 					&cli.StringFlag{Name: "as", Usage: "the name they will see for you"},
 					&cli.StringFlag{Name: "note", Usage: fmt.Sprintf("a short message (at most %d bytes)", messenger.MaxNoteLen)}},
-				Action: func(c *cli.Context) error {
-					pos, fl := args(c, "home", "name", "as", "note")
-					if len(pos) != 1 || fl["name"] == "" {
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					pos := cmd.Args().Slice()
+					if len(pos) != 1 || cmd.String("name") == "" {
 						return fmt.Errorf("usage: komrade contact request ADDRESS --name NAME [--as YOURNAME] [--note TEXT]")
 					}
-					a, err := api(c, fl["home"])
+					a, err := api(cmd)
 					if err != nil {
 						return err
 					}
-					if err := a.Request(c.Context, pos[0], fl["name"], fl["as"], fl["note"]); err != nil {
+					if err := a.Request(ctx, pos[0], cmd.String("name"), cmd.String("as"), cmd.String("note")); err != nil {
 						return err
 					}
-					fmt.Printf("request sent; %s appears with a fingerprint in `komrade contact show` once they accept\n", fl["name"])
+					fmt.Printf("request sent; %s appears with a fingerprint in `komrade contact show` once they accept\n", cmd.String("name"))
 					return nil
 				},
 			},
@@ -211,16 +165,16 @@ func contactCommand() *cli.Command {
 				Name:  "requests",
 				Usage: "list friend requests waiting for your answer",
 				Flags: []cli.Flag{homeFlag(), jsonFlag()},
-				Action: func(c *cli.Context) error {
-					a, err := api(c, "")
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					a, err := api(cmd)
 					if err != nil {
 						return err
 					}
-					reqs, err := a.Requests(c.Context)
+					reqs, err := a.Requests(ctx)
 					if err != nil {
 						return err
 					}
-					if c.Bool("json") {
+					if cmd.Bool("json") {
 						return printJSON(reqs)
 					}
 					if len(reqs) == 0 {
@@ -244,19 +198,19 @@ func contactCommand() *cli.Command {
 				Usage:     "accept a friend request",
 				ArgsUsage: "ID",
 				Flags:     []cli.Flag{homeFlag(), &cli.StringFlag{Name: "name", Usage: "what you call this contact (required)"}},
-				Action: func(c *cli.Context) error {
-					pos, fl := args(c, "home", "name")
-					if len(pos) != 1 || fl["name"] == "" {
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					pos := cmd.Args().Slice()
+					if len(pos) != 1 || cmd.String("name") == "" {
 						return fmt.Errorf("usage: komrade contact accept ID --name NAME")
 					}
-					a, err := api(c, fl["home"])
+					a, err := api(cmd)
 					if err != nil {
 						return err
 					}
-					if err := a.AcceptRequest(c.Context, pos[0], fl["name"]); err != nil {
+					if err := a.AcceptRequest(ctx, pos[0], cmd.String("name")); err != nil {
 						return err
 					}
-					fmt.Printf("added %s\n", fl["name"])
+					fmt.Printf("added %s\n", cmd.String("name"))
 					return nil
 				},
 			},
@@ -265,32 +219,32 @@ func contactCommand() *cli.Command {
 				Usage:     "drop a friend request (the sender is not told)",
 				ArgsUsage: "ID",
 				Flags:     []cli.Flag{homeFlag()},
-				Action: func(c *cli.Context) error {
-					pos, fl := args(c, "home")
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					pos := cmd.Args().Slice()
 					if len(pos) != 1 {
 						return fmt.Errorf("usage: komrade contact ignore ID")
 					}
-					a, err := api(c, fl["home"])
+					a, err := api(cmd)
 					if err != nil {
 						return err
 					}
-					return a.IgnoreRequest(c.Context, pos[0])
+					return a.IgnoreRequest(ctx, pos[0])
 				},
 			},
 			{
 				Name:  "show",
 				Usage: "list contacts and their fingerprints",
 				Flags: []cli.Flag{homeFlag(), jsonFlag()},
-				Action: func(c *cli.Context) error {
-					a, err := api(c, "")
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					a, err := api(cmd)
 					if err != nil {
 						return err
 					}
-					cs, err := a.Contacts(c.Context)
+					cs, err := a.Contacts(ctx)
 					if err != nil {
 						return err
 					}
-					if c.Bool("json") {
+					if cmd.Bool("json") {
 						return printJSON(cs)
 					}
 					names := make([]string, 0, len(cs))
@@ -319,40 +273,57 @@ func sendCommand() *cli.Command {
 		ArgsUsage: "CONTACT TEXT...",
 		Description: "The message is saved in the outbox first, so it is not lost if you stop\n" +
 			"waiting or the daemon stops: the daemon delivers it. States: queued, sent,\n" +
-			"acknowledged (stored in the recipient's mailbox), failed (see `komrade outbox`).",
-		Flags: []cli.Flag{homeFlag(), &cli.BoolFlag{Name: "no-wait", Usage: "return once the message is queued"}},
-		Action: func(c *cli.Context) error {
-			pos, fl := args(c, "home", "no-wait")
+			"acknowledged (stored in the recipient's mailbox), failed (see `komrade outbox`).\n" +
+			"Flags may come before or after the text; everything after -- is text\n" +
+			"(`komrade send bob -- --help` sends \"--help\").",
+		Flags: []cli.Flag{homeFlag(), &cli.BoolFlag{Name: "no-wait", Usage: "return once the message is queued"},
+			&cli.BoolFlag{Name: "json", Usage: "print the outbox entry as JSON for scripts"}},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			pos := cmd.Args().Slice()
 			if len(pos) < 2 {
 				return fmt.Errorf("usage: komrade send CONTACT TEXT")
 			}
-			a, err := api(c, fl["home"])
+			a, err := api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(c.Context)
+			ctx, stop := signalContext(ctx)
 			defer stop()
 			start := time.Now()
-			o, err := a.Send(ctx, pos[0], strings.Join(pos[1:], " "), fl["no-wait"] == "")
+			o, err := a.Send(ctx, pos[0], strings.Join(pos[1:], " "), !cmd.Bool("no-wait"))
 			if err != nil {
 				if ctx.Err() != nil {
-					fmt.Println("still queued; the daemon delivers it (see `komrade outbox`)")
+					// Not on standard output under --json: that is for JSON.
+					out := os.Stdout
+					if cmd.Bool("json") {
+						out = os.Stderr
+					}
+					fmt.Fprintln(out, "still queued; the daemon delivers it (see `komrade outbox`)")
 					return nil
 				}
 				return err
+			}
+			// Under --json, the entry is printed instead of the sentences;
+			// the errors and the exit status stay.
+			say := func(format string, a ...any) { fmt.Printf(format, a...) }
+			if cmd.Bool("json") {
+				say = func(string, ...any) {}
+				if err := printJSON(o); err != nil {
+					return err
+				}
 			}
 			switch {
 			case o.BlockedBy != 0:
 				return fmt.Errorf("message %d is queued behind failed message %d to %s; retry that one with `komrade outbox retry %d`",
 					o.ID, o.BlockedBy, o.To, o.BlockedBy)
 			case o.Awaiting:
-				fmt.Printf("message %d queued: %s has not answered your invite or request yet; the daemon sends it then\n", o.ID, o.To)
+				say("message %d queued: %s has not answered your invite or request yet; the daemon sends it then\n", o.ID, o.To)
 			case o.State == messenger.Acknowledged:
-				fmt.Printf("acknowledged in %v\n", time.Since(start).Round(time.Millisecond))
+				say("acknowledged in %v\n", time.Since(start).Round(time.Millisecond))
 			case o.State == messenger.Failed:
 				return fmt.Errorf("message %d failed: %s (retry with `komrade outbox retry %d`)", o.ID, o.Error, o.ID)
 			default:
-				fmt.Printf("message %d %s; see `komrade outbox`\n", o.ID, o.State)
+				say("message %d %s; see `komrade outbox`\n", o.ID, o.State)
 			}
 			return nil
 		},
@@ -364,16 +335,16 @@ func outboxCommand() *cli.Command {
 		Name:  "outbox",
 		Usage: "show the delivery state of sent messages",
 		Flags: []cli.Flag{homeFlag(), jsonFlag()},
-		Action: func(c *cli.Context) error {
-			a, err := api(c, "")
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			a, err := api(cmd)
 			if err != nil {
 				return err
 			}
-			out, err := a.Outbox(c.Context)
+			out, err := a.Outbox(ctx)
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
+			if cmd.Bool("json") {
 				return printJSON(out)
 			}
 			if len(out) == 0 {
@@ -398,13 +369,13 @@ func outboxCommand() *cli.Command {
 			}
 			return nil
 		},
-		Subcommands: []*cli.Command{{
+		Commands: []*cli.Command{{
 			Name:      "retry",
 			Usage:     "send a failed message again",
 			ArgsUsage: "ID",
 			Flags:     []cli.Flag{homeFlag()},
-			Action: func(c *cli.Context) error {
-				pos, fl := args(c, "home")
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				pos := cmd.Args().Slice()
 				var id uint64
 				if len(pos) != 1 {
 					return fmt.Errorf("usage: komrade outbox retry ID")
@@ -412,11 +383,11 @@ func outboxCommand() *cli.Command {
 				if _, err := fmt.Sscan(pos[0], &id); err != nil {
 					return fmt.Errorf("usage: komrade outbox retry ID (a number from `komrade outbox`)")
 				}
-				a, err := api(c, fl["home"])
+				a, err := api(cmd)
 				if err != nil {
 					return err
 				}
-				return a.Retry(c.Context, id)
+				return a.Retry(ctx, id)
 			},
 		}},
 	}
@@ -426,19 +397,19 @@ func profileCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "profile",
 		Usage: "your public profile: lets people who know your address send you friend requests",
-		Subcommands: []*cli.Command{{
+		Commands: []*cli.Command{{
 			Name:  "publish",
 			Usage: "sign and publish your profile (display name, introduction set, encryption key); prints your address",
 			Description: "Your address is your public signing key. Anyone who has it can read the\n" +
 				"profile and leave you a friend request; nobody learns who reads or writes.\n" +
 				"Publishing links the display name to the address: choose it accordingly.",
 			Flags: []cli.Flag{homeFlag(), &cli.StringFlag{Name: "name", Usage: "display name in the profile"}},
-			Action: func(c *cli.Context) error {
-				a, err := api(c, "")
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				a, err := api(cmd)
 				if err != nil {
 					return err
 				}
-				addr, err := a.PublishProfile(c.Context, c.String("name"))
+				addr, err := a.PublishProfile(ctx, cmd.String("name"))
 				if err != nil {
 					return err
 				}
@@ -454,16 +425,16 @@ func inboxCommand() *cli.Command {
 		Name:  "inbox",
 		Usage: "print unread messages and mark them read",
 		Flags: []cli.Flag{homeFlag(), jsonFlag()},
-		Action: func(c *cli.Context) error {
-			a, err := api(c, "")
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			a, err := api(cmd)
 			if err != nil {
 				return err
 			}
-			msgs, err := a.Inbox(c.Context, "")
+			msgs, err := a.Inbox(ctx, "")
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
+			if cmd.Bool("json") {
 				return printJSON(msgs)
 			}
 			if len(msgs) == 0 {
@@ -482,16 +453,16 @@ func statusCommand() *cli.Command {
 		Name:  "status",
 		Usage: "show the daemon's gateway, epoch, cover traffic, unread counts, outbox and friend requests",
 		Flags: []cli.Flag{homeFlag(), jsonFlag()},
-		Action: func(c *cli.Context) error {
-			a, err := api(c, "")
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			a, err := api(cmd)
 			if err != nil {
 				return err
 			}
-			s, err := a.Status(c.Context)
+			s, err := a.Status(ctx)
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
+			if cmd.Bool("json") {
 				return printJSON(s)
 			}
 			fmt.Printf("fingerprint %s\naddress     %s\ngateway     %s (%d failovers)\nepoch       %d (%d nodes)\n",
@@ -514,17 +485,17 @@ func chatCommand() *cli.Command {
 		Usage:     "talk with a contact: each line you type is sent, their messages appear as they arrive",
 		ArgsUsage: "CONTACT",
 		Flags:     []cli.Flag{homeFlag()},
-		Action: func(c *cli.Context) error {
-			pos, fl := args(c, "home")
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			pos := cmd.Args().Slice()
 			if len(pos) != 1 {
 				return fmt.Errorf("usage: komrade chat CONTACT")
 			}
 			who := pos[0]
-			a, err := api(c, fl["home"])
+			a, err := api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(c.Context)
+			ctx, stop := signalContext(ctx)
 			defer stop()
 			if _, err := a.Contacts(ctx); err != nil {
 				return err

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/mixnode"
@@ -15,7 +16,7 @@ func mixnodeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "mixnode",
 		Usage: "set up and run a mix node",
-		Subcommands: []*cli.Command{
+		Commands: []*cli.Command{
 			{
 				Name:      "init",
 				Usage:     "create a node identity and a config file in a data directory",
@@ -28,24 +29,24 @@ func mixnodeCommand() *cli.Command {
 					&cli.DurationFlag{Name: "epoch", Value: config.DefaultEpochLength, Usage: "Sphinx key epoch length: must equal the network's"},
 					&cli.StringFlag{Name: "passphrase-file", Usage: "encrypt the identity key with the passphrase in this file (mode 0600); the config remembers the path"},
 				},
-				Action: func(c *cli.Context) error {
+				Action: func(ctx context.Context, cmd *cli.Command) error {
 					cfg := config.DefaultNode()
-					if l := c.StringSlice("listen"); len(l) > 0 {
+					if l := cmd.StringSlice("listen"); len(l) > 0 {
 						cfg.ListenAddrs = l
 					}
-					cfg.Bootstrap = c.StringSlice("bootstrap")
-					cfg.EpochLength = config.D(c.Duration("epoch"))
-					if pf := c.String("passphrase-file"); pf != "" {
+					cfg.Bootstrap = cmd.StringSlice("bootstrap")
+					cfg.EpochLength = config.D(cmd.Duration("epoch"))
+					if pf := cmd.String("passphrase-file"); pf != "" {
 						abs, err := filepath.Abs(pf)
 						if err != nil {
 							return err
 						}
 						cfg.PassphraseFile = abs
 					}
-					if a := c.String("announce"); a != "" {
+					if a := cmd.String("announce"); a != "" {
 						cfg.AnnounceAddrs = []string{a}
 					}
-					path, id, err := mixnode.Init(c.String("datadir"), cfg)
+					path, id, err := mixnode.Init(cmd.String("datadir"), cfg)
 					if err != nil {
 						return err
 					}
@@ -61,19 +62,19 @@ func mixnodeCommand() *cli.Command {
 					&cli.StringFlag{Name: "config", Required: true, Usage: "node config file (written by 'komrade mixnode init')"},
 					&cli.BoolFlag{Name: "onion", Usage: "serve an onion service through Tor for clients (same as onion = true in the config; needs tor: apt-get install tor)"},
 				},
-				Action: func(c *cli.Context) error {
-					cfg, err := config.LoadNode(c.String("config"))
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					cfg, err := config.LoadNode(cmd.String("config"))
 					if err != nil {
 						return err
 					}
-					if c.Bool("onion") {
+					if cmd.Bool("onion") {
 						cfg.Onion = true
 					}
 					n, err := mixnode.New(cfg, mixnode.Options{})
 					if err != nil {
 						return err
 					}
-					ctx, stop := signalContext(c.Context)
+					ctx, stop := signalContext(ctx)
 					defer stop()
 					if err := n.Start(ctx); err != nil {
 						n.Close()

@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/config"
@@ -29,21 +29,21 @@ func pingCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per probe and a summary object"},
 			&cli.BoolFlag{Name: "tor", Usage: "reach the gateway's onion address through Tor (same as transport = \"tor\" in the config)"},
 		},
-		Action: func(c *cli.Context) error {
+		Action: func(ctx context.Context, cmd *cli.Command) error {
 			transport := ""
-			if c.Bool("tor") {
+			if cmd.Bool("tor") {
 				transport = config.TransportTor
 			}
-			cfg, err := config.LoadClientTransport(c.String("config"), transport)
+			cfg, err := config.LoadClientTransport(cmd.String("config"), transport)
 			if err != nil {
 				return err
 			}
-			if c.Int("count") < 1 {
+			if cmd.Int("count") < 1 {
 				return fmt.Errorf("--count must be at least 1")
 			}
-			ctx, stop := signalContext(c.Context)
+			ctx, stop := signalContext(ctx)
 			defer stop()
-			return runPing(ctx, cfg, c.Int("count"), c.Duration("interval"), c.Duration("timeout"), c.Bool("json"))
+			return runPing(ctx, cfg, cmd.Int("count"), cmd.Duration("interval"), cmd.Duration("timeout"), cmd.Bool("json"))
 		},
 	}
 }

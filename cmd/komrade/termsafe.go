@@ -7,6 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/clipperhouse/uax29/v2/graphemes"
+	"github.com/mattn/go-runewidth"
 	"golang.org/x/term"
 
 	"github.com/komrade-net/komrade/client/daemon"
@@ -47,8 +49,9 @@ func termSafe(s, indent string) string {
 // terminal): after prefix, the text is broken into lines that fit, each
 // continuation indented by indent. Left to the terminal, a line padded to
 // its width would go on at column 0 and could pass for a line of its own.
-// Wide characters are counted as two columns, others as one (combining
-// marks too), so lines break early rather than late.
+// The text is broken between grapheme clusters (a letter and its combining
+// marks, an emoji sequence), each counted by columns, which errs wide so
+// that lines break early rather than late.
 func wrapSafe(prefix, text, indent string, width int) string {
 	safe := termSafe(text, "")
 	if width <= 0 {
@@ -62,13 +65,13 @@ func wrapSafe(prefix, text, indent string, width int) string {
 			b.WriteString("\n" + indent)
 			col = columns(indent)
 		}
-		for _, r := range line {
-			w := columns(string(r))
+		for g := graphemes.FromString(line); g.Next(); {
+			w := clusterColumns(g.Value())
 			if col+w > width && col > columns(indent) {
 				b.WriteString("\n" + indent)
 				col = columns(indent)
 			}
-			b.WriteRune(r)
+			b.WriteString(g.Value())
 			col += w
 		}
 	}
@@ -78,12 +81,27 @@ func wrapSafe(prefix, text, indent string, width int) string {
 // columns is an upper bound of the terminal columns s takes.
 func columns(s string) int {
 	n := 0
-	for _, r := range s {
-		if r >= 0x1100 {
-			n += 2
-		} else {
-			n++
-		}
+	for g := graphemes.FromString(s); g.Next(); {
+		n += clusterColumns(g.Value())
+	}
+	return n
+}
+
+// clusterColumns is an upper bound of the columns one grapheme cluster
+// takes, by the Unicode widths of go-runewidth: wide (CJK, emoji) two,
+// combining marks and joiners none, East Asian ambiguous ones as the
+// locale says. Terminals differ on sequences, so the widest reading is
+// taken: a terminal that draws an emoji ZWJ sequence or a flag rune by rune
+// needs the sum of their widths, and one that honours a variation selector
+// 16 (emoji presentation) draws the character two columns wide.
+func clusterColumns(g string) int {
+	n := 0
+	for _, r := range g {
+		n += runewidth.RuneWidth(r)
+	}
+	n = max(n, runewidth.StringWidth(g))
+	if strings.ContainsRune(g, '\uFE0F') {
+		n = max(n, 2)
 	}
 	return n
 }

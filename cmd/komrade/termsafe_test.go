@@ -75,3 +75,48 @@ func TestWrapSafe(t *testing.T) {
 		t.Errorf("wide characters: %q", got)
 	}
 }
+
+// TestWrapSafeWidths: columns follow the Unicode widths (CJK and emoji two
+// columns, combining marks none) and lines break between grapheme
+// clusters at the right column.
+func TestWrapSafeWidths(t *testing.T) {
+	const family = "👨\u200d👩\u200d👧" // one ZWJ sequence
+	for _, c := range []struct {
+		s    string
+		want int
+	}{
+		{"abc", 3},
+		{"日本語", 6},
+		{"👋", 2},
+		{"e\u0301", 1},      // e and a combining acute accent
+		{"\u2764\ufe0f", 2}, // a heart in emoji presentation
+		{family, 6},         // as wide as a terminal drawing it rune by rune
+		{`\u001b`, 6},
+	} {
+		if got := columns(c.s); got != c.want {
+			t.Errorf("columns(%q) = %d, want %d", c.s, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		name, text string
+		width      int
+		want       string
+	}{
+		{"CJK", "中文文本测试", 10, "> 中文文本\n  测试"},
+		{"emoji", "👋👋👋", 6, "> 👋👋\n  👋"},
+		{"ZWJ sequence kept whole", "ab" + family, 8, "> ab\n  " + family},
+		{"combining marks take no column", "e\u0301e\u0301e\u0301e\u0301", 6, "> e\u0301e\u0301e\u0301e\u0301"},
+		{"combining mark stays with its letter", "abcde\u0301", 6, "> abcd\n  e\u0301"},
+		{"mixed", "ab日本👋e\u0301e\u0301x日", 10, "> ab日本👋\n  e\u0301e\u0301x日"},
+	} {
+		got := wrapSafe("> ", c.text, "  ", c.width)
+		if got != c.want {
+			t.Errorf("%s: wrapSafe(%q, %d) = %q, want %q", c.name, c.text, c.width, got, c.want)
+		}
+		for i, l := range strings.Split(got, "\n") {
+			if columns(l) > c.width {
+				t.Errorf("%s: line %d is %d columns: %q", c.name, i, columns(l), l)
+			}
+		}
+	}
+}

@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
@@ -28,21 +29,21 @@ func testnetCommand() *cli.Command {
 			&cli.Float64Flag{Name: "lambda-m", Value: 1, Usage: "loop cover packets per second per node (0: none)"},
 			&cli.IntFlag{Name: "ping", Usage: "send this many echo probes through the network from an in-process client, print them and exit"},
 		},
-		Action: func(c *cli.Context) error {
-			ctx, stop := signalContext(c.Context)
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			ctx, stop := signalContext(ctx)
 			defer stop()
-			lm := c.Float64("lambda-m")
+			lm := cmd.Float64("lambda-m")
 			if lm == 0 {
 				lm = -1
 			}
-			dir, err := filepath.Abs(c.String("dir"))
+			dir, err := filepath.Abs(cmd.String("dir"))
 			if err != nil {
 				return err
 			}
 			start := time.Now()
 			net, err := testnet.Start(ctx, testnet.Options{
-				Nodes: c.Int("nodes"), Dir: dir, EpochLength: c.Duration("epoch"),
-				Mu: c.Duration("mu"), LambdaM: lm, Logger: slog.Default(),
+				Nodes: cmd.Int("nodes"), Dir: dir, EpochLength: cmd.Duration("epoch"),
+				Mu: cmd.Duration("mu"), LambdaM: lm, Logger: slog.Default(),
 			})
 			if err != nil {
 				return err
@@ -54,7 +55,7 @@ func testnetCommand() *cli.Command {
 				fmt.Printf("  node %d  layer %d  %s\n", i, dirv.LayerOf(n.ID())+1, n.Addrs()[0])
 			}
 			fmt.Printf("client config: %s\n", net.ClientConfigPath)
-			if n := c.Int("ping"); n > 0 {
+			if n := cmd.Int("ping"); n > 0 {
 				return runPing(ctx, net.Client, n, 100*time.Millisecond, 30*time.Second, false)
 			}
 			fmt.Printf("try: komrade ping --config %s --count 10\n", net.ClientConfigPath)
