@@ -112,7 +112,9 @@ func TestMixnodeOnionAndPingTor(t *testing.T) {
 	t.Logf("private Tor network up in %v", time.Since(start).Round(time.Millisecond))
 
 	const epoch = 2 * time.Minute
-	net, err := testnet.Start(ctx, testnet.Options{Nodes: 3, Dir: t.TempDir(), EpochLength: epoch, Logger: log})
+	// Five nodes and the one below: two per layer, so every layer has a
+	// node other than the client's gateway.
+	net, err := testnet.Start(ctx, testnet.Options{Nodes: 5, Dir: t.TempDir(), EpochLength: epoch, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,12 +155,12 @@ func TestMixnodeOnionAndPingTor(t *testing.T) {
 	for {
 		start := time.Now()
 		out, err = exec.CommandContext(ctx, bin, "ping", "--tor", "--config", path, "--count", "5").CombinedOutput()
-		if err == nil && strings.Contains(string(out), "5/5 replies") && strings.Contains(string(out), ", 4 nodes") {
+		if err == nil && strings.Contains(string(out), "5/5 replies") && strings.Contains(string(out), ", 6 nodes") {
 			t.Logf("komrade ping --tor (%v):\n%s", time.Since(start).Round(time.Millisecond), out)
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("komrade ping --tor never got 5/5 replies from 4 nodes: %v\n%s", err, out)
+			t.Fatalf("komrade ping --tor never got 5/5 replies from 6 nodes: %v\n%s", err, out)
 		}
 		t.Logf("not yet: %v\n%s", err, out)
 		time.Sleep(2 * time.Second)
