@@ -45,7 +45,8 @@ func (t *clientTable) closeAll() {
 }
 
 // handleClient serves one client link: a writer goroutine drains the
-// client's bounded delivery buffer while this one reads packets.
+// client's bounded delivery buffer while this one reads packets into the
+// client's own queue of the fair queue (fair.go).
 func (n *Node) handleClient(s network.Stream) {
 	q := wire.QueueID(s.Conn().RemotePeer())
 	ctx, cancel := context.WithCancel(n.ctx)
@@ -89,7 +90,12 @@ func (n *Node) handleClient(s network.Stream) {
 			}
 		}
 	}()
-	n.readFrames(s, &n.metrics.ReceivedClient)
+	cq := new(clientQueue)
+	n.readFrames(s, &n.metrics.ReceivedClient, clientIdle, func(pkt []byte) {
+		if !n.fair.push(cq, pkt) {
+			n.metrics.drop(DropClientQueueFull) // only this client loses
+		}
+	})
 	cancel()
 	<-done
 }

@@ -49,21 +49,68 @@ func (n *Node) removeHandlers() {
 // clients use the client protocol.
 func (n *Node) handleMix(s network.Stream) {
 	defer s.Close()
-	if p := s.Conn().RemotePeer(); !n.knownPeer(p) && !n.learnPeer(p) {
+	p := s.Conn().RemotePeer()
+	if !n.knownPeer(p) && !n.learnPeer(p) {
 		n.metrics.drop(DropUnknownPeer)
 		s.Reset()
 		return
 	}
-	n.readFrames(s, &n.metrics.ReceivedMix)
+	if !n.mixStreams.acquire(p) {
+		s.Reset() // a node needs one inbound link; a few allow for reopening
+		return
+	}
+	defer n.mixStreams.release(p)
+	n.readFrames(s, &n.metrics.ReceivedMix, mixIdle, n.submit)
+}
+
+// Idle links: a client link on which no frame arrives for clientIdle, or
+// a mix link for mixIdle, is closed. A client's cover traffic sends a frame
+// every fraction of a second, and a node's links carry loops and cover; a
+// link that stays silent only holds memory. Senders reopen a link when they
+// next need it.
+const (
+	clientIdle = 2 * time.Minute
+	mixIdle    = 5 * time.Minute
+	// maxMixStreams is the most inbound mix links one peer may hold.
+	maxMixStreams = 4
+)
+
+// streamCount caps concurrent streams per peer.
+type streamCount struct {
+	mu sync.Mutex
+	n  map[peer.ID]int
+}
+
+func (c *streamCount) acquire(p peer.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[peer.ID]int{}
+	}
+	if c.n[p] >= maxMixStreams {
+		return false
+	}
+	c.n[p]++
+	return true
+}
+
+func (c *streamCount) release(p peer.ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[p]--; c.n[p] <= 0 {
+		delete(c.n, p)
+	}
 }
 
 type counter interface{ Add(uint64) uint64 }
 
-// readFrames reads whole frames and submits each; a partial frame ends the
-// stream and is counted, never processed.
-func (n *Node) readFrames(s network.Stream, recv counter) {
+// readFrames reads whole frames and hands each to submit; a partial frame
+// ends the stream and is counted, never processed, and so does a silence
+// longer than idle.
+func (n *Node) readFrames(s network.Stream, recv counter, idle time.Duration, submit func([]byte)) {
 	for {
 		buf := make([]byte, wire.PacketLength)
+		s.SetReadDeadline(time.Now().Add(idle))
 		if err := wire.ReadFrame(s, buf); err != nil {
 			if errors.Is(err, wire.ErrTruncatedFrame) && n.ctx.Err() == nil {
 				n.metrics.drop(DropTruncated)
@@ -74,7 +121,7 @@ func (n *Node) readFrames(s network.Stream, recv counter) {
 			return
 		}
 		recv.Add(1)
-		n.submit(buf)
+		submit(buf)
 	}
 }
 

@@ -10,22 +10,23 @@ import (
 
 // Drop reasons, used as the "reason" label of dropped packets.
 const (
-	DropUnwrap       = "unwrap_failed"      // no live key opens it: garbage, tampering or an unknown epoch
-	DropReplay       = "replay"             // replay tag already seen in its epoch
-	DropDelayTooLong = "delay_too_long"     // NodeDelay above max_delay
-	DropQueueFull    = "queue_full"         // delay queue at queue_size
-	DropOverload     = "overload"           // unwrap workers saturated
-	DropUnknownHop   = "unknown_next_hop"   // next hop not in the directory
-	DropLinkFull     = "link_full"          // outbound link buffer full
-	DropNoClient     = "no_client"          // reply for a client not connected here
-	DropClientFull   = "client_buffer_full" // client's delivery buffer full
-	DropBadEnvelope  = "bad_envelope"       // exit payload malformed
-	DropBadCommands  = "bad_commands"       // routing commands make no sense
-	DropTruncated    = "truncated_frame"    // link closed mid-frame
-	DropShuttingDown = "shutting_down"
-	DropUnknownPeer  = "unknown_peer" // mix link from a peer not in the directory
-	DropStorageBusy  = "storage_busy" // exit storage queue full; the client got StatusBusy
-	DropLinkError    = "link_error"   // the write to the next hop failed on a reopened link too, or the link could not be reopened
+	DropUnwrap          = "unwrap_failed"      // no live key opens it: garbage, tampering or an unknown epoch
+	DropReplay          = "replay"             // replay tag already seen in its epoch
+	DropDelayTooLong    = "delay_too_long"     // NodeDelay above max_delay
+	DropQueueFull       = "queue_full"         // delay queue at queue_size
+	DropOverload        = "overload"           // unwrap workers saturated
+	DropUnknownHop      = "unknown_next_hop"   // next hop not in the directory
+	DropLinkFull        = "link_full"          // outbound link buffer full
+	DropNoClient        = "no_client"          // reply for a client not connected here
+	DropClientFull      = "client_buffer_full" // client's delivery buffer full
+	DropBadEnvelope     = "bad_envelope"       // exit payload malformed
+	DropBadCommands     = "bad_commands"       // routing commands make no sense
+	DropTruncated       = "truncated_frame"    // link closed mid-frame
+	DropShuttingDown    = "shutting_down"
+	DropUnknownPeer     = "unknown_peer"      // mix link from a peer not in the directory
+	DropStorageBusy     = "storage_busy"      // exit storage queue full; the client got StatusBusy
+	DropLinkError       = "link_error"        // the write to the next hop failed on a reopened link too, or the link could not be reopened
+	DropClientQueueFull = "client_queue_full" // a client sent faster than its turn at a saturated gateway: only its own packets are dropped
 )
 
 // Metrics are a node's counters. All methods are safe for concurrent use.
@@ -136,7 +137,7 @@ var dropReasons = []string{
 	DropUnwrap, DropReplay, DropDelayTooLong, DropQueueFull, DropOverload,
 	DropUnknownHop, DropLinkFull, DropNoClient, DropClientFull, DropBadEnvelope,
 	DropBadCommands, DropTruncated, DropShuttingDown, DropUnknownPeer,
-	DropStorageBusy, DropLinkError,
+	DropStorageBusy, DropLinkError, DropClientQueueFull,
 }
 
 // Describe implements prometheus.Collector.

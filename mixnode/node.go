@@ -81,11 +81,15 @@ type Node struct {
 	// through instead of dropping the packet, so the fuzzer reports it.
 	panicky bool
 	queue   *delayQueue
-	inbox   chan inbound
-	links   *linkPool
-	clients *clientTable
-	loops   *loopTable
-	metrics Metrics
+	inbox   chan inbound // packets from mix links
+	fair    *fairQueue   // packets from client links, in turn order
+	fromCl  chan inbound // the fair queue's output
+
+	mixStreams streamCount // inbound mix links per peer
+	links      *linkPool
+	clients    *clientTable
+	loops      *loopTable
+	metrics    Metrics
 
 	storageJobs chan storageJob
 	sets        *sets.Service // replicated sets (storage.go)
@@ -177,6 +181,8 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		replay:  newReplayCache(),
 		queue:   newDelayQueue(cfg.QueueSize),
 		inbox:   make(chan inbound, 4096),
+		fair:    newFairQueue(),
+		fromCl:  make(chan inbound),
 		clients: newClientTable(),
 		loops:   newLoopTable(),
 		known:   map[pki.NodeID]knownNode{},
@@ -247,6 +253,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.startOnion(ctx); err != nil {
 		return err
 	}
+	n.goRun(func(ctx context.Context) { n.fair.dispatch(ctx, n.fromCl) })
 	workers := runtime.GOMAXPROCS(0)
 	for i := 0; i < workers; i++ {
 		n.goRun(n.unwrapWorker)

@@ -33,6 +33,8 @@ func (n *Node) unwrapWorker(ctx context.Context) {
 			return
 		case in := <-n.inbox:
 			n.process(in.pkt)
+		case in := <-n.fromCl:
+			n.process(in.pkt)
 		}
 	}
 }
