@@ -215,6 +215,8 @@ type Status struct {
 	Requests    int               `json:"requests"`  // friend requests waiting for an answer
 	Outbox      map[string]int    `json:"outbox"`    // messages by delivery state
 	Failovers   int               `json:"failovers"` // gateway changes since start
+	// Skipped counts, by contact, boxes that could not be read.
+	Skipped map[string]uint64 `json:"skipped,omitempty"`
 }
 
 func (d *Daemon) routes() http.Handler {
@@ -400,12 +402,16 @@ func (d *Daemon) status() (*Status, error) {
 	for _, o := range out {
 		outbox[string(o.State)]++
 	}
+	skipped, err := d.m.Skipped()
+	if err != nil {
+		return nil, err
+	}
 	dir := d.cl.Directory()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := &Status{Gateway: d.cl.Gateway().String(), Loops: d.cl.LoopStats(), Unread: unread, Contacts: c,
 		LastPoll: d.lastPoll, PollError: d.pollErr, Received: d.received, Fingerprint: d.m.Fingerprint(),
-		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers()}
+		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers(), Skipped: skipped}
 	if dir != nil {
 		s.Epoch, s.Nodes = dir.Epoch, len(dir.Nodes)
 	}

@@ -130,6 +130,11 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 	if blen > MaxBody || parts < 1 || parts > MaxParts || part >= parts {
 		return nil, fmt.Errorf("%w: bad lengths", ErrFrame)
 	}
+	if Kind(b[1]) == KindHello && (blen < ed25519.PublicKeySize || parts != 1) {
+		// A hello's body starts with its sender's identity key, whoever
+		// decodes it; a shorter one is malformed even when signed.
+		return nil, fmt.Errorf("%w: hello of %d bytes in %d parts", ErrFrame, blen, parts)
+	}
 	n := headerSize + blen
 	for _, x := range b[n+ed25519.SignatureSize:] {
 		if x != 0 {

@@ -117,3 +117,27 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestShortHelloRefused: a hello signed by a known contact but shorter than
+// the identity key it must carry is refused by Decode (it used to pass and
+// crash the reader that sliced its key).
+func TestShortHelloRefused(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	pub := priv.Public().(ed25519.PublicKey)
+	for _, body := range [][]byte{nil, []byte("short"), make([]byte, ed25519.PublicKeySize-1)} {
+		b, err := Encode(Frame{Kind: KindHello, Parts: 1, Body: body}, 3, priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Decode(b, 3, pub); err == nil {
+			t.Fatalf("hello of %d bytes from a known sender decoded", len(body))
+		}
+		if _, err := Decode(b, 3, nil); err == nil {
+			t.Fatalf("hello of %d bytes decoded", len(body))
+		}
+	}
+	b, _ := Encode(Frame{Kind: KindHello, Part: 0, Parts: 2, Body: append(pub, make([]byte, 32)...)}, 3, priv)
+	if _, err := Decode(b, 3, pub); err == nil {
+		t.Fatal("a hello in two parts decoded")
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 
+	"github.com/katzenpost/hpqc/bacap"
+	"github.com/komrade-net/komrade/client/message"
 	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/wire/record"
 )
 
 // entry reads message id.
@@ -43,4 +46,48 @@ func FailForTest(m *Messenger, id uint64) error {
 		return err
 	}
 	return m.fail(e, errors.New("test: no acknowledgement"))
+}
+
+// PutBoxForTest writes the next box of m's stream to contact name out of
+// band, as a hostile or broken contact could: with hello set, a signed
+// hello frame whose body is body; otherwise body as the ciphertext itself
+// (which will not open). The stream's position advances, as if a message
+// had been sent.
+func PutBoxForTest(ctx context.Context, m *Messenger, name string, hello bool, body []byte) error {
+	var id [32]byte
+	var val []byte
+	err := m.st.Update(func(tx *store.Tx) error {
+		c, err := loadTx(tx, name)
+		if err != nil {
+			return err
+		}
+		wc, err := bacap.NewWriteCapFromBytes(c.OutWrite)
+		if err != nil {
+			return err
+		}
+		i, key := c.OutChain.Next()
+		idx, err := boxIndex(wc, i)
+		if err != nil {
+			return err
+		}
+		boxID := *(*[32]byte)(idx.BoxIDForContext(wc.ReadCap(), boxContext).Bytes())
+		ct := body
+		if hello {
+			pt, err := message.Encode(message.Frame{Kind: message.KindHello, Parts: 1, Body: body}, i, m.id.Sign)
+			if err != nil {
+				return err
+			}
+			if ct, err = message.Seal(key, boxID[:], pt); err != nil {
+				return err
+			}
+		}
+		if id, val, err = record.SealBox(wc, idx, boxContext, ct, boxTTL); err != nil {
+			return err
+		}
+		return m.save(tx, c)
+	})
+	if err != nil {
+		return err
+	}
+	return m.putWithRetry(ctx, id, val)
 }

@@ -99,6 +99,10 @@ type contact struct {
 	// RekeyOut is the shared secret that re-keys the invitee's outgoing
 	// chain once its hello (box 0) is acknowledged; then erased.
 	RekeyOut []byte `cbor:"14,keyasint,omitempty"`
+	// Skipped counts this contact's boxes that could not be read (they do
+	// not open, do not decode, or make no sense): each is skipped once,
+	// never retried, and shown to the user.
+	Skipped uint64 `cbor:"15,keyasint,omitempty"`
 }
 
 // Message is a received text.
@@ -543,42 +547,13 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			return out, err
 		}
 		i, key := c.InChain.Next()
-		pt, err := message.Open(key, id[:], box.Blob)
-		var f *message.Frame
-		if err == nil {
-			var sender ed25519.PublicKey
-			switch {
-			case len(c.Identity) == ed25519.PublicKeySize:
-				sender = c.Identity
-			case len(c.Expect) == ed25519.PublicKeySize:
-				sender = c.Expect // only the addressee of our request may answer
-			}
-			f, err = message.Decode(pt, i, sender)
-		}
-		var got *Message
-		rekeyed := false
-		switch {
-		case err != nil:
-			// A box we cannot open is skipped (and its index with it), never
-			// retried forever; nothing of it is logged but the fact.
+		got, rekeyed, err := m.readBox(c, name, i, key, id, box)
+		if err != nil {
+			// A box we cannot read is skipped (and its index with it), never
+			// retried; the user sees the count. Nothing of it is logged but
+			// the fact.
+			c.Skipped++
 			m.log.Warn("unreadable box skipped", "contact", name, "err", err)
-		case f.Kind == message.KindHello:
-			who := f.Body[:ed25519.PublicKeySize]
-			if c.awaiting() && (c.Expect == nil || bytes.Equal(c.Expect, who)) {
-				if err := c.helloRekey(f.Body); err != nil {
-					m.log.Warn("bad hello skipped", "contact", name, "err", err)
-				} else {
-					c.Identity = bytes.Clone(who)
-					rekeyed = true
-				}
-			}
-		default:
-			text, done, err := m.reassemble(c, f)
-			if err != nil {
-				m.log.Warn("bad frame skipped", "contact", name, "err", err)
-			} else if done {
-				got = &Message{From: name, Text: string(text), At: time.Now()}
-			}
 		}
 		err = m.st.Update(func(tx *store.Tx) error {
 			if got != nil {
@@ -595,7 +570,7 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			if now.InChain.Index != i || !bytes.Equal(now.InRead, c.InRead) {
 				return errRaced
 			}
-			now.Identity, now.InChain, now.Partial, now.PartialID = c.Identity, c.InChain, c.Partial, c.PartialID
+			now.Identity, now.InChain, now.Partial, now.PartialID, now.Skipped = c.Identity, c.InChain, c.Partial, c.PartialID, c.Skipped
 			if rekeyed { // nothing was sent while awaiting the hello
 				now.OutChain, now.EphPriv = c.OutChain, nil
 			}
@@ -615,6 +590,69 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		}
 	}
 	return out, ctx.Err()
+}
+
+// readBox opens and interprets box i of c's incoming stream. Whatever the
+// box holds (it comes from another person), it returns an error rather
+// than stop the daemon: a panic while reading it is an error too.
+func (m *Messenger) readBox(c *contact, name string, i uint64, key [32]byte, id [32]byte, box *record.Box) (got *Message, rekeyed bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			got, rekeyed, err = nil, false, fmt.Errorf("reading the box failed: %v", r)
+		}
+	}()
+	pt, err := message.Open(key, id[:], box.Blob)
+	if err != nil {
+		return nil, false, err
+	}
+	var sender ed25519.PublicKey
+	switch {
+	case len(c.Identity) == ed25519.PublicKeySize:
+		sender = c.Identity
+	case len(c.Expect) == ed25519.PublicKeySize:
+		sender = c.Expect // only the addressee of our request may answer
+	}
+	f, err := message.Decode(pt, i, sender)
+	if err != nil {
+		return nil, false, err
+	}
+	if f.Kind == message.KindHello {
+		who := f.Body[:ed25519.PublicKeySize] // Decode checked the length
+		if !c.awaiting() || (c.Expect != nil && !bytes.Equal(c.Expect, who)) {
+			return nil, false, nil // a hello we do not wait for: nothing to do
+		}
+		if err := c.helloRekey(f.Body); err != nil {
+			return nil, false, fmt.Errorf("bad hello: %w", err)
+		}
+		c.Identity = bytes.Clone(who)
+		return nil, true, nil
+	}
+	text, done, err := m.reassemble(c, f)
+	if err != nil {
+		return nil, false, fmt.Errorf("bad frame: %w", err)
+	}
+	if done {
+		got = &Message{From: name, Text: string(text), At: time.Now()}
+	}
+	return got, false, nil
+}
+
+// Skipped returns, by contact, how many of their boxes could not be read.
+func (m *Messenger) Skipped() (map[string]uint64, error) {
+	out := map[string]uint64{}
+	err := m.st.View(func(tx *store.Tx) error {
+		return tx.List("contacts", func(name string, v []byte) error {
+			var c contact
+			if err := dec.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			if c.Skipped > 0 {
+				out[name] = c.Skipped
+			}
+			return nil
+		})
+	})
+	return out, err
 }
 
 // reassemble keeps the parts of the message in progress in the contact's

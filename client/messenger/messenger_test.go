@@ -1,6 +1,7 @@
 package messenger_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -517,5 +518,41 @@ func TestOutboxCrash(t *testing.T) {
 	got := b.receive(t, 2, time.Minute)
 	if fmt.Sprint(got) != "[alice #2 alice #3]" {
 		t.Fatalf("after the retry bob got %v", got)
+	}
+}
+
+// TestHostileBoxesSkipped: a contact's box that does not open, and a signed
+// hello too short to hold a key (which used to crash the reader, on every
+// restart), are each skipped once and counted for the user; the messages
+// after them arrive.
+func TestHostileBoxesSkipped(t *testing.T) {
+	net := startNet(t, nil)
+	a, b := newUser(t, net), newUser(t, net)
+	pair(t, a, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := messenger.PutBoxForTest(ctx, a.m, "bob", false, bytes.Repeat([]byte{7}, 1200)); err != nil {
+		t.Fatal(err)
+	}
+	if err := messenger.PutBoxForTest(ctx, a.m, "bob", true, []byte("short")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.m.Send(ctx, "bob", "after the junk"); err != nil {
+		t.Fatal(err)
+	}
+	var got []messenger.Message
+	for len(got) == 0 && ctx.Err() == nil {
+		msgs, err := b.m.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msgs...)
+	}
+	if len(got) != 1 || got[0].Text != "after the junk" {
+		t.Fatalf("received %+v", got)
+	}
+	skipped, err := b.m.Skipped()
+	if err != nil || skipped["alice"] != 2 {
+		t.Fatalf("skipped %v, %v; want alice: 2", skipped, err)
 	}
 }

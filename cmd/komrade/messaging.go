@@ -440,6 +440,11 @@ func inboxCommand() *cli.Command {
 			if len(msgs) == 0 {
 				fmt.Println("no unread messages")
 			}
+			if s, err := a.Status(ctx); err == nil {
+				for name, n := range s.Skipped {
+					fmt.Printf("note: %d message(s) from %s could not be read and were skipped (see komrade status)\n", n, termSafe(name, "      "))
+				}
+			}
 			for _, m := range msgs {
 				printMessage(m)
 			}
@@ -471,6 +476,9 @@ func statusCommand() *cli.Command {
 			fmt.Printf("departures  %v, %d queued\n", s.Loops.Departures, s.Loops.Queued)
 			fmt.Printf("contacts    %d, unread %v, friend requests %d\n", len(s.Contacts), s.Unread, s.Requests)
 			fmt.Printf("outbox      %v\n", s.Outbox)
+			for name, n := range s.Skipped {
+				fmt.Printf("unreadable  %d message(s) from %s could not be read and were skipped\n", n, termSafe(name, "            "))
+			}
 			if s.PollError != "" {
 				fmt.Printf("last poll   %v: %s\n", s.LastPoll.Round(time.Second), termSafe(s.PollError, "            "))
 			}
