@@ -16,12 +16,14 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
 	"crypto/hkdf"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
 
@@ -100,9 +102,21 @@ func Open(path string, passphrase []byte) (*Store, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w (is a daemon already using it?)", path, err)
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("store: %s is in use (is a daemon already using it?)", path)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("store: %s cannot be opened for writing: %w", path, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: open %s: %v", ErrDamaged, path, err)
+	}
+	if err := checkConsistency(db); err != nil {
+		db.Close()
+		return nil, err
 	}
 	var salt, params, check []byte
 	err = db.View(func(tx *bolt.Tx) error {
@@ -121,12 +135,12 @@ func Open(path string, passphrase []byte) (*Store, error) {
 	}
 	if len(salt) != 16 || len(params) != 6 {
 		db.Close()
-		return nil, errors.New("store: damaged header")
+		return nil, fmt.Errorf("%w: its header is damaged", ErrDamaged)
 	}
 	p := seal.Params{Time: uint32(params[0]), Memory: uint32(params[1])<<24 | uint32(params[2])<<16 | uint32(params[3])<<8 | uint32(params[4]), Threads: params[5]}
 	if p.Validate() != nil {
 		db.Close()
-		return nil, errors.New("store: damaged header")
+		return nil, fmt.Errorf("%w: its header is damaged", ErrDamaged)
 	}
 	s, err := newStore(db, passphrase, salt, p)
 	if err != nil {

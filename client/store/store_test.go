@@ -2,9 +2,12 @@ package store
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/komrade-net/komrade/internal/seal"
@@ -94,5 +97,71 @@ func TestTamperedValue(t *testing.T) {
 	}
 	if _, err := s.Get("b", "k1"); err == nil {
 		t.Fatal("a record moved to another key was accepted")
+	}
+}
+
+// TestDamagedStore: a store cut short (which made bbolt's mmap kill the
+// process with SIGBUS), overwritten with random bytes, or read-only gives a
+// clear error, and the file is left as it was.
+func TestDamagedStore(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "state.db")
+	s, err := Create(good, []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if err := s.Update(func(tx *Tx) error {
+			return tx.Put("b", fmt.Sprintf("k%04d", i), bytes.Repeat([]byte{byte(i)}, 200))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	whole, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(whole) < 32<<10 {
+		t.Fatalf("store of %d bytes: too small for the test", len(whole))
+	}
+	write := func(name string, b []byte, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	random := make([]byte, len(whole))
+	rand.Read(random)
+	for _, c := range []struct {
+		name string
+		path string
+		want string
+	}{
+		{"cut to 8 KiB", write("cut8", whole[:8<<10], 0o600), "damaged"},
+		{"cut to 20 KiB", write("cut20", whole[:20<<10], 0o600), "damaged"},
+		{"cut to 100 bytes", write("cut100", whole[:100], 0o600), "damaged"},
+		{"random bytes", write("random", random, 0o600), "damaged"},
+	} {
+		before, _ := os.ReadFile(c.path)
+		_, err := Open(c.path, []byte("pass"))
+		if err == nil || !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want ErrDamaged", c.name, err)
+		}
+		if after, _ := os.ReadFile(c.path); !bytes.Equal(before, after) {
+			t.Errorf("%s: the file was changed", c.name)
+		}
+	}
+	if os.Geteuid() != 0 { // root opens read-only files for writing all the same
+		ro := write("ro", whole, 0o400)
+		if _, err := Open(ro, []byte("pass")); err == nil || strings.Contains(err.Error(), "daemon") {
+			t.Errorf("read-only store: %v, want a permission error", err)
+		}
+	}
+	if s, err := Open(good, []byte("pass")); err != nil {
+		t.Fatalf("the whole store no longer opens: %v", err)
+	} else {
+		s.Close()
 	}
 }
