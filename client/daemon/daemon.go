@@ -52,6 +52,7 @@ type Daemon struct {
 	ln   net.Listener
 	srv  *http.Server
 	wg   sync.WaitGroup
+	stop context.CancelFunc // ends the loops' context
 
 	kick chan struct{} // wakes the delivery loop
 
@@ -101,7 +102,8 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 		st.Close()
 		return nil, err
 	}
-	d := &Daemon{home: home, cl: cl, st: st, m: messenger.New(cl, id, st, log), log: log, ln: ln, kick: make(chan struct{}, 1)}
+	ctx, stop := context.WithCancel(ctx) // the loops end with ctx or Close
+	d := &Daemon{home: home, cl: cl, st: st, m: messenger.New(cl, id, st, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop}
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
 	d.wg.Add(3)
 	go func() {
@@ -124,6 +126,7 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 
 // Close stops the daemon.
 func (d *Daemon) Close() error {
+	d.stop()
 	d.srv.Close()
 	err := d.cl.Close()
 	d.wg.Wait()

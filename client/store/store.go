@@ -58,11 +58,18 @@ func Create(path string, passphrase []byte, p seal.Params) (*Store, error) {
 	if len(passphrase) == 0 {
 		return nil, errors.New("store: empty passphrase")
 	}
-	if _, err := os.Stat(path); err == nil {
+	// Created exclusively: of two inits racing, one gets the file.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("store: %s already exists", path)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", path, err)
+	}
+	f.Close()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
+		os.Remove(path)
 		return nil, fmt.Errorf("store: create %s: %w", path, err)
 	}
 	salt := make([]byte, 16)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/komrade-net/komrade/internal/seal"
@@ -164,4 +166,31 @@ func TestDamagedStore(t *testing.T) {
 	} else {
 		s.Close()
 	}
+}
+
+// TestCreateIsExclusive: of several Creates racing for one path, one wins.
+func TestCreateIsExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Create(path, []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
+			if err == nil {
+				won.Add(1)
+				s.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d creates succeeded, want 1", won.Load())
+	}
+	s, err := Open(path, []byte("pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
 }
