@@ -257,6 +257,12 @@ func (m *Messenger) Request(ctx context.Context, address, name, from, note strin
 	if _, err := m.st.Get("contacts", name); err == nil {
 		return fmt.Errorf("messenger: contact %q exists", name)
 	}
+	if pending, err := m.pendingRequestTo(to); err != nil || pending != "" {
+		if err == nil {
+			err = fmt.Errorf("messenger: a request to this address is already waiting for an answer (contact %q; remove it to ask again)", pending)
+		}
+		return err
+	}
 	prof, err := m.lookupProfile(ctx, to)
 	if err != nil {
 		return err
@@ -304,6 +310,25 @@ func (m *Messenger) Request(ctx context.Context, address, name, from, note strin
 		}
 		return m.save(tx, c)
 	})
+}
+
+// pendingRequestTo returns the name of the contact that waits for an
+// answer to our request to identity to, or "".
+func (m *Messenger) pendingRequestTo(to ed25519.PublicKey) (string, error) {
+	var name string
+	err := m.st.View(func(tx *store.Tx) error {
+		return tx.List("contacts", func(n string, v []byte) error {
+			var c contact
+			if err := dec.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			if c.Identity == nil && bytes.Equal(c.Expect, to) {
+				name = n
+			}
+			return nil
+		})
+	})
+	return name, err
 }
 
 // sealRequest signs a request carrying inv to the user with key to, pads it

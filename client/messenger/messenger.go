@@ -73,7 +73,29 @@ type Invite struct {
 	// another, and both chains are re-keyed with their shared secret, so
 	// whoever later obtains the invite cannot read the conversation.
 	Eph []byte `cbor:"5,keyasint"`
+	// Sig is the inviter's signature of the rest (inviteContext ‖ the
+	// encoding without Sig): a damaged code fails to verify before anything
+	// is saved, and the capabilities are bound to the inviter's identity.
+	Sig []byte `cbor:"6,keyasint,omitempty"`
 }
+
+// inviteContext separates invite signatures from every other signature.
+const inviteContext = "komrade invite v1\x00"
+
+// signedBytes is what an invite's signature covers.
+func (inv *Invite) signedBytes() ([]byte, error) {
+	c := *inv
+	c.Sig = nil
+	b, err := detcbor.Marshal(&c)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(inviteContext), b...), nil
+}
+
+// ErrInviteUsed means someone already answered the invite: an invite
+// opens one conversation, with one person.
+var ErrInviteUsed = errors.New("messenger: this invite was already used by someone; ask for a new one")
 
 // contact is the saved state of one conversation.
 type contact struct {
@@ -284,6 +306,11 @@ func (m *Messenger) newInviterContact(name string) (*contact, *Invite, error) {
 	c := &contact{Name: name, OutWrite: outW, OutChain: *oc, InRead: backR, InChain: *ic, Inviter: true, EphPriv: eph.Bytes()}
 	inv := &Invite{Identity: m.id.Sign.Public().(ed25519.PublicKey), ReadCap: outR, WriteCap: backW, Secret: secret,
 		Eph: eph.PublicKey().Bytes()}
+	msg, err := inv.signedBytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	inv.Sig = ed25519.Sign(m.id.Sign, msg)
 	return c, inv, nil
 }
 
@@ -381,6 +408,10 @@ func parseInviteBytes(b []byte) (*Invite, error) {
 	if len(inv.Identity) != ed25519.PublicKeySize || len(inv.Secret) != 32 || len(inv.Eph) != 32 {
 		return nil, errors.New("messenger: invite code damaged")
 	}
+	msg, err := inv.signedBytes()
+	if err != nil || len(inv.Sig) != ed25519.SignatureSize || !ed25519.Verify(inv.Identity, msg, inv.Sig) {
+		return nil, errors.New("messenger: invite code damaged (its signature does not verify; check that it was copied whole)")
+	}
 	if _, err := bacap.ReadCapFromBytes(inv.ReadCap); err != nil {
 		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
 	}
@@ -398,11 +429,40 @@ func (m *Messenger) Accept(ctx context.Context, code, name string) error {
 	if err != nil {
 		return err
 	}
+	if err := m.checkUnused(ctx, inv); err != nil {
+		return err
+	}
 	id, err := m.accept(inv, name, "")
 	if err != nil {
 		return err
 	}
 	return m.deliverAndWait(ctx, id)
+}
+
+// checkUnused reads the first box of the invite's answer stream: if it is
+// filled, someone answered the invite already, and writing there would
+// only lose messages (boxes are first-writer-wins, see record.BoxValidator).
+func (m *Messenger) checkUnused(ctx context.Context, inv *Invite) error {
+	wc, err := bacap.NewWriteCapFromBytes(inv.WriteCap)
+	if err != nil {
+		return fmt.Errorf("messenger: invite code damaged: %w", err)
+	}
+	idx, err := boxIndex(wc, 0)
+	if err != nil {
+		return err
+	}
+	id := *(*[32]byte)(idx.BoxIDForContext(wc.ReadCap(), boxContext).Bytes())
+	err = m.retry(ctx, func(c context.Context) error {
+		_, err := m.c.GetBox(c, id)
+		return err
+	})
+	switch {
+	case err == nil:
+		return ErrInviteUsed
+	case errors.Is(err, wire.ErrNotFound):
+		return nil
+	}
+	return fmt.Errorf("messenger: cannot check the invite: %w", err)
 }
 
 // accept saves the contact for inv and queues its hello, in one
@@ -412,6 +472,9 @@ func (m *Messenger) Accept(ctx context.Context, code, name string) error {
 func (m *Messenger) accept(inv *Invite, name, requestID string) (helloID uint64, err error) {
 	if err := CheckName(name); err != nil {
 		return 0, err
+	}
+	if bytes.Equal(inv.Identity, m.id.Sign.Public().(ed25519.PublicKey)) {
+		return 0, errors.New("messenger: this is your own invite: give it to the person you want to talk to")
 	}
 	oc, _ := message.NewRatchet(inv.Secret, "invitee->inviter")
 	ic, _ := message.NewRatchet(inv.Secret, "inviter->invitee")

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/katzenpost/hpqc/bacap"
@@ -154,6 +155,9 @@ func queue(tx *store.Tx, name string, kind message.Kind, body []byte) (*outEntry
 // Queue saves text for contact name in the outbox and returns its id; Deliver
 // (the daemon runs it) sends it.
 func (m *Messenger) Queue(name, text string) (uint64, error) {
+	if strings.TrimSpace(text) == "" {
+		return 0, errors.New("messenger: the message is empty")
+	}
 	var id uint64
 	err := m.st.Update(func(tx *store.Tx) error {
 		e, err := queue(tx, name, message.KindText, []byte(text))

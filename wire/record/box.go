@@ -106,9 +106,12 @@ func (v BoxValidator) Validate(key string, value []byte) error {
 	return checkExpiry(box.Expires, v.Clock.now())
 }
 
-// Select implements record.Validator. Only the capability holder can write a
-// box; if they wrote it twice, every node keeps the same one: the later
-// expiry, then the larger encoding. Ties go to the earlier value.
+// Select implements record.Validator. Only a capability holder can write a
+// box, and a box is written once: if it was written twice, every node keeps
+// the first, the earlier expiry (then the smaller encoding). So a second
+// writer (someone who answered an invite already answered) gets "stale"
+// instead of silently replacing what the first wrote, and a re-write of
+// the same box after a lost acknowledgement changes nothing.
 func (v BoxValidator) Select(key string, values [][]byte) (int, error) {
 	id, err := BoxID(key)
 	if err != nil {
@@ -121,7 +124,7 @@ func (v BoxValidator) Select(key string, values [][]byte) (int, error) {
 		if err != nil {
 			continue
 		}
-		if best < 0 || b.Expires > bestBox.Expires || (b.Expires == bestBox.Expires && bytes.Compare(raw, values[best]) > 0) {
+		if best < 0 || b.Expires < bestBox.Expires || (b.Expires == bestBox.Expires && bytes.Compare(raw, values[best]) < 0) {
 			best, bestBox = i, b
 		}
 	}
