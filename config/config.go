@@ -101,8 +101,9 @@ type Node struct {
 	// TorConfig, when set, is a torrc file with extra options for the tor
 	// the node starts (bridges, a proxy, a private test network).
 	TorConfig string `toml:"tor_config,omitempty"`
-	// AllowList, when non-empty, restricts the directory to these node ids
-	// (hex Ed25519 public keys).
+	// AllowList, when non-empty, restricts the directory, the DHT (routing
+	// table, queries, inbound kad-dht streams) and the set service to these
+	// node ids (hex Ed25519 public keys). Client links stay open.
 	AllowList []string `toml:"allow_list"`
 	// PoWBits is the proof-of-work difficulty (leading zero bits) of
 	// anonymous posts and anonymous set items. Every node of a network must

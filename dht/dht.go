@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/multiformats/go-multihash"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -56,6 +58,10 @@ type Config struct {
 	// Metrics, when set, receives the host's resource-manager metrics
 	// (see transport.WithMetrics).
 	Metrics prometheus.Registerer
+	// Allow, when non-empty, closes the DHT to every other node: only
+	// listed peers enter the routing table, are queried, may open kad-dht
+	// streams to this node or are fetched as providers (see Allowed).
+	Allow map[pki.NodeID]bool
 }
 
 // Node is a libp2p host running the Komrade kad-dht in server mode.
@@ -64,6 +70,7 @@ type Node struct {
 	DHT   *kaddht.IpfsDHT
 	clock pki.Clock
 	log   *slog.Logger
+	allow map[pki.NodeID]bool
 
 	validator  libp2precord.NamespacedValidator
 	store      ds.Batching
@@ -89,18 +96,69 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	val := validators(cfg.Clock, cfg.PoWBits, log)
-	d, err := kaddht.New(h,
+	n := &Node{Host: h, clock: cfg.Clock, log: log, allow: cfg.Allow, validator: val, store: store, closeStore: closeStore}
+	opts := []kaddht.Option{
 		kaddht.ProtocolPrefix(ProtocolPrefix),
 		kaddht.Mode(kaddht.ModeServer),
 		kaddht.Validator(val),
 		kaddht.Datastore(store),
-	)
+	}
+	var kh host.Host = h
+	if len(cfg.Allow) > 0 {
+		opts = append(opts,
+			kaddht.RoutingTableFilter(func(_ any, p peer.ID) bool { return n.Allowed(p) }),
+			kaddht.QueryFilter(func(_ any, ai peer.AddrInfo) bool { return n.Allowed(ai.ID) }),
+		)
+		// kad-dht serves its protocol to any peer that opens a stream; the
+		// filters above only keep peers out of the table and the queries.
+		kh = allowHost{Host: h, allowed: n.Allowed}
+	}
+	d, err := kaddht.New(kh, opts...)
 	if err != nil {
 		h.Close()
 		closeStore()
 		return nil, fmt.Errorf("dht: kad-dht: %w", err)
 	}
-	return &Node{Host: h, DHT: d, clock: cfg.Clock, log: log, validator: val, store: store, closeStore: closeStore}, nil
+	n.DHT = d
+	return n, nil
+}
+
+// Allowed reports whether p may take part in the DHT: always without an
+// allow-list, otherwise only when p's node id is listed.
+func (n *Node) Allowed(p peer.ID) bool {
+	if len(n.allow) == 0 {
+		return true
+	}
+	id, err := pki.NodeIDFromPeer(p)
+	return err == nil && n.allow[id]
+}
+
+// allowHost is the host kad-dht sees under an allow-list: its stream
+// handlers refuse streams from peers that are not allowed, so that an
+// unlisted peer can neither query this node nor store records or provider
+// announcements on it. Other protocols of the host (client links, the
+// directory service) are registered on the real host and stay open.
+type allowHost struct {
+	host.Host
+	allowed func(peer.ID) bool
+}
+
+func (h allowHost) SetStreamHandler(pid protocol.ID, handler network.StreamHandler) {
+	h.Host.SetStreamHandler(pid, h.wrap(handler))
+}
+
+func (h allowHost) SetStreamHandlerMatch(pid protocol.ID, m func(protocol.ID) bool, handler network.StreamHandler) {
+	h.Host.SetStreamHandlerMatch(pid, m, h.wrap(handler))
+}
+
+func (h allowHost) wrap(handler network.StreamHandler) network.StreamHandler {
+	return func(s network.Stream) {
+		if !h.allowed(s.Conn().RemotePeer()) {
+			s.Reset()
+			return
+		}
+		handler(s)
+	}
 }
 
 // Close stops the DHT and the host and closes the record store.
@@ -194,52 +252,134 @@ func (n *Node) Descriptor(ctx context.Context, id pki.NodeID) ([]byte, error) {
 	return n.DHT.GetValue(ctx, pki.RecordKey(id), kaddht.Quorum(3))
 }
 
+const (
+	// FindWorkers bounds the descriptor fetches FindDescriptors runs at
+	// once: a dial and a DHT lookup each.
+	FindWorkers = 16
+	// MaxProviders bounds the providers FindDescriptors considers in one
+	// lookup: enough for a full directory (pki.MaxNodes) and as many again
+	// that do not answer.
+	MaxProviders = 2 * pki.MaxNodes
+	// findTimeout bounds a whole FindDescriptors, collectTimeout its
+	// provider lookup, fetchTimeout one descriptor lookup.
+	findTimeout    = 10 * time.Second
+	collectTimeout = 4 * time.Second
+	fetchTimeout   = 5 * time.Second
+)
+
 // FindDescriptors lists the nodes announced for epoch and fetches their
 // descriptors. Nodes that cannot be reached within the timeout are left out,
 // so a stopped node drops out of the directory. The own descriptor, if
 // announced, is fetched like any other.
-func (n *Node) FindDescriptors(ctx context.Context, epoch uint64) ([][]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+//
+// The work is bounded whatever the number of announcements: at most
+// MaxProviders providers (allowed ones only, see Allowed) are taken from the
+// lookup, and their descriptors are fetched by FindWorkers workers until
+// all are done or the time is up. prefer ranks providers (higher first,
+// ties in arrival order; nil ranks all alike), so that the nodes a caller
+// already knows are fetched before a flood of new ones.
+func (n *Node) FindDescriptors(ctx context.Context, epoch uint64, prefer func(pki.NodeID) uint64) ([][]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, findTimeout)
 	defer cancel()
-	provs := n.DHT.FindProvidersAsync(ctx, epochCID(epoch), 0)
-	var (
-		mu   sync.Mutex
-		out  [][]byte
-		wg   sync.WaitGroup
-		seen = map[peer.ID]bool{}
-	)
+	cctx, ccancel := context.WithTimeout(ctx, collectTimeout)
+	provs := n.DHT.FindProvidersAsync(cctx, epochCID(epoch), 0)
+	cands := collectProviders(provs, MaxProviders, n.Allowed, prefer)
+	ccancel()
+	out := fetchAll(ctx, cands, FindWorkers, func(ctx context.Context, c candidate) ([]byte, bool) {
+		if c.ai.ID != n.Host.ID() && !n.alive(ctx, c.ai) {
+			return nil, false
+		}
+		gctx, gcancel := context.WithTimeout(ctx, fetchTimeout)
+		defer gcancel()
+		raw, err := n.Descriptor(gctx, c.id)
+		if err != nil {
+			n.log.Debug("descriptor fetch failed", "node", c.id.Short(), "err", err)
+			return nil, false
+		}
+		return raw, true
+	})
+	if len(out) == 0 {
+		return nil, fmt.Errorf("dht: no descriptors found for epoch %d", epoch)
+	}
+	return out, nil
+}
+
+// candidate is a provider worth fetching a descriptor from.
+type candidate struct {
+	ai   peer.AddrInfo
+	id   pki.NodeID
+	rank uint64
+}
+
+// collectProviders reads provs until it closes (the caller's context ends
+// the lookup) or max candidates are kept, and returns them best first:
+// duplicates, peers that are not Ed25519 node ids and peers allowed refuses
+// are dropped; the others are ordered by prefer, then arrival. When it
+// returns early, the rest of provs is left to the lookup's cancellation.
+func collectProviders(provs <-chan peer.AddrInfo, max int, allowed func(peer.ID) bool, prefer func(pki.NodeID) uint64) []candidate {
+	seen := map[peer.ID]bool{}
+	var out []candidate
 	for p := range provs {
 		if seen[p.ID] {
 			continue
 		}
 		seen[p.ID] = true
+		if allowed != nil && !allowed(p.ID) {
+			continue
+		}
+		id, err := pki.NodeIDFromPeer(p.ID)
+		if err != nil {
+			continue
+		}
+		c := candidate{ai: p, id: id}
+		if prefer != nil {
+			c.rank = prefer(id)
+		}
+		out = append(out, c)
+		if len(out) == max {
+			break
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].rank > out[j].rank })
+	return out
+}
+
+// fetchAll runs fetch on the candidates in order, with at most workers at
+// once, until all are done or ctx ends, and returns what succeeded.
+func fetchAll(ctx context.Context, cands []candidate, workers int, fetch func(context.Context, candidate) ([]byte, bool)) [][]byte {
+	var (
+		mu  sync.Mutex
+		out [][]byte
+		wg  sync.WaitGroup
+	)
+	jobs := make(chan candidate)
+	for range min(workers, len(cands)) {
 		wg.Add(1)
-		go func(p peer.AddrInfo) {
+		go func() {
 			defer wg.Done()
-			id, err := pki.NodeIDFromPeer(p.ID)
-			if err != nil {
-				return
+			for c := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				if raw, ok := fetch(ctx, c); ok {
+					mu.Lock()
+					out = append(out, raw)
+					mu.Unlock()
+				}
 			}
-			if p.ID != n.Host.ID() && !n.alive(ctx, p) {
-				return
-			}
-			gctx, gcancel := context.WithTimeout(ctx, 5*time.Second)
-			raw, err := n.Descriptor(gctx, id)
-			gcancel()
-			if err != nil {
-				n.log.Debug("descriptor fetch failed", "node", id.Short(), "err", err)
-				return
-			}
-			mu.Lock()
-			out = append(out, raw)
-			mu.Unlock()
-		}(p)
+		}()
 	}
+feed:
+	for _, c := range cands {
+		select {
+		case jobs <- c:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
 	wg.Wait()
-	if len(out) == 0 {
-		return nil, fmt.Errorf("dht: no descriptors found for epoch %d", epoch)
-	}
-	return out, nil
+	return out
 }
 
 // alive reports whether p answers a connection attempt.

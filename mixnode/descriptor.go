@@ -84,7 +84,8 @@ func (n *Node) requestDirectoryRefresh() {
 // RefreshDirectory rebuilds the node's view of the directory now.
 func (n *Node) RefreshDirectory(ctx context.Context) error {
 	e := n.clock.Current()
-	raws, err := n.dht.FindDescriptors(ctx, e)
+	seniority := n.seniority(e)
+	raws, err := n.dht.FindDescriptors(ctx, e, seniority)
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 			}
 		}
 	}
-	dir, err := pki.Build(e, raws, n.allow)
+	dir, err := pki.BuildSelect(e, raws, n.allow, seniority)
 	if err != nil {
 		return err
 	}
@@ -135,9 +136,50 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 	}
 	n.dir, n.dirResp = dir, resp
 	n.known = known
+	n.recordRuns(e, dir)
 	n.dirMu.Unlock()
 	n.links.prune(known)
 	return nil
+}
+
+// run is a stretch of consecutive epochs, first to last, in which a node was
+// in this node's directory.
+type run struct{ first, last uint64 }
+
+// seniority returns, for building the directory of epoch e, how many
+// consecutive epochs up to e-1 or e each node has been in this node's
+// directory (0 when it was not in that of e-1 or e). It is a snapshot:
+// refreshes do not change it.
+func (n *Node) seniority(e uint64) pki.Seniority {
+	n.dirMu.RLock()
+	sen := make(map[pki.NodeID]uint64, len(n.runs))
+	for id, r := range n.runs {
+		if r.last+1 >= e {
+			sen[id] = r.last - r.first + 1
+		}
+	}
+	n.dirMu.RUnlock()
+	return func(id pki.NodeID) uint64 { return sen[id] }
+}
+
+// recordRuns extends the runs of the nodes of dir, the directory of epoch
+// e, starts runs for new ones and forgets nodes absent since before e-1, so
+// the table holds at most the nodes of two epochs' directories. Called with
+// dirMu held.
+func (n *Node) recordRuns(e uint64, dir *pki.Directory) {
+	for _, d := range dir.Nodes {
+		r, ok := n.runs[d.NodeID]
+		if !ok || r.last+1 < e {
+			r = run{first: e}
+		}
+		r.last = max(r.last, e)
+		n.runs[d.NodeID] = r
+	}
+	for id, r := range n.runs {
+		if r.last+1 < e {
+			delete(n.runs, id)
+		}
+	}
 }
 
 // knownRetention is how long a node that left the directory stays known:

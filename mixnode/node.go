@@ -99,6 +99,9 @@ type Node struct {
 	dir     *pki.Directory           // current view, nil until built
 	dirResp []byte                   // dir as a pki.Response, for clients
 	known   map[pki.NodeID]knownNode // next hops and mix-link peers (forward.go)
+	// runs holds, for each node of a recent directory, the epochs of its
+	// current run in it (descriptor.go, seniority).
+	runs    map[pki.NodeID]run
 	dirRefr chan struct{}
 
 	ctx     context.Context
@@ -169,6 +172,7 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		DataDir:       cfg.DataDir,
 		PoWBits:       cfg.PoWBits,
 		Metrics:       hostMetrics,
+		Allow:         allow,
 	})
 	if err != nil {
 		return nil, err
@@ -186,6 +190,7 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		clients: newClientTable(),
 		loops:   newLoopTable(),
 		known:   map[pki.NodeID]knownNode{},
+		runs:    map[pki.NodeID]run{},
 		dirRefr: make(chan struct{}, 1),
 
 		storageJobs: make(chan storageJob, storageQueue),

@@ -134,10 +134,14 @@ func (n *Node) openSets() error {
 			}
 		}
 	}
-	svc, err := sets.NewService(n.dht.Host, n.dht.DHT, store, rules, sets.Options{
+	opts := sets.Options{
 		ReplicateInterval: n.cfg.SetReplicateInterval.Duration,
 		Logger:            n.log,
-	})
+	}
+	if len(n.allow) > 0 {
+		opts.Allow = n.dht.Allowed
+	}
+	svc, err := sets.NewService(n.dht.Host, n.dht.DHT, store, rules, opts)
 	if err != nil {
 		store.Close()
 		return err

@@ -127,6 +127,24 @@ func Sign(d *Descriptor, priv ed25519.PrivateKey) ([]byte, error) {
 	return out, nil
 }
 
+// peek decodes a signed descriptor's body without checking its contents or
+// signature: what it says is a claim, good only for choosing which
+// descriptors are worth verifying.
+func peek(raw []byte) (*Descriptor, error) {
+	if len(raw) > MaxDescriptorSize {
+		return nil, fmt.Errorf("descriptor: %d bytes exceeds %d", len(raw), MaxDescriptorSize)
+	}
+	var s Signed
+	if err := dec.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("descriptor: decode: %w", err)
+	}
+	var d Descriptor
+	if err := dec.UnmarshalCanonical(s.Body, &d); err != nil {
+		return nil, fmt.Errorf("descriptor: decode body: %w", err)
+	}
+	return &d, nil
+}
+
 // Verify decodes a signed descriptor, checks sizes, structure and the
 // signature, and returns the descriptor. It does not check the epoch.
 func Verify(raw []byte) (*Descriptor, error) {

@@ -35,40 +35,103 @@ type Directory struct {
 	byID map[NodeID]int
 }
 
-// Build assembles the directory for epoch from signed descriptors: each is
-// verified, must carry a Sphinx key for epoch, must be on allow (when allow is
-// non-empty); for a node listed twice the newest wins. Layers are assigned
-// with AssignLayers. At least one node per layer is required.
+// Seniority reports, for a node id, in how many consecutive epochs up to
+// now the caller has seen the node in its directory (0 for a node it does not
+// know). A gateway keeps this count; a client has none.
+type Seniority func(NodeID) uint64
+
+// Build is BuildSelect without history: when more than MaxNodes nodes are
+// usable, the tie-break rule alone (see BuildSelect) picks them. A client
+// uses it on what gateways send.
 func Build(epoch uint64, raws [][]byte, allow map[NodeID]bool) (*Directory, error) {
-	if len(raws) > MaxNodes {
-		return nil, fmt.Errorf("directory: %d descriptors exceeds %d", len(raws), MaxNodes)
+	return BuildSelect(epoch, raws, allow, nil)
+}
+
+// BuildSelect assembles the directory for epoch from signed descriptors. A
+// descriptor counts only if it carries a Sphinx key for epoch, names a node
+// on allow (when allow is non-empty), is well formed and its signature
+// verifies; for a node listed twice the newest valid descriptor wins. The
+// allow-list and the epoch are checked on the decoded body first, so
+// descriptors of other nodes cost a decode, not a signature check.
+//
+// Too many usable nodes is not an error: the directory keeps MaxNodes of
+// them, chosen by one rule every gateway applies alike: nodes of greater
+// seniority first (nil means 0 for all), ties broken by
+// SHA-256("komrade select v1" || epoch || node id), lowest first. Only the
+// signatures of the nodes tried in that order are checked, so the cost is
+// bounded by the nodes kept plus the invalid ones met on the way.
+//
+// Layers are assigned with AssignLayers. At least one node per layer is
+// required.
+func BuildSelect(epoch uint64, raws [][]byte, allow map[NodeID]bool, seniority Seniority) (*Directory, error) {
+	// Cheap pass: decode, epoch, allow-list. No signature checked yet.
+	type cand struct {
+		raw []byte
+		d   *Descriptor
 	}
-	best := map[NodeID]int{}
-	ds := make([]*Descriptor, len(raws))
-	for i, raw := range raws {
-		d, err := Verify(raw)
+	byNode := map[NodeID][]cand{}
+	for _, raw := range raws {
+		d, err := peek(raw)
 		if err != nil {
-			continue
-		}
-		if _, ok := d.KeyFor(epoch); !ok {
 			continue
 		}
 		if len(allow) > 0 && !allow[d.NodeID] {
 			continue
 		}
-		ds[i] = d
-		if j, ok := best[d.NodeID]; !ok || Newer(d, ds[j]) {
-			best[d.NodeID] = i
+		if _, ok := d.KeyFor(epoch); !ok {
+			continue
 		}
+		byNode[d.NodeID] = append(byNode[d.NodeID], cand{raw, d})
 	}
+	type ranked struct {
+		id  NodeID
+		sen uint64
+		h   [32]byte
+	}
+	order := make([]ranked, 0, len(byNode))
+	for id := range byNode {
+		r := ranked{id: id, h: selectHash(epoch, id)}
+		if seniority != nil {
+			r.sen = seniority(id)
+		}
+		order = append(order, r)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].sen != order[j].sen {
+			return order[i].sen > order[j].sen
+		}
+		return bytes.Compare(order[i].h[:], order[j].h[:]) < 0
+	})
 	dir := &Directory{Epoch: epoch, byID: map[NodeID]int{}}
-	for _, i := range best {
-		dir.Nodes = append(dir.Nodes, ds[i])
+	raw := map[NodeID][]byte{}
+	for _, r := range order {
+		if len(dir.Nodes) == MaxNodes {
+			break
+		}
+		cs := byNode[r.id]
+		// Newest claim first; equal claims in byte order, so that the
+		// choice does not depend on the order of raws.
+		sort.Slice(cs, func(i, j int) bool {
+			a, b := cs[i].d, cs[j].d
+			if Newer(a, b) != Newer(b, a) {
+				return Newer(a, b)
+			}
+			return bytes.Compare(cs[i].raw, cs[j].raw) < 0
+		})
+		for _, c := range cs {
+			d, err := Verify(c.raw)
+			if err != nil {
+				continue
+			}
+			dir.Nodes = append(dir.Nodes, d)
+			raw[d.NodeID] = c.raw
+			break
+		}
 	}
 	sortByID(dir.Nodes)
 	for i, d := range dir.Nodes {
 		dir.byID[d.NodeID] = i
-		dir.Raw = append(dir.Raw, raws[best[d.NodeID]])
+		dir.Raw = append(dir.Raw, raw[d.NodeID])
 	}
 	dir.Layer = AssignLayers(epoch, dir.Nodes)
 	for l := range dir.Layer {
@@ -77,6 +140,21 @@ func Build(epoch uint64, raws [][]byte, allow map[NodeID]bool) (*Directory, erro
 		}
 	}
 	return dir, nil
+}
+
+// selectHash orders nodes of equal seniority when a directory is full. It
+// changes every epoch; it is not secret, so whoever makes many keys can find
+// ones that rank first (which is why seniority comes first).
+func selectHash(epoch uint64, id NodeID) [32]byte {
+	var eb [8]byte
+	binary.BigEndian.PutUint64(eb[:], epoch)
+	h := sha256.New()
+	h.Write([]byte("komrade select v1"))
+	h.Write(eb[:])
+	h.Write(id[:])
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
 }
 
 // Lookup returns the descriptor of id.

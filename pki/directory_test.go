@@ -9,7 +9,9 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/komrade-net/komrade/internal/detcbor"
@@ -357,10 +359,163 @@ func TestBuildTooFew(t *testing.T) {
 	}
 }
 
-func TestBuildTooMany(t *testing.T) {
-	if _, err := Build(1, make([][]byte, MaxNodes+1), nil); err == nil || !strings.Contains(err.Error(), "exceeds") {
-		t.Fatalf("Build of MaxNodes+1: %v", err)
+// manyNodes returns count signed descriptors of distinct nodes for epoch,
+// made once per test binary (signing 5000 takes about a second).
+var manyNodes = func() func(t testing.TB, count int) ([]testNode, [][]byte) {
+	var (
+		once  sync.Once
+		nodes []testNode
+		raws  [][]byte
+	)
+	const epoch, made = 60, 5000
+	return func(t testing.TB, count int) ([]testNode, [][]byte) {
+		t.Helper()
+		once.Do(func() {
+			nodes = make([]testNode, made)
+			raws = make([][]byte, made)
+			for i := range nodes {
+				nodes[i] = newTestNode(100000 + uint64(i))
+				raws[i] = nodes[i].signed(t, epoch, 1)
+			}
+		})
+		if count > made {
+			t.Fatalf("manyNodes: %d > %d", count, made)
+		}
+		return nodes[:count], raws[:count]
 	}
+}()
+
+const manyEpoch = 60
+
+func ids(dir *Directory) []NodeID {
+	out := make([]NodeID, len(dir.Nodes))
+	for i, d := range dir.Nodes {
+		out[i] = d.NodeID
+	}
+	return out
+}
+
+// More valid descriptors than MaxNodes no longer make Build fail: the
+// allow-list is applied first, and without one MaxNodes are kept.
+func TestBuildManyWithAllowList(t *testing.T) {
+	nodes, raws := manyNodes(t, 5000)
+	allow := map[NodeID]bool{}
+	var want []NodeID
+	for i := 0; i < 5000; i += 500 {
+		allow[nodes[i].id] = true
+		want = append(want, nodes[i].id)
+	}
+	sortIDs(want)
+	dir, err := Build(manyEpoch, raws, allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(dir); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %d nodes, want the 10 listed", len(got))
+	}
+}
+
+func TestBuildManyKeepsMaxNodesByRule(t *testing.T) {
+	nodes, raws := manyNodes(t, 5000)
+	dir, err := Build(manyEpoch, raws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dir.Nodes) != MaxNodes || len(dir.Raw) != MaxNodes {
+		t.Fatalf("%d nodes, %d raw, want %d", len(dir.Nodes), len(dir.Raw), MaxNodes)
+	}
+	// Without seniority: the MaxNodes lowest selection hashes.
+	want := make([]NodeID, len(nodes))
+	for i, n := range nodes {
+		want[i] = n.id
+	}
+	sort.Slice(want, func(i, j int) bool {
+		a, b := selectHash(manyEpoch, want[i]), selectHash(manyEpoch, want[j])
+		return bytes.Compare(a[:], b[:]) < 0
+	})
+	want = want[:MaxNodes]
+	sortIDs(want)
+	if !reflect.DeepEqual(ids(dir), want) {
+		t.Fatal("kept nodes are not the lowest selection hashes")
+	}
+	// The same on another call, from another order, with duplicates and junk.
+	shuffled := append([][]byte{[]byte("junk")}, raws...)
+	shuffled = append(shuffled, raws[:100]...)
+	rand.New(rand.NewPCG(3, 4)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	dir2, err := Build(manyEpoch, shuffled, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ids(dir2), want) || !reflect.DeepEqual(dir2.Raw, dir.Raw) {
+		t.Fatal("another order chose other nodes")
+	}
+	if !reflect.DeepEqual(layerIDs(dir2.Layer), layerIDs(dir.Layer)) {
+		t.Fatal("another order gave other layers")
+	}
+}
+
+// Seniority comes before the hash: nodes the gateway has seen for longer
+// stay, however low the hashes of newer keys.
+func TestBuildSelectSeniorityFirst(t *testing.T) {
+	nodes, raws := manyNodes(t, 5000)
+	// The 3000 nodes with the highest hashes have been seen for 2 epochs,
+	// 100 of the others for 1.
+	byHash := make([]testNode, len(nodes))
+	copy(byHash, nodes)
+	sort.Slice(byHash, func(i, j int) bool {
+		a, b := selectHash(manyEpoch, byHash[i].id), selectHash(manyEpoch, byHash[j].id)
+		return bytes.Compare(a[:], b[:]) < 0
+	})
+	sen := map[NodeID]uint64{}
+	for _, n := range byHash[2000:] {
+		sen[n.id] = 2
+	}
+	for _, n := range byHash[:100] {
+		sen[n.id] = 1
+	}
+	dir, err := BuildSelect(manyEpoch, raws, nil, func(id NodeID) uint64 { return sen[id] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dir.Nodes) != MaxNodes {
+		t.Fatalf("%d nodes", len(dir.Nodes))
+	}
+	// 3000 of seniority 2, 100 of seniority 1, then the 996 lowest hashes
+	// of the rest (byHash[100:1096]).
+	want := map[NodeID]bool{}
+	for _, n := range byHash[2000:] {
+		want[n.id] = true
+	}
+	for _, n := range byHash[:1096] {
+		want[n.id] = true
+	}
+	for _, d := range dir.Nodes {
+		if !want[d.NodeID] {
+			t.Fatalf("node %s kept against the rule", d.NodeID.Short())
+		}
+	}
+}
+
+// A node's invalid descriptors (a bad signature claiming to be newer) do not
+// take its place, nor the place of another node.
+func TestBuildSelectSkipsForgeries(t *testing.T) {
+	const epoch = 9
+	a, b, c := newTestNode(700), newTestNode(701), newTestNode(702)
+	good := a.signed(t, epoch, 1)
+	s := decodeSigned(t, a.signed(t, epoch, 5))
+	s.Sig[0] ^= 1
+	forged := encodeSigned(t, s)
+	dir, err := Build(epoch, [][]byte{forged, good, b.signed(t, epoch, 1), c.signed(t, epoch, 1)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := dir.Lookup(a.id); !ok || d.Issued != 1 {
+		t.Fatal("the valid descriptor of a was not kept")
+	}
+}
+
+func sortIDs(ids []NodeID) {
+	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i][:], ids[j][:]) < 0 })
 }
 
 func TestResponseRoundTrip(t *testing.T) {

@@ -55,6 +55,11 @@ type Options struct {
 	MaxSetsPerRound int
 	MaxPushPerRound int
 
+	// Allow, when set, names the peers the service talks to: streams from
+	// other peers are refused and other peers are never chosen as replicas
+	// (a node's allow_list). Nil means every peer.
+	Allow func(peer.ID) bool
+
 	// Now is the clock for expiry and rate limits; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the service's log; nil means slog.Default(). setitem.Item
@@ -444,6 +449,9 @@ func (s *Service) closest(ctx context.Context, sk [32]byte) ([]peer.ID, error) {
 	if err != nil && len(ps) == 0 && s.kad.RoutingTable().Size() > 0 {
 		return nil, fmt.Errorf("sets: finding the closest nodes: %w: %w", wire.ErrReplicas, err)
 	}
+	if s.opt.Allow != nil {
+		ps = slices.DeleteFunc(ps, func(p peer.ID) bool { return !s.opt.Allow(p) })
+	}
 	return orderByDistance(sk, append(ps, self)), nil
 }
 
@@ -524,6 +532,10 @@ func (s *Service) handleStream(st network.Stream) {
 	defer stop()
 	_ = st.SetDeadline(time.Now().Add(s.opt.RequestTimeout))
 	from := st.Conn().RemotePeer()
+	if s.opt.Allow != nil && !s.opt.Allow(from) {
+		st.Reset()
+		return
+	}
 	resp := s.serveFrame(from, st)
 	body, err := encodeFrame(resp)
 	if err != nil {

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/setitem"
@@ -373,5 +376,41 @@ func TestCloseIsClean(t *testing.T) {
 	n, err := c.nodes[0].svc.Append(testCtx(t), newItem(t, "area", key, "failover", nil, time.Hour))
 	if err != nil || n != 3 {
 		t.Fatalf("append with a closed replica: %d replicas, %v", n, err)
+	}
+}
+
+// With Allow set (a node's allow_list), the service refuses streams from
+// unlisted peers and never picks them as replicas.
+func TestAllowRefusesUnlisted(t *testing.T) {
+	opts := clusterOpts()
+	var outsider atomic.Pointer[peer.ID]
+	opts.Allow = func(p peer.ID) bool { o := outsider.Load(); return o == nil || p != *o }
+	c := newCluster(t, 4, opts, nil)
+	out3 := c.nodes[3].node.Host.ID()
+	outsider.Store(&out3)
+	// A key whose 3 closest nodes include the outsider, so that only the
+	// filter keeps it from being a replica.
+	var key []byte
+	for i := 0; key == nil; i++ {
+		k := fmt.Appendf(nil, "%s/%d", t.Name(), i)
+		if slices.Contains(c.replicas("area", k)[:3], 3) {
+			key = k
+		}
+	}
+	it := newItem(t, "area", key, "listed", nil, time.Hour)
+	if n, err := c.nodes[0].svc.Append(testCtx(t), it); err != nil || n < 3 {
+		t.Fatalf("listed append: %d replicas, %v", n, err)
+	}
+	if got := c.holders("area", key, mustID(t, it)); slices.Contains(got, 3) {
+		t.Fatalf("the unlisted node holds a replica: %v", got)
+	}
+	// The outsider's own service: every listed peer refuses it, so only
+	// its own copy counts.
+	out := newItem(t, "area", key, "outsider", nil, time.Hour)
+	if n, err := c.nodes[3].svc.Append(testCtx(t), out); err == nil || n > 1 {
+		t.Fatalf("unlisted append: %d replicas, %v", n, err)
+	}
+	if got := c.holders("area", key, mustID(t, out)); len(got) > 1 || (len(got) == 1 && got[0] != 3) {
+		t.Fatalf("listed nodes took the outsider's item: %v", got)
 	}
 }
