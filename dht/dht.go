@@ -89,7 +89,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	val := validators(cfg.Clock, cfg.PoWBits, log)
-	d, err := kaddht.New(h,
+	d, err := kaddht.New(kadHost{h}, // inbound messages capped: kadlimit.go
 		kaddht.ProtocolPrefix(ProtocolPrefix),
 		kaddht.Mode(kaddht.ModeServer),
 		kaddht.Validator(val),
