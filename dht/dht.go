@@ -103,7 +103,7 @@ func New(cfg Config) (*Node, error) {
 		kaddht.Validator(val),
 		kaddht.Datastore(store),
 	}
-	var kh host.Host = h
+	var kh host.Host = kadHost{h} // inbound messages capped: kadlimit.go
 	if len(cfg.Allow) > 0 {
 		opts = append(opts,
 			kaddht.RoutingTableFilter(func(_ any, p peer.ID) bool { return n.Allowed(p) }),
@@ -111,7 +111,7 @@ func New(cfg Config) (*Node, error) {
 		)
 		// kad-dht serves its protocol to any peer that opens a stream; the
 		// filters above only keep peers out of the table and the queries.
-		kh = allowHost{Host: h, allowed: n.Allowed}
+		kh = allowHost{Host: kh, allowed: n.Allowed}
 	}
 	d, err := kaddht.New(kh, opts...)
 	if err != nil {

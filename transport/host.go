@@ -14,7 +14,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
-	"github.com/libp2p/go-libp2p/x/rate"
 	"github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -43,8 +42,13 @@ func WithMetrics(reg prometheus.Registerer) Option {
 
 // NewHost builds a libp2p host with the given identity: libp2p's default
 // transports (the listen addresses choose which are used; TCP by default),
-// Noise or TLS security, no relay, per-IP connection limits lifted so that a gateway
-// can serve many clients behind one address.
+// Noise or TLS security, no relay. Its resource manager enforces real limits
+// (see limits.go and docs/operations.md, "Resource limits"): a listening host
+// gets libp2p's limits scaled to the machine, raised for inbound connections
+// so that a gateway can serve many clients, with stream caps per peer and
+// per protocol for the kad and set protocols, and per-IP connection limits
+// above libp2p's (loopback unlimited); a host without listen addresses (a
+// client) gets libp2p's base limits.
 func NewHost(identity ed25519.PrivateKey, listen, announce []string, options ...Option) (host.Host, error) {
 	var ho hostOptions
 	for _, o := range options {
@@ -58,11 +62,7 @@ func NewHost(identity ed25519.PrivateKey, listen, announce []string, options ...
 		}
 		opts = append(opts, libp2p.Identity(priv))
 	}
-	rmOpts := []rcmgr.Option{
-		rcmgr.WithLimitPerSubnet([]rcmgr.ConnLimitPerSubnet{{PrefixLength: 32, ConnCount: 4096}},
-			[]rcmgr.ConnLimitPerSubnet{{PrefixLength: 56, ConnCount: 4096}}),
-		rcmgr.WithConnRateLimiters(&rate.Limiter{}),
-	}
+	rmOpts := resourceManagerOptions()
 	if ho.metrics != nil {
 		if err := registerRcmgr(ho.metrics); err != nil {
 			return nil, err
@@ -78,7 +78,11 @@ func NewHost(identity ed25519.PrivateKey, listen, announce []string, options ...
 	} else {
 		rmOpts = append(rmOpts, rcmgr.WithMetricsDisabled())
 	}
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(rcmgr.InfiniteLimits), rmOpts...)
+	limits := serverLimits()
+	if len(listen) == 0 {
+		limits = clientLimits()
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits), rmOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("transport: resource manager: %w", err)
 	}

@@ -49,6 +49,20 @@ type Options struct {
 	ReadRate  float64
 	ReadBurst int
 
+	// MaxStreams bounds the inbound set streams served at once, from all
+	// peers; MaxStreamsPerPeer those from one peer. A stream beyond either
+	// is reset without being read (the caller sees wire.ErrUnavailable
+	// and tries another replica). Each
+	// stream may hold a frame of up to MaxFrameSize. Defaults 64 and 4.
+	MaxStreams        int
+	MaxStreamsPerPeer int
+	// MinFrameRate is the slowest a peer may send a request frame, in
+	// bytes per second: the frame's length prefix must arrive within
+	// frameGrace and its body within frameGrace plus its length at this
+	// rate (a 1 MiB frame: 2 s + 2 s), so that a peer that trickles a
+	// large frame holds it only briefly. Default 512 KiB/s.
+	MinFrameRate int
+
 	// MaxSetsPerRound and MaxPushPerRound bound one re-replication round:
 	// sets examined (the next round continues where this one stopped) and
 	// items pushed. Defaults 256 and 20000.
@@ -91,6 +105,9 @@ func (o Options) withDefaults() Options {
 	def(&o.PushBurst, 5000)
 	defRate(&o.ReadRate, 50)
 	def(&o.ReadBurst, 200)
+	def(&o.MaxStreams, 64)
+	def(&o.MaxStreamsPerPeer, 4)
+	def(&o.MinFrameRate, 512<<10)
 	def(&o.MaxSetsPerRound, 256)
 	def(&o.MaxPushPerRound, 20000)
 	if o.Now == nil {
@@ -122,6 +139,10 @@ type Service struct {
 
 	limMu  sync.Mutex
 	limits map[peer.ID]*peerLimits
+
+	streamMu    sync.Mutex
+	streams     int             // inbound streams being served
+	peerStreams map[peer.ID]int // the same, per peer
 
 	rrCursor []byte // next set to re-replicate; owned by Run
 }
@@ -161,6 +182,8 @@ func NewService(h host.Host, kad *kaddht.IpfsDHT, store *Store, rules map[string
 		ctx:    ctx,
 		cancel: cancel,
 		limits: map[peer.ID]*peerLimits{},
+
+		peerStreams: map[peer.ID]int{},
 	}
 	h.SetStreamHandler(ProtocolID, s.handleStream)
 	return s, nil
@@ -521,6 +544,32 @@ func (s *Service) call(ctx context.Context, p peer.ID, req *request) (*response,
 	return resp, nil
 }
 
+// frameGrace is the time a peer has for a request frame's length prefix,
+// and in addition to its length at MinFrameRate for its body.
+const frameGrace = 2 * time.Second
+
+// acquireStream counts an inbound stream from p; false if p or all peers
+// together are at their caps.
+func (s *Service) acquireStream(p peer.ID) bool {
+	s.streamMu.Lock()
+	defer s.streamMu.Unlock()
+	if s.streams >= s.opt.MaxStreams || s.peerStreams[p] >= s.opt.MaxStreamsPerPeer {
+		return false
+	}
+	s.streams++
+	s.peerStreams[p]++
+	return true
+}
+
+func (s *Service) releaseStream(p peer.ID) {
+	s.streamMu.Lock()
+	defer s.streamMu.Unlock()
+	s.streams--
+	if s.peerStreams[p]--; s.peerStreams[p] <= 0 {
+		delete(s.peerStreams, p)
+	}
+}
+
 // handleStream serves one request.
 func (s *Service) handleStream(st network.Stream) {
 	if !s.enter() {
@@ -530,13 +579,26 @@ func (s *Service) handleStream(st network.Stream) {
 	defer s.wg.Done()
 	stop := context.AfterFunc(s.ctx, func() { st.Reset() })
 	defer stop()
-	_ = st.SetDeadline(time.Now().Add(s.opt.RequestTimeout))
 	from := st.Conn().RemotePeer()
 	if s.opt.Allow != nil && !s.opt.Allow(from) {
 		st.Reset()
 		return
 	}
-	resp := s.serveFrame(from, st)
+	if !s.acquireStream(from) {
+		// Reset, unread: the caller sees the replica unavailable and tries
+		// another. (Answering "busy" and closing let a peer go on filling
+		// the stream's receive window: 125 MB under the attack test,
+		// against 26 MB with the reset.)
+		st.Reset()
+		return
+	}
+	defer s.releaseStream(from)
+	_ = st.SetDeadline(time.Now().Add(s.opt.RequestTimeout))
+	s.respond(st, from, s.serveFrame(from, st))
+}
+
+// respond writes resp and closes st.
+func (s *Service) respond(st network.Stream, from peer.ID, resp *response) {
 	body, err := encodeFrame(resp)
 	if err != nil {
 		s.log.Error("encode response", "err", err)
@@ -551,9 +613,19 @@ func (s *Service) handleStream(st network.Stream) {
 	st.Close()
 }
 
-// serveFrame reads and serves one request frame.
+// serveFrame reads and serves one request frame. The frame must arrive at
+// MinFrameRate (see Options); the stream's overall deadline still applies.
 func (s *Service) serveFrame(from peer.ID, st network.Stream) *response {
-	raw, err := readFrame(st)
+	start := time.Now()
+	limit := start.Add(s.opt.RequestTimeout)
+	readBy := func(d time.Time) { _ = st.SetReadDeadline(minTime(d, limit)) }
+	readBy(start.Add(frameGrace))
+	n, err := readFrameHeader(st)
+	if err != nil {
+		return errResponse(err)
+	}
+	readBy(time.Now().Add(frameGrace + time.Duration(n)*time.Second/time.Duration(s.opt.MinFrameRate)))
+	raw, err := readFrameBody(st, n)
 	if err != nil {
 		return errResponse(err)
 	}
@@ -562,6 +634,13 @@ func (s *Service) serveFrame(from peer.ID, st network.Stream) *response {
 		return errResponse(err)
 	}
 	return s.serve(from, req)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func errResponse(err error) *response {

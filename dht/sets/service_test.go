@@ -2,8 +2,11 @@ package sets
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -12,8 +15,10 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/komrade-net/komrade/transport"
 	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/setitem"
+	"github.com/libp2p/go-libp2p/core/network"
 )
 
 // clusterOpts are the options of the test clusters: fast re-replication.
@@ -412,5 +417,73 @@ func TestAllowRefusesUnlisted(t *testing.T) {
 	}
 	if got := c.holders("area", key, mustID(t, out)); len(got) > 1 || (len(got) == 1 && got[0] != 3) {
 		t.Fatalf("listed nodes took the outsider's item: %v", got)
+	}
+}
+
+// TestStreamCaps: a peer that opens streams with partial 1 MiB frames gets
+// MaxStreamsPerPeer of them served, a reset beyond, and each one cut
+// off after frameGrace plus the frame at MinFrameRate; another peer is
+// served meanwhile.
+func TestStreamCaps(t *testing.T) {
+	opts := clusterOpts()
+	opts.MaxStreamsPerPeer = 2
+	c := newCluster(t, 3, opts, nil)
+	target, attacker, honest := c.nodes[0], c.nodes[1], c.nodes[2]
+	ctx := testCtx(t)
+	partial := make([]byte, 4+1000)
+	binary.BigEndian.PutUint32(partial, MaxFrameSize)
+	var held []network.Stream
+	for range opts.MaxStreamsPerPeer {
+		st, err := attacker.node.Host.NewStream(ctx, target.node.Host.ID(), ProtocolID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Reset()
+		if _, err := st.Write(partial); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, st)
+	}
+	time.Sleep(200 * time.Millisecond) // let the handlers take their slots
+	start := time.Now()
+
+	// Beyond the cap: reset at once, unread.
+	st, err := attacker.node.Host.NewStream(ctx, target.node.Host.ID(), ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Reset()
+	st.Write(partial)
+	st.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := readFrame(st); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("stream over the cap: %v, want a reset", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("reset took %v", d)
+	}
+
+	// An honest peer is served.
+	key := []byte(t.Name())
+	if _, err := honest.svc.call(ctx, target.node.Host.ID(), &request{Op: uint8(opScan), NS: "area", Key: key}); err != nil {
+		t.Fatalf("honest scan during the attack: %v", err)
+	}
+
+	// The trickled frames are cut off: 2 s for the header, then 2 s + 1 MiB
+	// at 512 KiB/s.
+	for _, st := range held {
+		st.SetReadDeadline(time.Now().Add(10 * time.Second))
+		io.ReadAll(st)
+	}
+	want := frameGrace + time.Duration(MaxFrameSize)*time.Second/time.Duration(512<<10)
+	if d := time.Since(start); d > want+time.Second {
+		t.Fatalf("partial frames held for %v, want at most about %v", d, want)
+	}
+}
+
+// TestProtocolLimited: the set protocol is the one the transport's
+// resource-manager policy limits.
+func TestProtocolLimited(t *testing.T) {
+	if ProtocolID != string(transport.SetProtocol) {
+		t.Fatalf("sets.ProtocolID %q, transport.SetProtocol %q", ProtocolID, transport.SetProtocol)
 	}
 }

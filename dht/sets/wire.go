@@ -235,22 +235,38 @@ func writeFrame(w io.Writer, body []byte) error {
 // anything is read, and the buffer grows only as data arrives, so a peer
 // cannot make us allocate a frame it does not send.
 func readFrame(r io.Reader) ([]byte, error) {
+	n, err := readFrameHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	return readFrameBody(r, n)
+}
+
+// readFrameHeader reads and checks a frame's length prefix.
+func readFrameHeader(r io.Reader) (int, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, fmt.Errorf("sets: read frame header: %w", err)
+		return 0, fmt.Errorf("sets: read frame header: %w", err)
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n == 0 {
-		return nil, invalidf("empty frame")
+		return 0, invalidf("empty frame")
 	}
 	if n > MaxFrameSize {
-		return nil, fmt.Errorf("sets: frame of %d bytes exceeds %d: %w", n, MaxFrameSize, wire.ErrTooLarge)
+		return 0, fmt.Errorf("sets: frame of %d bytes exceeds %d: %w", n, MaxFrameSize, wire.ErrTooLarge)
 	}
+	return int(n), nil
+}
+
+// readFrameBody reads the n bytes of a frame's body (n checked by
+// readFrameHeader). io.ReadAll grows its buffer with the bytes that arrive,
+// not with n.
+func readFrameBody(r io.Reader, n int) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r, int64(n)))
 	if err != nil {
 		return nil, fmt.Errorf("sets: read frame: %w", err)
 	}
-	if len(body) != int(n) {
+	if len(body) != n {
 		return nil, fmt.Errorf("sets: frame of %d bytes ends after %d: %w", n, len(body), io.ErrUnexpectedEOF)
 	}
 	return body, nil
