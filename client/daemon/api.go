@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"syscall"
 
 	"github.com/komrade-net/komrade/client/messenger"
 )
@@ -22,6 +23,11 @@ type API struct {
 
 // ErrNotRunning is returned when no daemon listens on the socket.
 var ErrNotRunning = errors.New("no komrade daemon is running for this home: start one with `komrade daemon`")
+
+// ErrDaemonDied is returned when the daemon went away while it handled a
+// request.
+var ErrDaemonDied = errors.New("the komrade daemon stopped while handling this command (it may have crashed; see its log). " +
+	"Nothing saved is lost: a message you sent is in the outbox and goes out when the daemon runs again (`komrade daemon`, then `komrade outbox`)")
 
 // Connect returns an API for the daemon of home.
 func Connect(home string) *API {
@@ -50,7 +56,10 @@ func (a *API) call(ctx context.Context, method, path string, req, resp any) erro
 	res, err := a.hc.Do(r)
 	if err != nil {
 		var op *net.OpError
-		if errors.As(err, &op) {
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+			return ErrDaemonDied
+		case errors.As(err, &op):
 			return fmt.Errorf("%w (%s)", ErrNotRunning, a.sock)
 		}
 		return err
@@ -72,6 +81,14 @@ func (a *API) call(ctx context.Context, method, path string, req, resp any) erro
 		return json.Unmarshal(b, resp)
 	}
 	return nil
+}
+
+// RemoveContact deletes a contact and its outgoing messages; it returns how
+// many were dropped.
+func (a *API) RemoveContact(ctx context.Context, name string) (int, error) {
+	var resp struct{ Dropped int }
+	err := a.call(ctx, "POST", "/contacts/remove", map[string]string{"Name": name}, &resp)
+	return resp.Dropped, err
 }
 
 // Invite creates a contact and returns the invite code.

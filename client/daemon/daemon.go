@@ -322,6 +322,14 @@ func (d *Daemon) routes() http.Handler {
 		}
 		reply(w, map[string]string{}, d.m.IgnoreRequest(req.ID))
 	})
+	mux.HandleFunc("POST /contacts/remove", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Name string }
+		if !decode(w, r, &req) {
+			return
+		}
+		n, err := d.m.RemoveContact(req.Name)
+		reply(w, map[string]int{"dropped": n}, err)
+	})
 	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) {
 		var req struct{ From string }
 		if r.ContentLength > 0 && !decode(w, r, &req) {

@@ -152,6 +152,38 @@ func queue(tx *store.Tx, name string, kind message.Kind, body []byte) (*outEntry
 	return e, putEntry(tx, e)
 }
 
+// RemoveContact deletes contact name: the conversation's keys and the
+// messages to them still in the outbox (queued, sent or failed). It also
+// cancels an invite or friend request not yet answered: its answer will
+// not be read. Messages already received stay in the inbox until read.
+// It returns how many outgoing messages were dropped.
+func (m *Messenger) RemoveContact(name string) (dropped int, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err = m.st.Update(func(tx *store.Tx) error {
+		if _, err := loadTx(tx, name); err != nil {
+			return fmt.Errorf("messenger: no contact %q", name)
+		}
+		es, err := listEntries(tx)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			if e.To == name {
+				if err := tx.Delete("outbox", outKey(e.ID)); err != nil {
+					return err
+				}
+				dropped++
+			}
+		}
+		return tx.Delete("contacts", name)
+	})
+	if err == nil {
+		m.changed()
+	}
+	return dropped, err
+}
+
 // Queue saves text for contact name in the outbox and returns its id; Deliver
 // (the daemon runs it) sends it.
 func (m *Messenger) Queue(name, text string) (uint64, error) {

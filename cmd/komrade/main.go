@@ -23,6 +23,7 @@ func main() {
 			"nodes, each holding it for a random delay, so that no observer can tell who\n" +
 			"talks to whom. Try `komrade demo` (a local network, two users, messages both\n" +
 			"ways); then `komrade init` and `komrade daemon` to use a real network.",
+		Version: version(),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
@@ -48,6 +49,7 @@ func main() {
 			mixnodeCommand(),
 			testnetCommand(),
 			pingCommand(),
+			versionCommand(),
 		},
 	}
 	hideLeafHelpCommands(app)

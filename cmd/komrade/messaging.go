@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -115,22 +117,54 @@ func contactCommand() *cli.Command {
 			},
 			{
 				Name:      "add",
-				Usage:     "accept an invite code",
-				ArgsUsage: "CODE",
-				Flags:     []cli.Flag{homeFlag(), &cli.StringFlag{Name: "name", Usage: "what you call this contact (required)"}},
+				Usage:     "accept an invite code (pasted at the prompt, or from --code-file or standard input)",
+				ArgsUsage: "[CODE]",
+				Description: "The invite code is a secret: whoever has it can take your place in the\n" +
+					"conversation until you answer it. Paste it at the prompt (or pipe it in, or\n" +
+					"give --code-file) rather than on the command line, where it stays in your\n" +
+					"shell history and is visible to other users in the process list.",
+				Flags: []cli.Flag{homeFlag(),
+					&cli.StringFlag{Name: "name", Usage: "what you call this contact (required)"},
+					&cli.StringFlag{Name: "code-file", Usage: "read the invite code from this file"}},
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					pos := cmd.Args().Slice()
-					if len(pos) != 1 || cmd.String("name") == "" {
-						return fmt.Errorf("usage: komrade contact add CODE --name NAME")
+					if len(pos) > 1 || cmd.String("name") == "" {
+						return fmt.Errorf("usage: komrade contact add --name NAME [CODE]")
+					}
+					code, err := inviteCode(pos, cmd.String("code-file"))
+					if err != nil {
+						return err
 					}
 					a, err := api(cmd)
 					if err != nil {
 						return err
 					}
-					if err := a.Accept(ctx, pos[0], cmd.String("name")); err != nil {
+					if err := a.Accept(ctx, code, cmd.String("name")); err != nil {
 						return err
 					}
 					fmt.Printf("added %s; compare fingerprints with `komrade contact show`\n", cmd.String("name"))
+					return nil
+				},
+			},
+			{
+				Name:      "remove",
+				Usage:     "delete a contact, its queued messages, and any invite or request to it not yet answered",
+				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{homeFlag()},
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					pos := cmd.Args().Slice()
+					if len(pos) != 1 {
+						return fmt.Errorf("usage: komrade contact remove NAME")
+					}
+					a, err := api(cmd)
+					if err != nil {
+						return err
+					}
+					n, err := a.RemoveContact(ctx, pos[0])
+					if err != nil {
+						return err
+					}
+					fmt.Printf("removed %s (%d outgoing messages dropped; received ones stay in the inbox)\n", termSafe(pos[0], "  "), n)
 					return nil
 				},
 			},
@@ -567,4 +601,40 @@ func chatCommand() *cli.Command {
 			}
 		},
 	}
+}
+
+// inviteCode reads an invite code: from the argument (with a warning: it
+// is a secret), from file, from a prompt on a terminal, or from standard
+// input.
+func inviteCode(args []string, file string) (string, error) {
+	switch {
+	case len(args) == 1 && file != "":
+		return "", errors.New("give the code as an argument or with --code-file, not both")
+	case len(args) == 1:
+		fmt.Fprintln(os.Stderr, "warning: an invite code on the command line stays in your shell history and shows in the process list; next time paste it at the prompt")
+		return args[0], nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--code-file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		fmt.Fprint(os.Stderr, "invite code: ")
+		b, err := term.ReadPassword(int(os.Stdin.Fd()))
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("reading the code: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(os.Stdin, 8192)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading the code from standard input: %w", err)
+	}
+	if strings.TrimSpace(line) == "" {
+		return "", errors.New("no invite code: paste it at the prompt, pipe it in, or give --code-file")
+	}
+	return strings.TrimSpace(line), nil
 }
