@@ -202,12 +202,23 @@ type InboxMessage struct {
 	At   time.Time `json:"at"`
 }
 
+// Loops is the client's cover traffic in the API.
+type Loops struct {
+	Sent      uint64  `json:"sent"`
+	Returned  uint64  `json:"returned"`
+	MeanRTTMs float64 `json:"mean_rtt_ms"` // mean round trip of returned loops
+	// Departures counts packets sent, by kind: "real", "fill" (an empty λP
+	// slot), "drop", "loop".
+	Departures map[string]uint64 `json:"departures"`
+	Queued     int               `json:"queued"` // real packets waiting for a slot
+}
+
 // Status is the daemon's state in the API.
 type Status struct {
 	Gateway     string            `json:"gateway"`
 	Epoch       uint64            `json:"epoch"`
 	Nodes       int               `json:"nodes"`
-	Loops       client.LoopStats  `json:"loops"`
+	Loops       Loops             `json:"loops"`
 	Unread      map[string]int    `json:"unread"`
 	Contacts    map[string]string `json:"contacts"`
 	LastPoll    time.Time         `json:"last_poll"`
@@ -420,7 +431,10 @@ func (d *Daemon) status() (*Status, error) {
 	dir := d.cl.Directory()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := &Status{Gateway: d.cl.Gateway().String(), Loops: d.cl.LoopStats(), Unread: unread, Contacts: c,
+	ls := d.cl.LoopStats()
+	loops := Loops{Sent: ls.Sent, Returned: ls.Returned, MeanRTTMs: float64(ls.MeanRTT.Microseconds()) / 1000,
+		Departures: ls.Departures, Queued: ls.Queued}
+	s := &Status{Gateway: d.cl.Gateway().String(), Loops: loops, Unread: unread, Contacts: c,
 		LastPoll: d.lastPoll, PollError: d.pollErr, Received: d.received, Fingerprint: d.m.Fingerprint(),
 		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers(), Skipped: skipped}
 	if dir != nil {

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -506,10 +508,11 @@ func statusCommand() *cli.Command {
 			}
 			fmt.Printf("fingerprint %s\naddress     %s\ngateway     %s (%d failovers)\nepoch       %d (%d nodes)\n",
 				s.Fingerprint, s.Address, s.Gateway, s.Failovers, s.Epoch, s.Nodes)
-			fmt.Printf("loops       %d sent, %d returned, mean rtt %v\n", s.Loops.Sent, s.Loops.Returned, s.Loops.MeanRTT.Round(time.Millisecond))
-			fmt.Printf("departures  %v, %d queued\n", s.Loops.Departures, s.Loops.Queued)
-			fmt.Printf("contacts    %d, unread %v, friend requests %d\n", len(s.Contacts), s.Unread, s.Requests)
-			fmt.Printf("outbox      %v\n", s.Outbox)
+			fmt.Printf("loops       %d sent, %d returned, mean round trip %.0f ms\n", s.Loops.Sent, s.Loops.Returned, s.Loops.MeanRTTMs)
+			fmt.Printf("departures  %s; %d real packets waiting for a slot\n", counts(s.Loops.Departures, "none yet"), s.Loops.Queued)
+			fmt.Printf("contacts    %d, friend requests %d\n", len(s.Contacts), s.Requests)
+			fmt.Printf("unread      %s\n", counts(s.Unread, "none"))
+			fmt.Printf("outbox      %s\n", counts(s.Outbox, "empty"))
 			for name, n := range s.Skipped {
 				fmt.Printf("unreadable  %d message(s) from %s could not be read and were skipped\n", n, termSafe(name, "            "))
 			}
@@ -637,4 +640,18 @@ func inviteCode(args []string, file string) (string, error) {
 		return "", errors.New("no invite code: paste it at the prompt, pipe it in, or give --code-file")
 	}
 	return strings.TrimSpace(line), nil
+}
+
+// counts prints a map of counts as "3 real, 5 loop" in key order (names
+// sanitised: contact names are the user's own, but come through the API).
+func counts[V int | uint64](m map[string]V, none string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", m[k], termSafe(k, "")))
+	}
+	if len(parts) == 0 {
+		return none
+	}
+	return strings.Join(parts, ", ")
 }
