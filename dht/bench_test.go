@@ -19,6 +19,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +33,9 @@ import (
 	"time"
 
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
+	kadpb "github.com/libp2p/go-libp2p-kad-dht/pb"
+	kb "github.com/libp2p/go-libp2p-kbucket"
+	libp2precord "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/komrade-net/komrade/dht"
@@ -394,3 +398,151 @@ func BenchmarkKadPutValue(b *testing.B) { benchPut(b, kadPut) }
 // BenchmarkKadGetValue: raw kad-dht GetValue with Quorum(3) of a profile
 // stored with PutValue, from a random node other than its writer.
 func BenchmarkKadGetValue(b *testing.B) { benchGet(b, kadPut, kadGet) }
+
+// Republishing traffic (issue "Nodes no peer can break"): how much one
+// republishing round sends per node when the network holds many records.
+//
+//	go test -run '^$' -bench Republish -benchtime 1x -timeout 60m ./dht/
+//
+// The network is its own (republishNodes nodes, not the shared 50), and
+// holds -republish.records profiles, each written as PutRecord writes it: one
+// PUT_VALUE from a random node to each of the 20 nodes closest to its key.
+// Seeding sends the PUTs directly to the closest nodes (known here from every
+// node's id) instead of running a lookup per record.
+
+var republishRecords = flag.Int("republish.records", 10000, "records stored before BenchmarkRepublish")
+
+const republishNodes = 30
+
+// BenchmarkRepublish reports, per node and round, the PUT_VALUE messages,
+// their bytes and the closest-peer lookups of the republishing scheme
+// (measured: RepublishRound runs on every node and sends) and of the scheme
+// before it (old-*: counted by Node.OldSchemeRound without sending; every
+// holder re-stored every record on the 20 closest peers).
+func BenchmarkRepublish(b *testing.B) {
+	start := time.Now()
+	nodes, err := buildNetwork(republishNodes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		var wg sync.WaitGroup
+		for _, n := range nodes {
+			wg.Add(1)
+			go func() { defer wg.Done(); n.Close() }()
+		}
+		wg.Wait()
+	}()
+	b.Logf("built %d-node network in %v; %s", len(nodes), time.Since(start).Round(time.Millisecond), tableStats(nodes))
+	start = time.Now()
+	recs := newProfiles(b, *republishRecords, len(nodes))
+	seedClosest(b, nodes, recs)
+	b.Logf("stored %d records in %v", len(recs), time.Since(start).Round(time.Millisecond))
+
+	ctx := context.Background()
+	var old, cur dht.RepublishStats
+	for _, n := range nodes {
+		st, err := n.OldSchemeRound(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		addStats(&old, st)
+	}
+	b.ResetTimer()
+	for range b.N {
+		cur = dht.RepublishStats{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 4)
+		for _, n := range nodes {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				st, err := n.RepublishRound(ctx)
+				if err != nil {
+					b.Error(err)
+				}
+				mu.Lock()
+				addStats(&cur, st)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
+	b.StopTimer()
+	per := func(v int) float64 { return float64(v) / float64(len(nodes)) }
+	b.ReportMetric(per(old.Held), "held/node")
+	b.ReportMetric(per(old.Puts), "old-puts/node")
+	b.ReportMetric(per(old.PutBytes)/1024, "old-KiB/node")
+	b.ReportMetric(per(old.Lookups), "old-lookups/node")
+	b.ReportMetric(per(cur.Puts), "puts/node")
+	b.ReportMetric(per(cur.PutBytes)/1024, "KiB/node")
+	b.ReportMetric(per(cur.Lookups), "lookups/node")
+	// Once PutRecord's extra copies have aged out (48 h), only the records a
+	// node is among the closest to are left: Replication-1 puts each.
+	b.ReportMetric(per(cur.Responsible*(dht.Replication-1)), "steady-puts/node")
+	b.Logf("old: %+v", old)
+	b.Logf("new (last round): %+v", cur)
+}
+
+func addStats(sum *dht.RepublishStats, st dht.RepublishStats) {
+	sum.Held += st.Held
+	sum.Expired += st.Expired
+	sum.Responsible += st.Responsible
+	sum.Strays += st.Strays
+	sum.Pushed += st.Pushed
+	sum.Lookups += st.Lookups
+	sum.Puts += st.Puts
+	sum.PutBytes += st.PutBytes
+}
+
+// seedClosest stores each record as PutRecord does, on the 20 nodes closest
+// to its key other than its writer, by direct PUT_VALUE from the writer.
+func seedClosest(b *testing.B, nodes []*dht.Node, recs []profileRec) {
+	b.Helper()
+	pms := make([]*kadpb.ProtocolMessenger, len(nodes))
+	for i, n := range nodes {
+		pm, err := kadpb.NewProtocolMessenger(n.DHT.MessageSender())
+		if err != nil {
+			b.Fatal(err)
+		}
+		pms[i] = pm
+	}
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for _, r := range recs {
+		order := make([]int, 0, len(nodes)-1)
+		for i := range nodes {
+			if i != r.from {
+				order = append(order, i)
+			}
+		}
+		slices.SortFunc(order, func(x, y int) int {
+			if kb.Closer(nodes[x].Host.ID(), nodes[y].Host.ID(), r.key) {
+				return -1
+			}
+			return 1
+		})
+		rec := libp2precord.MakePutRecord(r.key, r.value)
+		for _, i := range order[:min(20, len(order))] {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				ctx, cancel := context.WithTimeout(context.Background(), benchOpTimeout)
+				defer cancel()
+				if err := pms[r.from].PutValue(ctx, nodes[i].Host.ID(), rec); err != nil {
+					failed.Add(1)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d set-up puts failed", f)
+	}
+}

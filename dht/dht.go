@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	ds "github.com/ipfs/go-datastore"
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
 	kadpb "github.com/libp2p/go-libp2p-kad-dht/pb"
 	libp2precord "github.com/libp2p/go-libp2p-record"
@@ -73,7 +72,7 @@ type Node struct {
 	allow map[pki.NodeID]bool
 
 	validator  libp2precord.NamespacedValidator
-	store      ds.Batching
+	store      indexingStore
 	closeStore func() error
 	pmOnce     sync.Once
 	pm         *kadpb.ProtocolMessenger
@@ -86,8 +85,13 @@ func New(cfg Config) (*Node, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	store, closeStore, err := openDatastore(cfg.DataDir)
+	raw, closeStore, err := openDatastore(cfg.DataDir)
 	if err != nil {
+		return nil, err
+	}
+	store := indexingStore{raw}
+	if err := buildIndex(context.Background(), store); err != nil {
+		closeStore()
 		return nil, err
 	}
 	h, err := transport.NewHost(cfg.Identity, cfg.ListenAddrs, cfg.AnnounceAddrs, transport.WithMetrics(cfg.Metrics))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -12,17 +13,16 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	ds "github.com/ipfs/go-datastore"
-	dsq "github.com/ipfs/go-datastore/query"
 	dssync "github.com/ipfs/go-datastore/sync"
 	pebbleds "github.com/ipfs/go-ds-pebble"
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
 	kadpb "github.com/libp2p/go-libp2p-kad-dht/pb"
+	kb "github.com/libp2p/go-libp2p-kbucket"
 	libp2precord "github.com/libp2p/go-libp2p-record"
-	recpb "github.com/libp2p/go-libp2p-record/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
-	"github.com/multiformats/go-base32"
 	"golang.org/x/time/rate"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/komrade-net/komrade/pki"
@@ -176,89 +176,209 @@ func (n *Node) GetRecord(ctx context.Context, key string) ([]byte, error) {
 	return v, nil
 }
 
-// Republish deletes the expired records this node holds and re-stores every
-// other storage record on the current closest nodes. kad-dht forgets PUT_VALUE records after 48 h
-// and never re-replicates them; records that must live longer (boxes: 7
-// days) are kept alive, and replicas lost with departed nodes are restored.
-// It returns how many records were republished.
-func (n *Node) Republish(ctx context.Context) (int, error) {
-	var count int
-	for _, ns := range []string{record.NSProfile, record.NSPost, record.NSBox} {
-		res, err := n.store.Query(ctx, dsq.Query{Prefix: "/" + ns})
-		if err != nil {
-			return count, err
-		}
-		var batch []*recpb.Record
-		var expired []ds.Key
-		for e := range res.Next() {
-			if e.Error != nil {
-				break
-			}
-			rec := new(recpb.Record)
-			if proto.Unmarshal(e.Value, rec) != nil {
-				continue
-			}
-			if err := n.validator.Validate(string(rec.GetKey()), rec.GetValue()); err != nil {
-				// Expired (or no longer valid): nothing is kept forever.
-				expired = append(expired, ds.NewKey(e.Key))
-				continue
-			}
-			batch = append(batch, rec)
-		}
-		res.Close()
-		for _, k := range expired {
-			if err := n.store.Delete(ctx, k); err != nil {
-				n.log.Warn("delete expired record", "err", err)
-			}
-		}
-		for _, rec := range batch {
-			if ctx.Err() != nil {
-				return count, ctx.Err()
-			}
-			key := string(rec.GetKey())
-			if _, err := n.putValidated(ctx, key, rec.GetValue()); err == nil {
-				count++
-			}
-		}
-	}
-	return count, nil
+// RepublishStats is what one republishing round did.
+type RepublishStats struct {
+	Held        int // storage records the node held (its index) at the start
+	Expired     int // records deleted because they expired
+	Responsible int // held records the node is among the Replication closest to
+	Strays      int // held records it is not, pushed this round by chance
+	Pushed      int // records stored again on at least one peer
+	Lookups     int // closest-peer lookups over the network
+	Puts        int // PUT_VALUE messages sent
+	PutBytes    int // their encoded size, length prefix included
 }
 
-// RunRepublisher republishes every interval until ctx ends.
+// strayChance is the chance that a holder not among the Replication closest
+// to a record's key pushes it in a round: 1 in kad-dht's bucket size, so that
+// of the up to 20 holders a PutRecord leaves, about one a round does.
+const strayChance = 1.0 / 20
+
+// Republish runs one republishing round (see RepublishRound) and returns how
+// many records it stored again on at least one peer.
+func (n *Node) Republish(ctx context.Context) (int, error) {
+	st, err := n.RepublishRound(ctx)
+	return st.Pushed, err
+}
+
+// RepublishRound keeps the records this node holds alive and where they
+// belong. It reads the node's record index (index.go), never kad-dht's key
+// layout. Expired records are deleted. For each other record:
+//
+//   - If the node is among the Replication nodes closest to the key, as its
+//     own routing table sees it (a node knows its neighbourhood well, and
+//     this costs no lookup), it sends PUT_VALUE to the other Replication-1 of
+//     them. Each of the closest copies is so refreshed every round by the
+//     other closest holders before kad-dht's 48-hour record age runs out, and
+//     a node that joins among the closest, or replaces a departed one, gets
+//     the record within a round.
+//   - Otherwise (a holder further out: PutRecord writes to the 20 closest,
+//     and nodes that join closer push holders out), it pushes the record with
+//     probability strayChance, to the Replication closest found by a lookup.
+//     This rescues a record whose closest nodes all changed at once; such
+//     holders' own copies are not refreshed and kad-dht drops them after
+//     48 hours.
+//
+// PUT_VALUE is idempotent, so no holder asks first whether a peer has it.
+func (n *Node) RepublishRound(ctx context.Context) (RepublishStats, error) {
+	var st RepublishStats
+	held, err := n.store.heldRecords(ctx)
+	if err != nil {
+		return st, err
+	}
+	st.Held = len(held)
+	now := time.Now().Unix()
+	var mu sync.Mutex
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for _, e := range held {
+		if ctx.Err() != nil {
+			break
+		}
+		if e.expires != 0 && e.expires <= now {
+			if err := n.store.Delete(ctx, e.dsKey); err != nil {
+				n.log.Warn("delete expired record", "err", err)
+			} else {
+				st.Expired++
+			}
+			continue
+		}
+		targets, responsible := n.republishTargets(e.key)
+		if !responsible && mrand.Float64() >= strayChance {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r := n.push(ctx, e, targets, responsible)
+			mu.Lock()
+			st.add(r)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return st, ctx.Err()
+}
+
+func (st *RepublishStats) add(r RepublishStats) {
+	st.Responsible += r.Responsible
+	st.Strays += r.Strays
+	st.Pushed += r.Pushed
+	st.Lookups += r.Lookups
+	st.Puts += r.Puts
+	st.PutBytes += r.PutBytes
+}
+
+// republishTargets reports whether this node is among the Replication
+// closest to key by its routing table and, if so, the others of them.
+func (n *Node) republishTargets(key string) ([]peer.ID, bool) {
+	self := n.Host.ID()
+	near := n.DHT.RoutingTable().NearestPeers(kb.ConvertKey(key), Replication)
+	closer := 0
+	for _, p := range near {
+		if kb.Closer(p, self, key) {
+			closer++
+		}
+	}
+	if closer >= Replication {
+		return nil, false
+	}
+	return near[:min(len(near), Replication-1)], true
+}
+
+// push sends one held record to targets, or, for a stray holder, to the
+// Replication closest peers a lookup finds.
+func (n *Node) push(ctx context.Context, e indexEntry, targets []peer.ID, responsible bool) RepublishStats {
+	var st RepublishStats
+	if responsible {
+		st.Responsible = 1
+	} else {
+		st.Strays = 1
+	}
+	value, err := n.store.heldValue(ctx, e)
+	if err != nil {
+		n.log.Debug("republish: read held record", "err", err)
+		return st
+	}
+	if !responsible {
+		st.Lookups = 1
+		closest, err := n.DHT.GetClosestPeers(ctx, e.key)
+		if err != nil {
+			return st
+		}
+		targets = closest[:min(len(closest), Replication)]
+	}
+	pm, err := n.messenger()
+	if err != nil || len(targets) == 0 {
+		return st
+	}
+	rec := libp2precord.MakePutRecord(e.key, value)
+	msg := kadpb.NewMessage(kadpb.Message_PUT_VALUE, rec.GetKey(), 0)
+	msg.Record = rec
+	size := proto.Size(msg)
+	size += protowire.SizeVarint(uint64(size))
+	var acks atomic.Int32
+	var wg sync.WaitGroup
+	for _, p := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if pm.PutValue(pctx, p, rec) == nil {
+				acks.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	st.Puts, st.PutBytes = len(targets), len(targets)*size
+	if acks.Load() > 0 {
+		st.Pushed = 1
+	}
+	return st
+}
+
+// RunRepublisher republishes about every interval until ctx ends. Each wait
+// is drawn from 0.9–1.1 × interval so that nodes started together do not
+// republish in step.
 func (n *Node) RunRepublisher(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	for {
+		wait := time.Duration(float64(interval) * (0.9 + 0.2*mrand.Float64()))
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
-			if c, err := n.Republish(ctx); err != nil && ctx.Err() == nil {
+			if st, err := n.RepublishRound(ctx); err != nil && ctx.Err() == nil {
 				n.log.Warn("republish", "err", err)
-			} else if c > 0 {
-				n.log.Debug("republished records", "count", c)
+			} else if st.Pushed > 0 || st.Expired > 0 {
+				n.log.Debug("republished records", "held", st.Held, "pushed", st.Pushed, "expired", st.Expired, "puts", st.Puts)
 			}
 		}
 	}
 }
 
 // LocalRecord returns the record this node itself stores under key, without
-// asking the network (tests and operators use it to see replicas).
+// asking the network (tests and operators use it to see replicas). It scans
+// the node's record index.
 func (n *Node) LocalRecord(ctx context.Context, key string) ([]byte, error) {
-	ns, _, err := record.SplitKey(key)
+	if _, _, err := record.SplitKey(key); err != nil {
+		return nil, err
+	}
+	held, err := n.store.heldRecords(ctx)
 	if err != nil {
 		return nil, err
 	}
-	buf, err := n.store.Get(ctx, ds.NewKey("/"+ns+"/"+base32.RawStdEncoding.EncodeToString([]byte(key))))
-	if errors.Is(err, ds.ErrNotFound) {
-		return nil, fmt.Errorf("dht: %w", wire.ErrNotFound)
+	for _, e := range held {
+		if e.key == key {
+			v, err := n.store.heldValue(ctx, e)
+			if errors.Is(err, ds.ErrNotFound) {
+				break
+			}
+			return v, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	rec := new(recpb.Record)
-	if err := proto.Unmarshal(buf, rec); err != nil {
-		return nil, fmt.Errorf("dht: stored record: %w", err)
-	}
-	return rec.GetValue(), nil
+	return nil, fmt.Errorf("dht: %w", wire.ErrNotFound)
 }

@@ -11,7 +11,10 @@ import (
 
 	"github.com/katzenpost/hpqc/bacap"
 	kadpb "github.com/libp2p/go-libp2p-kad-dht/pb"
+	kb "github.com/libp2p/go-libp2p-kbucket"
 	libp2precord "github.com/libp2p/go-libp2p-record"
+	lcrypto "github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/komrade-net/komrade/dht"
 	"github.com/komrade-net/komrade/internal/testseam"
@@ -200,13 +203,22 @@ func TestStorageThroughMixnet(t *testing.T) {
 
 // TestRecordsSurviveRestartAndLoss: a node restarted from its data dir still
 // holds the records it stored; with two storing nodes stopped a record stays
-// readable; republishing copies it to a node that joined later.
+// readable; a node that joins later closest to the record's key gets it in
+// the next republishing round.
 func TestRecordsSurviveRestartAndLoss(t *testing.T) {
-	net := startNet(t, testnet.Options{Nodes: 12, LambdaM: -1})
-	c := dial(t, net)
-	ctx := storageCtx(t)
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	key := record.ProfileKey(priv.Public().(ed25519.PublicKey))
+	var net *testnet.Network
+	// The node added last (index 12) gets an identity closer to key than
+	// every running node: republishing must bring the record to it.
+	net = startNet(t, testnet.Options{Nodes: 12, LambdaM: -1,
+		NodeOptions: func(i int, o *mixnode.Options) {
+			if i == 12 {
+				o.Identity = closestIdentity(t, net, key)
+			}
+		}})
+	c := dial(t, net)
+	ctx := storageCtx(t)
 	v, _ := record.SignProfile(record.NewProfile(1, time.Hour, []byte("profile")), priv)
 	if _, err := c.PutRecord(ctx, key, v); err != nil {
 		t.Fatal(err)
@@ -248,7 +260,10 @@ func TestRecordsSurviveRestartAndLoss(t *testing.T) {
 	if got, err := c.GetRecord(ctx, key); err != nil || !bytes.Equal(got, v) {
 		t.Fatalf("record with two holders stopped: %v", err)
 	}
-	// A node that joins later gets the record when a holder republishes.
+	// A node that joins later, closest to the key, gets the record when the
+	// holders run a republishing round (as each does every interval). Only
+	// holders among the closest push it; the round may start before they
+	// have the new node in their routing tables, so rounds repeat a while.
 	j, err := net.AddNode(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -256,11 +271,52 @@ func TestRecordsSurviveRestartAndLoss(t *testing.T) {
 	if _, err := testseam.NodeDHT(net.Nodes[j]).LocalRecord(ctx, key); !errors.Is(err, wire.ErrNotFound) {
 		t.Fatalf("new node already has the record: %v", err)
 	}
-	if n, err := testseam.NodeDHT(net.Nodes[h]).Republish(ctx); err != nil || n == 0 {
-		t.Fatalf("republish: %d records, %v", n, err)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pushed := 0
+		for i, n := range net.Nodes {
+			if n != nil && i != j {
+				k, err := testseam.NodeDHT(n).Republish(ctx)
+				if err != nil {
+					t.Fatalf("node %d republish: %v", i, err)
+				}
+				pushed += k
+			}
+		}
+		got, err := testseam.NodeDHT(net.Nodes[j]).LocalRecord(ctx, key)
+		if err == nil && bytes.Equal(got, v) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("new node did not receive the republished record (%d pushed in the last round): %v", pushed, err)
+		}
+		time.Sleep(time.Second)
 	}
-	if got, err := testseam.NodeDHT(net.Nodes[j]).LocalRecord(ctx, key); err != nil || !bytes.Equal(got, v) {
-		t.Fatalf("new node did not receive the republished record: %v", err)
+}
+
+// closestIdentity returns a fresh identity whose DHT position is closer to
+// key than that of every running node of net.
+func closestIdentity(t *testing.T, net *testnet.Network, key string) ed25519.PrivateKey {
+	for {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		sk, err := lcrypto.UnmarshalEd25519PrivateKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := peer.IDFromPrivateKey(sk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closest := true
+		for _, n := range net.Nodes {
+			if n != nil && !kb.Closer(id, n.PeerID(), key) {
+				closest = false
+				break
+			}
+		}
+		if closest {
+			return priv
+		}
 	}
 }
 
