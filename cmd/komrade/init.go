@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
@@ -32,11 +33,22 @@ func home(cmd *cli.Command) (string, error) {
 // confirm asks twice.
 func passphrase(cmd *cli.Command, confirm bool) ([]byte, error) {
 	if f := cmd.String("passphrase-file"); f != "" {
-		return mixnode.ReadPassphrase(f)
+		p, err := mixnode.ReadPassphrase(f)
+		if err == nil && confirm {
+			warnWeak(p)
+		}
+		return p, err
+	}
+	if os.Getenv(childEnv) != "" { // a daemon started by --background
+		return readChildPassphrase()
 	}
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
 		return nil, errors.New("no terminal to ask for a passphrase: use --passphrase-file")
+	}
+	if inBackground(fd) {
+		return nil, errors.New("running in the background, so the passphrase cannot be asked for: " +
+			"use `komrade daemon --background` (it asks, then detaches) or --passphrase-file")
 	}
 	fmt.Fprint(os.Stderr, "passphrase: ")
 	p, err := term.ReadPassword(fd)
@@ -58,7 +70,21 @@ func passphrase(cmd *cli.Command, confirm bool) ([]byte, error) {
 	if len(p) == 0 {
 		return nil, errors.New("an empty passphrase protects nothing")
 	}
+	if confirm {
+		warnWeak(p)
+	}
 	return p, nil
+}
+
+// warnWeak says so when a new passphrase is short: whoever takes the device
+// can guess offline; argon2id only slows each guess.
+func warnWeak(p []byte) {
+	n := utf8.RuneCount(p)
+	if n >= 12 {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "warning: this passphrase is weak (%d characters). Whoever takes this device can try passphrases\n"+
+		"offline; argon2id makes each try slow, not impossible. Four or more random words are far stronger.\n", n)
 }
 
 func initCommand() *cli.Command {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -356,5 +357,25 @@ func TestMessagingCLI(t *testing.T) {
 			t.Fatalf("carol's contacts: %s", show)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+
+	// --background: the passphrase is read in the foreground (here from a
+	// file), handed to a detached daemon, and the command returns once it
+	// serves.
+	homeE := filepath.Join(dir, "erin")
+	run("init", "--home", homeE, "--passphrase-file", pf)
+	out := run("daemon", "--background", "--home", homeE, "--passphrase-file", pf, "--config", filepath.Join(dir, "net", "client.toml"))
+	m := regexp.MustCompile(`daemon running in the background \(pid (\d+)\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("daemon --background: %s", out)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	t.Cleanup(func() {
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Signal(syscall.SIGTERM)
+		}
+	})
+	if st := run("status", "--home", homeE); !strings.Contains(st, "fingerprint") {
+		t.Fatalf("status of the background daemon: %s", st)
 	}
 }

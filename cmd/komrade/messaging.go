@@ -51,7 +51,8 @@ func daemonCommand() *cli.Command {
 			"Loopix cover traffic (lambda_p, lambda_l, lambda_d in the config) and serves\n" +
 			"the other commands on HOME/komrade.sock until SIGINT or SIGTERM.",
 		Flags: []cli.Flag{homeFlag(), passphraseFileFlag(),
-			&cli.StringFlag{Name: "config", Required: true, Usage: "client config (gateways, epoch length, rates)"}},
+			&cli.StringFlag{Name: "config", Required: true, Usage: "client config (gateways, epoch length, rates)"},
+			&cli.BoolFlag{Name: "background", Usage: "ask for the passphrase, then go on in the background (log in HOME/daemon.log)"}},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			cfg, err := config.LoadClient(cmd.String("config"))
 			if err != nil {
@@ -65,13 +66,20 @@ func daemonCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if cmd.Bool("background") && os.Getenv(childEnv) == "" {
+				return startInBackground(ctx, h, pass)
+			}
 			ctx, stop := signalContext(ctx)
 			defer stop()
 			d, err := daemon.Start(ctx, h, pass, cfg, nil)
 			if err != nil {
 				return err
 			}
-			fmt.Println("daemon running; stop it with Ctrl-C")
+			if os.Getenv(childEnv) != "" {
+				fmt.Printf("daemon running (pid %d)\n", os.Getpid())
+			} else {
+				fmt.Println("daemon running; stop it with Ctrl-C")
+			}
 			os.Stdout.Sync()
 			<-ctx.Done()
 			return d.Close()
