@@ -94,6 +94,9 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 	if err != nil {
 		return nil, err
 	}
+	if len(gws) == 1 {
+		log.Warn("only one gateway in the config: its directory cannot be cross-checked and there is no gateway to fail over to; name two or more")
+	}
 	allow := map[pki.NodeID]bool{}
 	for _, s := range cfg.AllowList {
 		id, err := pki.ParseNodeID(s)
