@@ -91,3 +91,6 @@ func PutBoxForTest(ctx context.Context, m *Messenger, name string, hello bool, b
 	}
 	return m.putWithRetry(ctx, id, val)
 }
+
+// SetTriesForTest sets how many tries a round of a request makes.
+func SetTriesForTest(m *Messenger, n int) { m.tries = n }

@@ -167,7 +167,7 @@ func (m *Messenger) PublishProfile(ctx context.Context, name string) (string, er
 func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) error {
 	var last error
 	bo := backoff.Backoff{Min: time.Second, Max: 8 * time.Second}
-	for try := 0; try < MaxTries; try++ {
+	for try := 0; try < m.tries; try++ {
 		start := time.Now()
 		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
 		err := f(tctx)
@@ -187,7 +187,7 @@ func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) er
 			return err
 		}
 	}
-	return fmt.Errorf("no answer after %d tries: %w", MaxTries, last)
+	return fmt.Errorf("no answer after %d tries: %w", m.tries, last)
 }
 
 // retryable is false for answers that another try cannot change.

@@ -16,7 +16,10 @@
 // delivery states queued, sent, acknowledged and failed. Writes are
 // acknowledged by the exit once the box is on the replication quorum (the
 // reply through the request's SURB is the ACK); a write with no ACK in time
-// is sent again on a fresh path, up to MaxTries, then reported failed.
+// is sent again on a fresh path, up to MaxTries a round. A message whose
+// round ends without an ACK waits for the next round (the network may be
+// away); it fails only when it cannot be delivered: a final refusal, or no
+// ACK within maxPending.
 // Readers fetch boxes in index order, so messages arrive once and in order.
 // All state lives in the encrypted client store, so a restart neither loses
 // nor repeats a message.
@@ -56,6 +59,9 @@ const (
 	// is reported failed. Each try waits client.ReplyTimeout for its ACK.
 	MaxTries = 10
 	boxTTL   = record.DefaultBoxTTL
+	// maxPending is how long a message may wait for the network before it
+	// is reported failed: its boxes would expire soon after.
+	maxPending = boxTTL / 2
 )
 
 var boxContext = []byte("komrade messages v1")
@@ -148,6 +154,7 @@ type Messenger struct {
 	ch   chan struct{} // closed at the next outbox change
 
 	hellos atomic.Uint64 // hellos that confirmed a contact, since New
+	tries  int           // tries per round of a request (MaxTries)
 }
 
 // Hellos counts the contacts a hello has confirmed since New: messages
@@ -160,7 +167,7 @@ func New(c *client.Client, id *client.Identity, st *store.Store, log *slog.Logge
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Messenger{c: c, id: id, st: st, log: log}
+	return &Messenger{c: c, id: id, st: st, log: log, tries: MaxTries}
 }
 
 var dec = detcbor.NewDecoder(message.MaxParts+4, 4)

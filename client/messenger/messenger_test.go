@@ -556,3 +556,58 @@ func TestHostileBoxesSkipped(t *testing.T) {
 		t.Fatalf("skipped %v, %v; want alice: 2", skipped, err)
 	}
 }
+
+// TestOutageWaitsNotFails: with every node down, a message whose round of
+// tries gets no acknowledgement waits for the network (it is not failed,
+// and says so); when the nodes are back it is delivered, once.
+func TestOutageWaitsNotFails(t *testing.T) {
+	net := startNet(t, nil)
+	a, b := newUser(t, net), newUser(t, net)
+	pair(t, a, b)
+	messenger.SetTriesForTest(a.m, 2)
+	for i := range net.Nodes {
+		net.StopNode(i)
+	}
+	id, err := a.m.Queue("bob", "through the outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := a.m.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.m.Wait(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.State == messenger.Failed || !o.Offline || !strings.Contains(o.Error, "waiting for the network") {
+		t.Fatalf("after a round in the outage: %+v", o)
+	}
+	for i := range net.Nodes {
+		if err := net.RestartNode(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := net.WaitDirectories(ctx, len(net.Nodes)); err != nil {
+		t.Fatal(err)
+	}
+	messenger.SetTriesForTest(a.m, messenger.MaxTries)
+	for ctx.Err() == nil {
+		if err := a.m.Deliver(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if o, _ = a.m.Wait(ctx, id); o.State == messenger.Acknowledged {
+			break
+		}
+	}
+	if o.State != messenger.Acknowledged || o.Error != "" {
+		t.Fatalf("after the outage: %+v", o)
+	}
+	if got := b.receive(t, 1, time.Minute); len(got) != 1 || got[0] != "through the outage" {
+		t.Fatalf("bob received %q", got)
+	}
+	if got := b.receive(t, 1, 3*time.Second); len(got) != 0 {
+		t.Fatalf("bob received it again: %q", got)
+	}
+}

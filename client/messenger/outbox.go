@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/katzenpost/hpqc/bacap"
@@ -21,6 +22,7 @@ import (
 	"github.com/komrade-net/komrade/client/message"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/internal/detcbor"
+	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/record"
 )
 
@@ -33,7 +35,7 @@ const (
 	Queued       State = "queued"       // saved; no box of it has left yet
 	Sent         State = "sent"         // boxes in flight, not all acknowledged
 	Acknowledged State = "acknowledged" // every box is stored on the replication quorum
-	Failed       State = "failed"       // a box had no acknowledgement after MaxTries
+	Failed       State = "failed"       // refused for good, or no acknowledgement within maxPending
 )
 
 // keepAcknowledged is how many acknowledged messages the outbox keeps for
@@ -54,9 +56,14 @@ type Outgoing struct {
 	BlockedBy uint64 `json:"blocked_by,omitempty"`
 	// Awaiting is set while the contact has not answered our invite or
 	// request: nothing is sent to them before.
-	Awaiting bool      `json:"awaiting,omitempty"`
-	Queued   time.Time `json:"queued"`
-	Updated  time.Time `json:"updated"`
+	Awaiting bool `json:"awaiting,omitempty"`
+	// Offline is set while the message, or one before it to the same
+	// contact, got no acknowledgement in its last round: it waits for the
+	// network and goes out by itself when the network answers again (Error
+	// says what the last round met).
+	Offline bool      `json:"offline,omitempty"`
+	Queued  time.Time `json:"queued"`
+	Updated time.Time `json:"updated"`
 }
 
 // outEntry is an outbox entry as saved.
@@ -229,6 +236,8 @@ func (m *Messenger) deliverAndWait(ctx context.Context, id uint64) error {
 		return fmt.Errorf("messenger: message to %s waits behind failed message %d (retry that one)", o.To, o.BlockedBy)
 	case o.Awaiting:
 		return fmt.Errorf("messenger: message to %s is queued until they answer the invite or request", o.To)
+	case o.Offline:
+		return fmt.Errorf("messenger: message to %s waits for the network and goes out by itself when it answers again", o.To)
 	}
 	return nil
 }
@@ -247,7 +256,7 @@ func (m *Messenger) Wait(ctx context.Context, id uint64) (*Outgoing, error) {
 		if i < 0 {
 			return nil, fmt.Errorf("messenger: no message %d in the outbox", id)
 		}
-		if o := os[i]; o.State == Acknowledged || o.State == Failed || o.BlockedBy != 0 || o.Awaiting {
+		if o := os[i]; o.State == Acknowledged || o.State == Failed || o.BlockedBy != 0 || o.Awaiting || o.Offline {
 			return &o, nil
 		}
 		select {
@@ -286,7 +295,7 @@ func (m *Messenger) Outbox() ([]Outgoing, error) {
 	out := make([]Outgoing, len(es))
 	for i, v := range es {
 		out[i] = v.public()
-		out[i].BlockedBy, out[i].Awaiting = v.blockedBy, v.awaiting
+		out[i].BlockedBy, out[i].Awaiting, out[i].Offline = v.blockedBy, v.awaiting, v.offline
 	}
 	return out, err
 }
@@ -296,6 +305,7 @@ type viewed struct {
 	*outEntry
 	blockedBy uint64 // the first failed message to the same contact before it
 	awaiting  bool   // its contact has not answered our invite
+	offline   bool   // it, or one before it to the same contact, waits for the network
 }
 
 // view reads the outbox in one transaction, oldest first, loading each
@@ -309,6 +319,7 @@ func (m *Messenger) view() ([]viewed, error) {
 		}
 		failed := map[string]uint64{} // contact -> first failed message
 		awaiting := map[string]bool{}
+		offline := map[string]bool{} // contact -> a pending message waits for the network
 		for _, e := range es {
 			v := viewed{outEntry: e}
 			switch e.State {
@@ -318,6 +329,10 @@ func (m *Messenger) view() ([]viewed, error) {
 				}
 			case Acknowledged:
 			default:
+				if e.Error != "" {
+					offline[e.To] = true
+				}
+				v.offline = offline[e.To]
 				v.blockedBy = failed[e.To]
 				aw, ok := awaiting[e.To]
 				if !ok {
@@ -356,10 +371,15 @@ func (m *Messenger) Retry(id uint64) error {
 	return err
 }
 
-// Deliver sends the outbox's messages in order until none is left that can
-// go: a failed message holds back the later ones to the same contact (their
-// reader reads boxes in order). It returns early only when ctx ends or the
-// store fails; delivery failures are recorded in the messages.
+// deliverers bounds how many contacts Deliver serves at once.
+const deliverers = 8
+
+// Deliver sends the outbox's messages until none is left that can go. Each
+// contact's messages go in order, and contacts are served side by side, so
+// that one contact whose messages wait (their reader reads boxes in order)
+// holds back no one else: a failed or postponed message holds back only
+// the later ones to the same contact. It returns early only when ctx ends
+// or the store fails; delivery failures are recorded in the messages.
 func (m *Messenger) Deliver(ctx context.Context) error {
 	m.outMu.Lock()
 	defer m.outMu.Unlock()
@@ -367,26 +387,39 @@ func (m *Messenger) Deliver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	failedNow := map[string]bool{} // contacts a message failed to in this pass
-	acked := false
+	byContact := map[string][]viewed{}
+	var order []string
 	for _, v := range es {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if _, ok := byContact[v.To]; !ok {
+			order = append(order, v.To)
 		}
-		// Only Deliver sends, and it holds outMu: an entry read above can
-		// have changed since only by Retry, which the next pass sees.
-		if v.State == Acknowledged || v.State == Failed || v.blockedBy != 0 || v.awaiting || failedNow[v.To] {
-			continue
-		}
-		if err := m.deliver(ctx, v.outEntry); err != nil {
-			return err
-		}
-		switch v.State {
-		case Failed:
-			failedNow[v.To] = true
-		case Acknowledged:
-			acked = true
-		}
+		byContact[v.To] = append(byContact[v.To], v)
+	}
+	var (
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, deliverers)
+		mu    sync.Mutex
+		acked bool
+		first error
+	)
+	for _, to := range order {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(vs []viewed) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			a, err := m.deliverContact(ctx, vs)
+			mu.Lock()
+			acked = acked || a
+			if err != nil && first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}(byContact[to])
+	}
+	wg.Wait()
+	if first != nil {
+		return first
 	}
 	if !acked {
 		return nil
@@ -394,9 +427,44 @@ func (m *Messenger) Deliver(ctx context.Context) error {
 	return m.prune()
 }
 
-// deliver sends e's remaining boxes; e's state records the outcome. Any
-// failure of the message marks it failed (holding back only its contact);
-// deliver returns an error only when ctx ends or the store fails.
+// deliverContact sends one contact's messages in order until one of them
+// fails or waits; it reports whether any was acknowledged.
+func (m *Messenger) deliverContact(ctx context.Context, vs []viewed) (acked bool, err error) {
+	for _, v := range vs {
+		if ctx.Err() != nil {
+			return acked, ctx.Err()
+		}
+		// Only Deliver sends, and it holds outMu: an entry read above can
+		// have changed since only by Retry, which the next pass sees.
+		if v.State == Acknowledged || v.State == Failed || v.blockedBy != 0 || v.awaiting {
+			continue
+		}
+		err := m.deliver(ctx, v.outEntry)
+		if errors.Is(err, errPostponed) {
+			return acked, nil // the later ones wait behind it
+		}
+		if err != nil {
+			return acked, err
+		}
+		switch v.State {
+		case Failed:
+			return acked, nil
+		case Acknowledged:
+			acked = true
+		}
+	}
+	return acked, nil
+}
+
+// errPostponed is deliver's answer for a message that got no acknowledgement
+// this round but may still go: it waits for the next round.
+var errPostponed = errors.New("messenger: no acknowledgement this round")
+
+// deliver sends e's remaining boxes; e's state records the outcome. A final
+// refusal, or no acknowledgement within maxPending of queueing, marks it
+// failed; no acknowledgement this round (the network may be away) leaves it
+// to the next round and returns errPostponed. Otherwise deliver returns an
+// error only when ctx ends or the store fails.
 func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
 	frames, err := e.frames()
 	if err != nil {
@@ -415,7 +483,10 @@ func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return m.fail(e, err)
+			if wire.IsFinal(err) || time.Since(time.Unix(e.Queued, 0)) > maxPending {
+				return m.fail(e, err)
+			}
+			return m.postpone(e, err)
 		}
 		// Acknowledged: advance the contact's stream and the message in one
 		// transaction.
@@ -431,7 +502,7 @@ func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
 				return err
 			}
 			e.Done++
-			e.PendingID, e.PendingVal = nil, nil
+			e.PendingID, e.PendingVal, e.Error = nil, nil, ""
 			if e.Done == len(frames) {
 				e.State = Acknowledged
 			}
@@ -443,6 +514,18 @@ func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
 		m.changed()
 	}
 	return nil
+}
+
+// postpone records why e is still waiting and returns errPostponed.
+func (m *Messenger) postpone(e *outEntry, cause error) error {
+	e.Error = "waiting for the network: " + cause.Error()
+	m.log.Info("message waits for the network", "contact", e.To, "id", e.ID, "err", cause)
+	err := m.st.Update(func(tx *store.Tx) error { return putEntry(tx, e) })
+	m.changed()
+	if err != nil {
+		return err
+	}
+	return errPostponed
 }
 
 // fail marks e failed because of cause.

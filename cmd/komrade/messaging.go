@@ -362,6 +362,8 @@ func sendCommand() *cli.Command {
 					o.ID, o.BlockedBy, o.To, o.BlockedBy)
 			case o.Awaiting:
 				say("message %d queued: %s has not answered your invite or request yet; the daemon sends it then\n", o.ID, o.To)
+			case o.Offline:
+				say("message %d queued: the network does not answer now; the daemon sends it when it does (see `komrade outbox`)\n", o.ID)
 			case o.State == messenger.Acknowledged:
 				say("acknowledged in %v\n", time.Since(start).Round(time.Millisecond))
 			case o.State == messenger.Failed:

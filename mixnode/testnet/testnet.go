@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -213,6 +214,13 @@ func (n *Network) startNode(ctx context.Context, i int, bootstrap []string) (*mi
 		}
 	}
 	cfg := opts.NodeConfig(dir)
+	// A node keeps its address across restarts (of the node, or of the
+	// whole testnet in the same dir), so client configs and other nodes
+	// still find it.
+	listenFile := filepath.Join(dir, "listen-addr")
+	if b, err := os.ReadFile(listenFile); err == nil && len(b) > 0 {
+		cfg.ListenAddrs = []string{strings.TrimSpace(string(b))}
+	}
 	cfg.Bootstrap = bootstrap
 	if opts.Configure != nil {
 		opts.Configure(i, &cfg)
@@ -229,6 +237,11 @@ func (n *Network) startNode(ctx context.Context, i int, bootstrap []string) (*mi
 		node.Close()
 		return nil, err
 	}
+	addr, _, _ := strings.Cut(node.Addrs()[0], "/p2p/")
+	if err := os.WriteFile(listenFile, []byte(addr+"\n"), 0o600); err != nil {
+		node.Close()
+		return nil, err
+	}
 	return node, nil
 }
 
@@ -238,11 +251,9 @@ func (n *Network) RestartNode(ctx context.Context, i int) error {
 	if n.Nodes[i] != nil {
 		return fmt.Errorf("testnet: node %d is running", i)
 	}
-	boot := n.boot
-	if i == 0 {
-		boot = n.liveAddr()
-	}
-	node, err := n.startNode(ctx, i, boot)
+	// Join through any node that runs now (the first one may have moved to
+	// another port); with none running, start a network afresh.
+	node, err := n.startNode(ctx, i, n.liveAddr())
 	if err != nil {
 		return err
 	}
