@@ -382,3 +382,19 @@ func (n *Node) LocalRecord(ctx context.Context, key string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("dht: %w", wire.ErrNotFound)
 }
+
+// ForgetLocal deletes the record this node itself stores under key (and its
+// index entry), without telling the network: for an operator who must drop
+// a record, and for tests of what readers do when every replica lost one.
+func (n *Node) ForgetLocal(ctx context.Context, key string) error {
+	held, err := n.store.heldRecords(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range held {
+		if e.key == key {
+			return n.store.Delete(ctx, e.dsKey)
+		}
+	}
+	return fmt.Errorf("dht: %w", wire.ErrNotFound)
+}

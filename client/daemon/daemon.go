@@ -231,6 +231,9 @@ type Status struct {
 	Failovers   int               `json:"failovers"` // gateway changes since start
 	// Skipped counts, by contact, boxes that could not be read.
 	Skipped map[string]uint64 `json:"skipped,omitempty"`
+	// Lost counts, by contact, messages the network lost after they were
+	// acknowledged (a later one arrived; the conversation went on).
+	Lost map[string]uint64 `json:"lost,omitempty"`
 }
 
 func (d *Daemon) routes() http.Handler {
@@ -424,7 +427,7 @@ func (d *Daemon) status() (*Status, error) {
 	for _, o := range out {
 		outbox[string(o.State)]++
 	}
-	skipped, err := d.m.Skipped()
+	skipped, lost, err := d.m.Skipped()
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +439,7 @@ func (d *Daemon) status() (*Status, error) {
 		Departures: ls.Departures, Queued: ls.Queued}
 	s := &Status{Gateway: d.cl.Gateway().String(), Loops: loops, Unread: unread, Contacts: c,
 		LastPoll: d.lastPoll, PollError: d.pollErr, Received: d.received, Fingerprint: d.m.Fingerprint(),
-		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers(), Skipped: skipped}
+		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers(), Skipped: skipped, Lost: lost}
 	if dir != nil {
 		s.Epoch, s.Nodes = dir.Epoch, len(dir.Nodes)
 	}

@@ -3,6 +3,7 @@ package messenger
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/katzenpost/hpqc/bacap"
 	"github.com/komrade-net/komrade/client/message"
@@ -94,3 +95,25 @@ func PutBoxForTest(ctx context.Context, m *Messenger, name string, hello bool, b
 
 // SetTriesForTest sets how many tries a round of a request makes.
 func SetTriesForTest(m *Messenger, n int) { m.tries = n }
+
+// SetProbeEveryForTest sets how often a reader probes a contact's stream for
+// a gap.
+func SetProbeEveryForTest(m *Messenger, d time.Duration) { m.probeEvery = d }
+
+// LastOutBoxKeyForTest returns the DHT key of the last box m wrote to
+// contact name's stream.
+func LastOutBoxKeyForTest(m *Messenger, name string) (string, error) {
+	c, err := m.load(name)
+	if err != nil {
+		return "", err
+	}
+	wc, err := bacap.NewWriteCapFromBytes(c.OutWrite)
+	if err != nil {
+		return "", err
+	}
+	idx, err := boxIndex(wc, c.OutChain.Index-1)
+	if err != nil {
+		return "", err
+	}
+	return record.BoxKey(*(*[32]byte)(idx.BoxIDForContext(wc.ReadCap(), boxContext).Bytes())), nil
+}

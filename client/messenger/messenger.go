@@ -131,6 +131,10 @@ type contact struct {
 	// not open, do not decode, or make no sense): each is skipped once,
 	// never retried, and shown to the user.
 	Skipped uint64 `cbor:"15,keyasint,omitempty"`
+	// Lost counts this contact's boxes that the network lost: missing
+	// while a later one of the stream is stored. They are skipped, so that
+	// the conversation goes on, and shown to the user.
+	Lost uint64 `cbor:"16,keyasint,omitempty"`
 }
 
 // Message is a received text.
@@ -155,7 +159,23 @@ type Messenger struct {
 
 	hellos atomic.Uint64 // hellos that confirmed a contact, since New
 	tries  int           // tries per round of a request (MaxTries)
+
+	probeMu    sync.Mutex
+	probed     map[string]time.Time // when each contact's stream was last probed for a gap
+	probeEvery time.Duration
 }
+
+// Gap detection: a reader reads a contact's boxes in order, so a box that
+// the network lost (every replica gone after it was acknowledged) would stop
+// the conversation forever. When the next box is missing, a reader now and
+// then (probeEvery) looks up to gapWindow boxes ahead; a later box that is
+// there means the ones before it are lost: they are skipped and counted.
+// (A sender writes box i+1 only after box i was acknowledged, so a later box
+// that exists is proof that the missing one was written.)
+const (
+	gapWindow  = 4
+	probeEvery = 30 * time.Second
+)
 
 // Hellos counts the contacts a hello has confirmed since New: messages
 // queued for them can leave now.
@@ -167,7 +187,7 @@ func New(c *client.Client, id *client.Identity, st *store.Store, log *slog.Logge
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Messenger{c: c, id: id, st: st, log: log, tries: MaxTries}
+	return &Messenger{c: c, id: id, st: st, log: log, tries: MaxTries, probed: map[string]time.Time{}, probeEvery: probeEvery}
 }
 
 var dec = detcbor.NewDecoder(message.MaxParts+4, 4)
@@ -611,7 +631,17 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			return err
 		})
 		if errors.Is(err, wire.ErrNotFound) {
-			return out, nil // nothing new
+			skip, err := m.probeGap(ctx, name, rc, c.InChain.Index, id)
+			if err != nil || skip == 0 {
+				return out, err // nothing new
+			}
+			if err := m.skipLost(name, c, skip); err != nil {
+				if errors.Is(err, errRaced) {
+					return out, nil
+				}
+				return out, err
+			}
+			continue
 		}
 		if err != nil {
 			return out, err
@@ -662,6 +692,74 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 	return out, ctx.Err()
 }
 
+// probeGap looks, at most once per probeEvery for each contact, for a box
+// up to gapWindow ahead of the missing box at index next (id). It returns
+// how many boxes are lost before the first later one found (0: none found,
+// so nothing is known to be lost).
+func (m *Messenger) probeGap(ctx context.Context, name string, rc *bacap.ReadCap, next uint64, id [32]byte) (int, error) {
+	m.probeMu.Lock()
+	due := time.Since(m.probed[name]) >= m.probeEvery
+	if due {
+		m.probed[name] = time.Now()
+	}
+	m.probeMu.Unlock()
+	if !due {
+		return 0, nil
+	}
+	for k := uint64(1); k <= gapWindow; k++ {
+		idx, err := boxIndex(rc, next+k)
+		if err != nil {
+			return 0, err
+		}
+		later := *(*[32]byte)(idx.BoxIDForContext(rc, boxContext).Bytes())
+		err = m.retry(ctx, func(c context.Context) error {
+			_, err := m.c.GetBox(c, later)
+			return err
+		})
+		if errors.Is(err, wire.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		// A later box is there: look once more at the missing one (it may
+		// have arrived meanwhile) before calling it lost.
+		err = m.retry(ctx, func(c context.Context) error {
+			_, err := m.c.GetBox(c, id)
+			return err
+		})
+		if errors.Is(err, wire.ErrNotFound) {
+			return int(k), nil
+		}
+		return 0, err
+	}
+	return 0, nil
+}
+
+// skipLost moves c's incoming stream past n lost boxes (their keys are
+// discarded unused), drops a message those boxes were part of, and counts
+// them; it saves the contact only if nobody read meanwhile.
+func (m *Messenger) skipLost(name string, c *contact, n int) error {
+	from := c.InChain.Index
+	for range n {
+		c.InChain.Next()
+	}
+	c.Partial, c.PartialID = nil, nil
+	c.Lost += uint64(n)
+	m.log.Warn("boxes lost by the network skipped", "contact", name, "count", n)
+	return m.st.Update(func(tx *store.Tx) error {
+		now, err := loadTx(tx, name)
+		if err != nil {
+			return err
+		}
+		if now.InChain.Index != from || !bytes.Equal(now.InRead, c.InRead) {
+			return errRaced
+		}
+		now.InChain, now.Partial, now.PartialID, now.Lost = c.InChain, nil, nil, c.Lost
+		return m.save(tx, now)
+	})
+}
+
 // readBox opens and interprets box i of c's incoming stream. Whatever the
 // box holds (it comes from another person), it returns an error rather
 // than stop the daemon: a panic while reading it is an error too.
@@ -707,22 +805,26 @@ func (m *Messenger) readBox(c *contact, name string, i uint64, key [32]byte, id 
 	return got, false, nil
 }
 
-// Skipped returns, by contact, how many of their boxes could not be read.
-func (m *Messenger) Skipped() (map[string]uint64, error) {
-	out := map[string]uint64{}
-	err := m.st.View(func(tx *store.Tx) error {
+// Skipped returns, by contact, how many of their boxes could not be read
+// (skipped) and how many the network lost (lost).
+func (m *Messenger) Skipped() (skipped, lost map[string]uint64, err error) {
+	skipped, lost = map[string]uint64{}, map[string]uint64{}
+	err = m.st.View(func(tx *store.Tx) error {
 		return tx.List("contacts", func(name string, v []byte) error {
 			var c contact
 			if err := dec.Unmarshal(v, &c); err != nil {
 				return err
 			}
 			if c.Skipped > 0 {
-				out[name] = c.Skipped
+				skipped[name] = c.Skipped
+			}
+			if c.Lost > 0 {
+				lost[name] = c.Lost
 			}
 			return nil
 		})
 	})
-	return out, err
+	return skipped, lost, err
 }
 
 // reassemble keeps the parts of the message in progress in the contact's

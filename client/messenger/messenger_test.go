@@ -551,7 +551,7 @@ func TestHostileBoxesSkipped(t *testing.T) {
 	if len(got) != 1 || got[0].Text != "after the junk" {
 		t.Fatalf("received %+v", got)
 	}
-	skipped, err := b.m.Skipped()
+	skipped, _, err := b.m.Skipped()
 	if err != nil || skipped["alice"] != 2 {
 		t.Fatalf("skipped %v, %v; want alice: 2", skipped, err)
 	}
@@ -609,5 +609,52 @@ func TestOutageWaitsNotFails(t *testing.T) {
 	}
 	if got := b.receive(t, 1, 3*time.Second); len(got) != 0 {
 		t.Fatalf("bob received it again: %q", got)
+	}
+}
+
+// TestLostBoxSkipped: a box that every replica lost after it was
+// acknowledged does not stop the conversation: the reader finds the next
+// one, skips the lost one, shows it as lost, and reads on.
+func TestLostBoxSkipped(t *testing.T) {
+	net := startNet(t, nil)
+	a, b := newUser(t, net), newUser(t, net)
+	pair(t, a, b)
+	messenger.SetProbeEveryForTest(b.m, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := a.m.Send(ctx, "bob", "one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.m.Send(ctx, "bob", "two (lost)"); err != nil {
+		t.Fatal(err)
+	}
+	key, err := messenger.LastOutBoxKeyForTest(a.m, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.m.Send(ctx, "bob", "three"); err != nil {
+		t.Fatal(err)
+	}
+	var held int
+	for _, n := range net.Nodes {
+		if err := testseam.NodeDHT(n).ForgetLocal(ctx, key); err == nil {
+			held++
+		}
+	}
+	if held == 0 {
+		t.Fatal("no node held the box")
+	}
+	if got := b.receive(t, 2, time.Minute); len(got) != 2 || got[0] != "one" || got[1] != "three" {
+		t.Fatalf("bob received %q, want one and three", got)
+	}
+	_, lost, err := b.m.Skipped()
+	if err != nil || lost["alice"] != 1 {
+		t.Fatalf("lost %v, %v; want alice: 1", lost, err)
+	}
+	if err := a.m.Send(ctx, "bob", "four"); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.receive(t, 1, time.Minute); len(got) != 1 || got[0] != "four" {
+		t.Fatalf("after the gap bob received %q", got)
 	}
 }

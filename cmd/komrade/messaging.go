@@ -490,6 +490,9 @@ func inboxCommand() *cli.Command {
 				for name, n := range s.Skipped {
 					fmt.Printf("note: %d message(s) from %s could not be read and were skipped (see komrade status)\n", n, termSafe(name, "      "))
 				}
+				for name, n := range s.Lost {
+					fmt.Printf("note: %d message(s) from %s were lost by the network (see komrade status)\n", n, termSafe(name, "      "))
+				}
 			}
 			for _, m := range msgs {
 				printMessage(m)
@@ -525,6 +528,9 @@ func statusCommand() *cli.Command {
 			fmt.Printf("outbox      %s\n", counts(s.Outbox, "empty"))
 			for name, n := range s.Skipped {
 				fmt.Printf("unreadable  %d message(s) from %s could not be read and were skipped\n", n, termSafe(name, "            "))
+			}
+			for name, n := range s.Lost {
+				fmt.Printf("lost        %d message(s) from %s were lost by the network (later ones arrived)\n", n, termSafe(name, "            "))
 			}
 			if s.PollError != "" {
 				fmt.Printf("last poll   %v: %s\n", s.LastPoll.Round(time.Second), termSafe(s.PollError, "            "))
