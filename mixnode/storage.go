@@ -126,13 +126,7 @@ func (n *Node) openSets() error {
 	}
 	rules := n.opts.SetRules
 	if rules == nil {
-		rules = setitem.DefaultRules()
-		for ns, r := range rules {
-			if r.PoWBits > 0 {
-				r.PoWBits = n.cfg.PoWBits // a network parameter, like pow_bits for posts
-				rules[ns] = r
-			}
-		}
+		rules = n.cfg.Network.SetRules()
 	}
 	svc, err := sets.NewService(n.dht.Host, n.dht.DHT, store, rules, sets.Options{
 		ReplicateInterval: n.cfg.SetReplicateInterval.Duration,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/komrade-net/komrade/internal/detcbor"
@@ -31,23 +32,59 @@ type Directory struct {
 	Layer [Layers][]*Descriptor
 	// Raw are the signed descriptors the directory was built from, in Nodes
 	// order, so a gateway can serve them on.
-	Raw  [][]byte
-	byID map[NodeID]int
+	Raw [][]byte
+	// Foreign lists the valid descriptors that were left out because they
+	// belong to another network (a node whose network file differs).
+	Foreign []Foreign
+	byID    map[NodeID]int
 }
 
-// Build assembles the directory for epoch from signed descriptors: each is
-// verified, must carry a Sphinx key for epoch, must be on allow (when allow is
-// non-empty); for a node listed twice the newest wins. Layers are assigned
-// with AssignLayers. At least one node per layer is required.
-func Build(epoch uint64, raws [][]byte, allow map[NodeID]bool) (*Directory, error) {
+// Foreign is a node seen with another network's id.
+type Foreign struct {
+	Node    NodeID
+	Network NetworkID
+}
+
+// TooFewError is Build's error when a layer would be empty. Foreign says
+// which descriptors were left out for belonging to another network.
+type TooFewError struct {
+	Epoch   uint64
+	Usable  int
+	Network NetworkID
+	Foreign []Foreign
+}
+
+func (e *TooFewError) Error() string {
+	s := fmt.Sprintf("directory: epoch %d has %d usable nodes, need at least %d", e.Epoch, e.Usable, Layers)
+	if len(e.Foreign) > 0 {
+		f := e.Foreign[0]
+		s += fmt.Sprintf(" (%d nodes of another network left out, e.g. node %s of network %s; ours is %s)",
+			len(e.Foreign), f.Node.Short(), f.Network, e.Network)
+	}
+	return s
+}
+
+// Build assembles the directory of network for epoch from signed
+// descriptors: each is verified, must be of network, must carry a Sphinx
+// key for epoch, must be on allow (when allow is non-empty); for a node
+// listed twice the newest wins. Layers are assigned with AssignLayers. At
+// least one node per layer is required (else a *TooFewError).
+func Build(network NetworkID, epoch uint64, raws [][]byte, allow map[NodeID]bool) (*Directory, error) {
 	if len(raws) > MaxNodes {
 		return nil, fmt.Errorf("directory: %d descriptors exceeds %d", len(raws), MaxNodes)
 	}
 	best := map[NodeID]int{}
 	ds := make([]*Descriptor, len(raws))
+	var foreign []Foreign
 	for i, raw := range raws {
 		d, err := Verify(raw)
 		if err != nil {
+			continue
+		}
+		if d.Network != network {
+			if !slices.ContainsFunc(foreign, func(f Foreign) bool { return f.Node == d.NodeID }) {
+				foreign = append(foreign, Foreign{d.NodeID, d.Network})
+			}
 			continue
 		}
 		if _, ok := d.KeyFor(epoch); !ok {
@@ -61,7 +98,7 @@ func Build(epoch uint64, raws [][]byte, allow map[NodeID]bool) (*Directory, erro
 			best[d.NodeID] = i
 		}
 	}
-	dir := &Directory{Epoch: epoch, byID: map[NodeID]int{}}
+	dir := &Directory{Epoch: epoch, Foreign: foreign, byID: map[NodeID]int{}}
 	for _, i := range best {
 		dir.Nodes = append(dir.Nodes, ds[i])
 	}
@@ -73,7 +110,7 @@ func Build(epoch uint64, raws [][]byte, allow map[NodeID]bool) (*Directory, erro
 	dir.Layer = AssignLayers(epoch, dir.Nodes)
 	for l := range dir.Layer {
 		if len(dir.Layer[l]) == 0 {
-			return nil, fmt.Errorf("directory: epoch %d has %d usable nodes, need at least %d", epoch, len(dir.Nodes), Layers)
+			return nil, &TooFewError{Epoch: epoch, Usable: len(dir.Nodes), Network: network, Foreign: foreign}
 		}
 	}
 	return dir, nil
@@ -136,6 +173,9 @@ func AssignLayers(epoch uint64, nodes []*Descriptor) [Layers][]*Descriptor {
 type Response struct {
 	Epoch       uint64   `cbor:"1,keyasint"`
 	Descriptors [][]byte `cbor:"2,keyasint"`
+	// Params is the encoding of the network's Params (Params.Encode): a
+	// client checks that its SHA-256 is the network id its config names.
+	Params []byte `cbor:"3,keyasint"`
 }
 
 var respDec = detcbor.NewDecoder(MaxNodes, 4)

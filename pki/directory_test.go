@@ -171,7 +171,7 @@ func TestBuild(t *testing.T) {
 	bad[len(bad)-1] ^= 1
 	raws = append(raws, bad)
 
-	dir, err := Build(epoch, raws, nil)
+	dir, err := Build(testNet, epoch, raws, nil)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -197,7 +197,7 @@ func TestBuild(t *testing.T) {
 	for i, r := range raws {
 		rev[len(raws)-1-i] = r
 	}
-	dir2, err := Build(epoch, rev, nil)
+	dir2, err := Build(testNet, epoch, rev, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,14 +263,14 @@ func TestBuildAllowList(t *testing.T) {
 			allow[nd.id] = true
 		}
 	}
-	dir, err := Build(epoch, raws, allow)
+	dir, err := Build(testNet, epoch, raws, allow)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
 	checkDirectory(t, dir, allow)
 
 	// An empty allow-list allows everyone.
-	dir, err = Build(epoch, raws, map[NodeID]bool{})
+	dir, err = Build(testNet, epoch, raws, map[NodeID]bool{})
 	if err != nil || len(dir.Nodes) != 8 {
 		t.Fatalf("Build with an empty allow-list: %v", err)
 	}
@@ -283,7 +283,7 @@ func TestBuildAllowList(t *testing.T) {
 			break
 		}
 	}
-	if _, err := Build(epoch, raws, small); err == nil {
+	if _, err := Build(testNet, epoch, raws, small); err == nil {
 		t.Fatal("Build with 2 allowed nodes succeeded")
 	}
 	// An allow-list entry set to false does not allow.
@@ -292,7 +292,7 @@ func TestBuildAllowList(t *testing.T) {
 		notAllowed[id] = false
 	}
 	notAllowed[newTestNode(300).id] = true
-	if _, err := Build(epoch, raws, notAllowed); err == nil {
+	if _, err := Build(testNet, epoch, raws, notAllowed); err == nil {
 		t.Fatal("Build honoured allow-list entries set to false")
 	}
 }
@@ -308,7 +308,7 @@ func TestBuildNewestWins(t *testing.T) {
 		{aPrev, aNew, aOld, b.signed(t, epoch, 1), c.signed(t, epoch, 1)},
 		{b.signed(t, epoch, 1), aNew, c.signed(t, epoch, 1), aOld, aPrev},
 	} {
-		dir, err := Build(epoch, order, nil)
+		dir, err := Build(testNet, epoch, order, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,18 +347,18 @@ func TestBuildTooFew(t *testing.T) {
 		{a.signed(t, epoch, 1), b.signed(t, epoch, 1), newTestNode(502).signed(t, epoch+5, 1)},
 		{[]byte("x"), []byte("y"), []byte("z")},
 	} {
-		if dir, err := Build(epoch, raws, nil); err == nil || dir != nil || !strings.Contains(err.Error(), "usable nodes") {
+		if dir, err := Build(testNet, epoch, raws, nil); err == nil || dir != nil || !strings.Contains(err.Error(), "usable nodes") {
 			t.Fatalf("Build of %d descriptors: %v", len(raws), err)
 		}
 	}
 	// Three is enough.
-	if _, err := Build(epoch, [][]byte{a.signed(t, epoch, 1), b.signed(t, epoch, 1), newTestNode(502).signed(t, epoch, 1)}, nil); err != nil {
+	if _, err := Build(testNet, epoch, [][]byte{a.signed(t, epoch, 1), b.signed(t, epoch, 1), newTestNode(502).signed(t, epoch, 1)}, nil); err != nil {
 		t.Fatalf("Build of 3 nodes: %v", err)
 	}
 }
 
 func TestBuildTooMany(t *testing.T) {
-	if _, err := Build(1, make([][]byte, MaxNodes+1), nil); err == nil || !strings.Contains(err.Error(), "exceeds") {
+	if _, err := Build(testNet, 1, make([][]byte, MaxNodes+1), nil); err == nil || !strings.Contains(err.Error(), "exceeds") {
 		t.Fatalf("Build of MaxNodes+1: %v", err)
 	}
 }
@@ -389,7 +389,7 @@ func TestResponseFromBuild(t *testing.T) {
 	for i := range 5 {
 		raws = append(raws, newTestNode(uint64(600+i)).signed(t, epoch, 1))
 	}
-	dir, err := Build(epoch, raws, nil)
+	dir, err := Build(testNet, epoch, raws, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +401,7 @@ func TestResponseFromBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir2, err := Build(r.Epoch, r.Descriptors, nil)
+	dir2, err := Build(testNet, r.Epoch, r.Descriptors, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
