@@ -151,8 +151,9 @@ func (p Params) Validate() error {
 		return paramErr("epoch_length", "%v, want 1s..168h", p.EpochLength)
 	case p.Mu < time.Millisecond || p.Mu > time.Hour:
 		return paramErr("mu", "%v, want 1ms..1h (delays travel in whole milliseconds)", p.Mu)
-	case p.MaxDelay < p.Mu || p.MaxDelay > 24*time.Hour:
-		return paramErr("max_delay", "%v, want mu (%v)..24h", p.MaxDelay, p.Mu)
+	case p.MaxDelay < 20*p.Mu || p.MaxDelay > 24*time.Hour:
+		// Senders cap each delay at 20 mu (wire.ExpDelay): all must pass.
+		return paramErr("max_delay", "%v, want 20 × mu (%v)..24h", p.MaxDelay, 20*p.Mu)
 	case p.PoWBits < 0 || p.PoWBits > wire.MaxPoWBits:
 		return paramErr("pow_bits", "%d, want 0..%d", p.PoWBits, wire.MaxPoWBits)
 	case len(p.Sets) > detcbor.MaxMapPairs:
