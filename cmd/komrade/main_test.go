@@ -173,9 +173,14 @@ func TestPingErrors(t *testing.T) {
 		t.Errorf("unknown key not named: %s", out)
 	}
 	bad2 := filepath.Join(dir, "bad2.toml")
-	os.WriteFile(bad2, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\nmu = \"0s\"\n"), 0o600)
-	if out := run("ping", "--config", bad2); !strings.Contains(out, "mu") {
+	os.WriteFile(bad2, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\nnetwork = \"abc\"\n"), 0o600)
+	if out := run("ping", "--config", bad2); !strings.Contains(out, "config: network:") {
 		t.Errorf("invalid field not named: %s", out)
+	}
+	// A network parameter in a client config says where it went.
+	os.WriteFile(bad2, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\nmu = \"50ms\"\n"), 0o600)
+	if out := run("ping", "--config", bad2); !strings.Contains(out, "mu: moved to the network file") {
+		t.Errorf("old key: %s", out)
 	}
 	unreachable := filepath.Join(dir, "unreachable.toml")
 	os.WriteFile(unreachable, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\n"), 0o600)
