@@ -303,14 +303,14 @@ func (e *MismatchError) Error() string {
 		fmt.Fprintf(&b, "network mismatch: %s is on network %s, %s on network %s", e.Here, e.Ours, e.There, e.Theirs)
 		return b.String()
 	}
-	fmt.Fprintf(&b, "network parameters differ between %s and %s: ", e.Here, e.There)
+	fmt.Fprintf(&b, "network parameters of %s (here) differ from those of %s (there): ", e.Here, e.There)
 	for i, d := range e.Diffs {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s is %s for %s but %s for %s", d.Field, d.A, e.Here, d.B, e.There)
+		fmt.Fprintf(&b, "%s is %s here, %s there", d.Field, d.A, d.B)
 	}
-	fmt.Fprintf(&b, " (network %s vs %s)", e.Ours.Short(), e.Theirs.Short())
+	fmt.Fprintf(&b, " (network %s here, %s there)", e.Ours.Short(), e.Theirs.Short())
 	return b.String()
 }
 

@@ -79,7 +79,7 @@ func TestMismatchNamesParameterAndValues(t *testing.T) {
 	b.SetPoW(8)
 	err := error(Mismatch(a.ID(), &a, "this node", b.ID(), &b, "the gateway"))
 	msg := err.Error()
-	for _, want := range []string{"epoch_length is 20m0s for this node but 2m0s for the gateway", "pow_bits is 16 for this node but 8 for the gateway", "sets.intro.pow_bits is 16"} {
+	for _, want := range []string{"of this node (here) differ from those of the gateway (there)", "epoch_length is 20m0s here, 2m0s there", "; pow_bits is 16 here, 8 there", "sets.intro.pow_bits is 16 here, 8 there"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
