@@ -13,6 +13,7 @@ package client
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -37,8 +38,13 @@ var ErrClosed = errors.New("client: closed")
 
 // Client is a session with one gateway.
 type Client struct {
-	cfg    config.Client
-	log    *slog.Logger
+	cfg   config.Client
+	log   *slog.Logger
+	netID pki.NetworkID
+	// params are the network's parameters: from the config's network_file,
+	// else from the first gateway that answered (they hash to netID, so
+	// every gateway serves the same). Set before Dial returns, then fixed.
+	params pki.Params
 	clock  pki.Clock
 	allow  map[pki.NodeID]bool
 	host   host.Host
@@ -110,10 +116,13 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 		return nil, err
 	}
 	c := &Client{
-		cfg: cfg, log: log, clock: pki.NewClock(cfg.EpochLength.Duration), allow: allow,
+		cfg: cfg, log: log, netID: cfg.NetworkID(), allow: allow,
 		host: h, tor: torc, gws: gws, sphinx: wire.NewSphinx(), queue: wire.QueueID(h.ID()),
 		pending: map[[16]byte]*pending{}, quit: make(chan struct{}), done: make(chan struct{}),
 		refreshSem: make(chan struct{}, 1),
+	}
+	if cfg.Params != nil {
+		c.setParams(*cfg.Params)
 	}
 	var errs []error
 	for i, gw := range gws {
@@ -215,10 +224,15 @@ func (c *Client) refresh(ctx context.Context) error {
 
 // refreshFrom fetches the directory from gateway gw (node id gwID).
 func (c *Client) refreshFrom(ctx context.Context, gw peer.ID, gwID pki.NodeID) error {
-	dir, err := FetchDirectory(ctx, c.host, gw, c.clock, c.allow)
+	dir, params, err := FetchDirectory(ctx, c.host, gw, c.netID, c.cfg.Params, c.allow)
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
+	if c.params.Version == 0 {
+		c.setParams(params) // in Dial, before any other goroutine reads them
+	}
+	c.mu.Unlock()
 	if _, ok := dir.Lookup(gwID); !ok {
 		return fmt.Errorf("client: gateway %s is not in its own directory", gwID.Short())
 	}
@@ -230,12 +244,23 @@ func (c *Client) refreshFrom(ctx context.Context, gw peer.ID, gwID pki.NodeID) e
 	return nil
 }
 
-// FetchDirectory asks a gateway for its directory and verifies it for the
-// current epoch of clock.
-func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock pki.Clock, allow map[pki.NodeID]bool) (*pki.Directory, error) {
+func (c *Client) setParams(p pki.Params) {
+	c.params = p
+	c.clock = pki.NewClock(p.EpochLength)
+}
+
+// Params returns the network's parameters.
+func (c *Client) Params() pki.Params { return c.params }
+
+// FetchDirectory asks a gateway for its directory and the network's
+// parameters, checks that they are those of network (own, when the client
+// has its own copy, lets a mismatch name the parameters that differ) and
+// verifies the directory for the current epoch.
+func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, network pki.NetworkID, own *pki.Params, allow map[pki.NodeID]bool) (*pki.Directory, pki.Params, error) {
+	var none pki.Params
 	s, err := h.NewStream(ctx, gw, wire.DirectoryProtocol)
 	if err != nil {
-		return nil, fmt.Errorf("client: directory request: %w", err)
+		return nil, none, fmt.Errorf("client: directory request: %w", err)
 	}
 	defer s.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -243,13 +268,25 @@ func FetchDirectory(ctx context.Context, h host.Host, gw peer.ID, clock pki.Cloc
 	}
 	resp, err := pki.ReadResponse(s)
 	if err != nil {
-		return nil, fmt.Errorf("client: directory response: %w", err)
+		return nil, none, fmt.Errorf("client: directory response: %w", err)
 	}
-	e := clock.Current()
+	if theirs := pki.NetworkID(sha256.Sum256(resp.Params)); theirs != network {
+		var tp *pki.Params
+		if p, err := pki.DecodeParams(resp.Params); err == nil {
+			tp = &p
+		}
+		return nil, none, fmt.Errorf("client: %w", pki.Mismatch(network, own, "this client's config", theirs, tp, "gateway "+gw.String()))
+	}
+	params, err := pki.DecodeParams(resp.Params)
+	if err != nil {
+		return nil, none, fmt.Errorf("client: gateway %s: %w", gw, err)
+	}
+	e := pki.NewClock(params.EpochLength).Current()
 	if resp.Epoch+1 < e || resp.Epoch > e+1 {
-		return nil, fmt.Errorf("client: gateway directory is for epoch %d, ours is %d (check the clock and epoch_length)", resp.Epoch, e)
+		return nil, none, fmt.Errorf("client: gateway directory is for epoch %d, ours is %d (check the clock)", resp.Epoch, e)
 	}
-	return pki.Build(e, resp.Descriptors, allow)
+	dir, err := pki.Build(network, e, resp.Descriptors, allow)
+	return dir, params, err
 }
 
 // lockRefresh waits for the turn to fetch the directory unless ctx ends (or
@@ -550,7 +587,7 @@ func (c *Client) buildRequest(ctx context.Context, op wire.Op, body []byte) ([]b
 	if err != nil {
 		return nil, nil, err
 	}
-	mu := c.cfg.Mu.Duration
+	mu := c.params.Mu
 	fhops, err := pki.HopsFor(epoch, mu, gw, fwd[0], fwd[1], fwd[2])
 	if err != nil {
 		return nil, nil, err
@@ -625,4 +662,4 @@ func (c *Client) Close() error {
 // ReplyTimeout is how long to wait for a reply before sending a request
 // again (ARQ): the path's delays (8 hops, each Exp(mu), so 40·mu is far in
 // the tail) plus a margin for processing and storage.
-func (c *Client) ReplyTimeout() time.Duration { return 3*time.Second + 40*c.cfg.Mu.Duration }
+func (c *Client) ReplyTimeout() time.Duration { return 3*time.Second + 40*c.params.Mu }

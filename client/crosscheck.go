@@ -170,7 +170,8 @@ func (c *Client) fetchFrom(ctx context.Context, gw peer.AddrInfo) (*pki.Director
 	if err := c.host.Connect(ctx, gw); err != nil {
 		return nil, err
 	}
-	return FetchDirectory(ctx, c.host, gw.ID, c.clock, c.allow)
+	dir, _, err := FetchDirectory(ctx, c.host, gw.ID, c.netID, c.cfg.Params, c.allow)
+	return dir, err
 }
 
 // merge returns the union of dir and other (the newer descriptor of a node
@@ -207,7 +208,7 @@ func (c *Client) merge(dir, other *pki.Directory, current peer.ID) *pki.Director
 			raws = append(raws, onlyOther[i])
 		}
 	}
-	merged, err := pki.Build(dir.Epoch, raws, c.allow)
+	merged, err := pki.Build(c.netID, dir.Epoch, raws, c.allow)
 	if err != nil {
 		c.log.Warn("cannot merge another gateway's directory; using the gateway's alone", "err", err)
 		return dir

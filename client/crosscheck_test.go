@@ -41,8 +41,8 @@ func TestDirectoryCrossCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	epoch := pki.NewClock(net.Client.EpochLength.Duration).Current()
-	d := &pki.Descriptor{Epoch: epoch, Issued: time.Now().UnixNano()}
+	epoch := pki.NewClock(net.Params.EpochLength).Current()
+	d := &pki.Descriptor{Epoch: epoch, Issued: time.Now().UnixNano(), Network: net.Params.ID()}
 	copy(d.NodeID[:], pub)
 	for _, a := range h.Addrs() {
 		d.Addrs = append(d.Addrs, a.Bytes())
@@ -62,7 +62,11 @@ func TestDirectoryCrossCheck(t *testing.T) {
 	if _, ok := first.Lookup(d.NodeID); ok || len(first.Nodes) != 9 {
 		t.Fatalf("first gateway lists %d nodes", len(first.Nodes))
 	}
-	body, err := pki.EncodeResponse(&pki.Response{Epoch: epoch, Descriptors: append(first.Raw[:len(first.Raw):len(first.Raw)], own)})
+	params, err := net.Params.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := pki.EncodeResponse(&pki.Response{Epoch: epoch, Descriptors: append(first.Raw[:len(first.Raw):len(first.Raw)], own), Params: params})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,11 @@
 // and validation that names the offending field.
 //
 // A node is configured by one file written by `komrade mixnode init`; a client
-// by one file such as the `client.toml` that `komrade testnet` writes. Network
-// parameters that every participant must agree on (epoch length) appear in
-// both.
+// by one file such as the `client.toml` that `komrade testnet` writes. The
+// parameters every participant of a network must agree on (epoch length, μ,
+// proof-of-work, set limits: pki.Params) appear in neither: they live in the
+// network file (network.toml, LoadNetwork) that a node's network_file names,
+// and a client config names the network by its id.
 package config
 
 import (
@@ -19,6 +21,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/komrade-net/komrade/internal/secretfile"
+	"github.com/komrade-net/komrade/pki"
 	"github.com/multiformats/go-multiaddr"
 )
 
@@ -42,17 +45,12 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.Strin
 // D returns a Duration of v.
 func D(v time.Duration) Duration { return Duration{v} }
 
-// Default network and node parameters. They favour anonymity over latency;
-// testnet presets shorten them.
+// Default node parameters. The network's are pki.DefaultParams.
 const (
-	DefaultEpochLength   = 20 * time.Minute
-	DefaultMu            = 50 * time.Millisecond
-	DefaultMaxDelay      = 2 * time.Second
 	DefaultLambdaM       = 2.0 // node loop packets per second
 	DefaultQueueSize     = 50000
 	DefaultClientBuffer  = 256
 	DefaultDirRefresh    = 30 * time.Second
-	DefaultPoWBits       = 16
 	DefaultRepublish     = time.Hour
 	DefaultStorageTime   = 20 * time.Second
 	DefaultSetReplicate  = 10 * time.Minute
@@ -72,13 +70,15 @@ type Node struct {
 	AnnounceAddrs []string `toml:"announce_addrs"`
 	// Bootstrap lists multiaddrs with /p2p/ of nodes already in the network.
 	Bootstrap []string `toml:"bootstrap"`
-	// EpochLength is the network-wide Sphinx key epoch.
-	EpochLength Duration `toml:"epoch_length"`
-	// Mu is the mean per-hop delay this node uses for its own loop cover.
-	Mu Duration `toml:"mu"`
-	// MaxDelay is the largest NodeDelay the node honours; packets asking for
-	// more are dropped and counted.
-	MaxDelay Duration `toml:"max_delay"`
+	// NetworkFile is the network file (network.toml): the parameters every
+	// node and client of the network shares (pki.Params). A relative path is
+	// relative to the config file's dir; the default is network.toml next to
+	// it. `komrade mixnode init` writes the default parameters there, or a
+	// copy of the file given with --network.
+	NetworkFile string `toml:"network_file"`
+	// Network holds the parameters read from NetworkFile (LoadNode), or set
+	// directly by a program that runs nodes in-process.
+	Network pki.Params `toml:"-"`
 	// LambdaM is the rate (packets per second) of the node's loop cover
 	// traffic; 0 disables it.
 	LambdaM float64 `toml:"lambda_m"`
@@ -105,10 +105,6 @@ type Node struct {
 	// table, queries, inbound kad-dht streams) and the set service to these
 	// node ids (hex Ed25519 public keys). Client links stay open.
 	AllowList []string `toml:"allow_list"`
-	// PoWBits is the proof-of-work difficulty (leading zero bits) of
-	// anonymous posts and anonymous set items. Every node of a network must
-	// use the same value.
-	PoWBits int `toml:"pow_bits"`
 	// RepublishInterval is how often the node re-stores the records it holds
 	// on the current closest nodes (keeps them past kad-dht's 48 h limit and
 	// restores lost replicas).
@@ -129,15 +125,13 @@ type Node struct {
 func DefaultNode() Node {
 	return Node{
 		ListenAddrs:      []string{DefaultListenAddress},
-		EpochLength:      D(DefaultEpochLength),
-		Mu:               D(DefaultMu),
-		MaxDelay:         D(DefaultMaxDelay),
+		NetworkFile:      NetworkFile,
+		Network:          pki.DefaultParams(),
 		LambdaM:          DefaultLambdaM,
 		QueueSize:        DefaultQueueSize,
 		ClientBuffer:     DefaultClientBuffer,
 		DirectoryRefresh: D(DefaultDirRefresh),
 
-		PoWBits:           DefaultPoWBits,
 		RepublishInterval: D(DefaultRepublish),
 		StorageTimeout:    D(DefaultStorageTime),
 
@@ -166,11 +160,11 @@ func (n *Node) Validate() error {
 	if err := validatePeerAddrs("bootstrap", n.Bootstrap); err != nil {
 		return err
 	}
-	if err := validateNetwork(n.EpochLength.Duration, n.Mu.Duration); err != nil {
-		return err
+	if n.NetworkFile == "" {
+		return fieldErr("network_file", "must be set: the network's parameters (komrade mixnode init writes "+NetworkFile+")")
 	}
-	if n.MaxDelay.Duration < n.Mu.Duration {
-		return fieldErr("max_delay", "must be at least mu")
+	if err := n.Network.Validate(); err != nil {
+		return fieldErr("network_file", err.Error())
 	}
 	if !(n.LambdaM >= 0 && n.LambdaM <= 1000) { // also rejects NaN
 		return fieldErr("lambda_m", "must be between 0 and 1000 packets per second")
@@ -189,9 +183,6 @@ func (n *Node) Validate() error {
 	}
 	if err := validateNodeTor(n); err != nil {
 		return err
-	}
-	if n.PoWBits < 0 || n.PoWBits > 32 {
-		return fieldErr("pow_bits", "must be between 0 and 32")
 	}
 	if n.RepublishInterval.Duration < time.Second || n.RepublishInterval.Duration > 24*time.Hour {
 		return fieldErr("republish_interval", "must be between 1s and 24h")
@@ -213,10 +204,17 @@ type Client struct {
 	// merges its directory with another's (crosscheck.go), so name two or
 	// more.
 	Gateways []string `toml:"gateways"`
-	// EpochLength must equal the network's.
-	EpochLength Duration `toml:"epoch_length"`
-	// Mu is the mean per-hop delay the client draws for its packets.
-	Mu Duration `toml:"mu"`
+	// Network is the id of the network (64 hex digits, printed by `komrade
+	// mixnode init` and `komrade testnet`); the default is the id of
+	// pki.DefaultParams. The client takes the network's parameters from its
+	// gateway and checks that they hash to this id.
+	Network string `toml:"network"`
+	// NetworkFile, when set, is the network file: the client then has its
+	// own copy of the parameters (it must hash to Network) and a mismatch
+	// names the differing parameters. Relative to the config file's dir.
+	NetworkFile string `toml:"network_file,omitempty"`
+	// Params holds the parameters read from NetworkFile, or nil.
+	Params *pki.Params `toml:"-"`
 	// AllowList, when non-empty, restricts the directory to these node ids.
 	AllowList []string `toml:"allow_list"`
 	// Transport is how the client reaches its gateway: "direct" (the
@@ -263,9 +261,15 @@ func (c *Client) Rates() (p, l, d float64) {
 }
 
 // DefaultClient returns a client configuration with working defaults but no
-// gateways.
+// gateways, for the default network.
 func DefaultClient() Client {
-	return Client{EpochLength: D(DefaultEpochLength), Mu: D(DefaultMu)}
+	return Client{Network: pki.DefaultParams().ID().String()}
+}
+
+// NetworkID returns the id Network names (Validate checks it parses).
+func (c *Client) NetworkID() pki.NetworkID {
+	id, _ := pki.ParseNetworkID(c.Network)
+	return id
 }
 
 // Validate reports the first invalid field by its TOML name.
@@ -276,8 +280,17 @@ func (c *Client) Validate() error {
 	if err := validatePeerAddrs("gateways", c.Gateways); err != nil {
 		return err
 	}
-	if err := validateNetwork(c.EpochLength.Duration, c.Mu.Duration); err != nil {
-		return err
+	id, err := pki.ParseNetworkID(c.Network)
+	if err != nil {
+		return fieldErr("network", "must be the network id: 64 hex digits (komrade mixnode init and komrade testnet print it)")
+	}
+	if c.Params != nil {
+		if err := c.Params.Validate(); err != nil {
+			return fieldErr("network_file", err.Error())
+		}
+		if own := c.Params.ID(); own != id {
+			return fieldErr("network_file", fmt.Sprintf("its network id is %s, but network names %s", own, id))
+		}
 	}
 	if err := validateAllowList(c.AllowList); err != nil {
 		return err
@@ -291,22 +304,6 @@ func (c *Client) Validate() error {
 		}
 	}
 	return validateClientTor(c)
-}
-
-func validateNetwork(epoch, mu time.Duration) error {
-	if epoch < time.Second {
-		return fieldErr("epoch_length", "must be at least 1s")
-	}
-	if epoch > 7*24*time.Hour {
-		return fieldErr("epoch_length", "must be at most 168h")
-	}
-	if mu < time.Millisecond {
-		return fieldErr("mu", "must be at least 1ms (delays travel in whole milliseconds)")
-	}
-	if mu > time.Hour {
-		return fieldErr("mu", "must be at most 1h")
-	}
-	return nil
 }
 
 func validatePeerAddrs(field string, addrs []string) error {
@@ -342,13 +339,26 @@ func (e *FieldError) Error() string { return fmt.Sprintf("config: %s: %s", e.Fie
 
 func fieldErr(field, reason string) error { return &FieldError{Field: field, Reason: reason} }
 
-// LoadNode reads a node configuration: defaults, then the file; unknown keys
-// and invalid values are errors naming the field.
+// movedKeys are keys that configs used to have and that now live in the
+// network file.
+var movedKeys = []string{"epoch_length", "mu", "max_delay", "pow_bits"}
+
+// LoadNode reads a node configuration: defaults, then the file, then the
+// network file it names; unknown keys and invalid values are errors naming
+// the field.
 func LoadNode(path string) (Node, error) {
 	n := DefaultNode()
 	if err := decodeStrict(path, &n); err != nil {
 		return Node{}, err
 	}
+	if n.NetworkFile == "" {
+		return Node{}, fmt.Errorf("%s: %w", path, fieldErr("network_file", "must be set: the network's parameters (komrade mixnode init writes "+NetworkFile+")"))
+	}
+	p, err := LoadNetwork(resolve(path, n.NetworkFile))
+	if err != nil {
+		return Node{}, fmt.Errorf("%s: network_file: %w", path, err)
+	}
+	n.Network = p
 	if err := n.Validate(); err != nil {
 		return Node{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -360,6 +370,13 @@ func LoadClient(path string) (Client, error) {
 	c := DefaultClient()
 	if err := decodeStrict(path, &c); err != nil {
 		return Client{}, err
+	}
+	if c.NetworkFile != "" {
+		p, err := LoadNetwork(resolve(path, c.NetworkFile))
+		if err != nil {
+			return Client{}, fmt.Errorf("%s: network_file: %w", path, err)
+		}
+		c.Params = &p
 	}
 	if err := c.Validate(); err != nil {
 		return Client{}, fmt.Errorf("%s: %w", path, err)
@@ -373,6 +390,13 @@ func decodeStrict(path string, v any) error {
 		return fmt.Errorf("read config: %w", err)
 	}
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(v)
+	if err == nil {
+		for _, k := range movedKeys {
+			if md.IsDefined(k) {
+				return fmt.Errorf("%s: %w", path, fieldErr(k, "moved to the network file ("+NetworkFile+"): remove it here; a node names the file with network_file, a client names the network by its id with network"))
+			}
+		}
+	}
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {

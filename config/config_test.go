@@ -8,7 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/komrade-net/komrade/pki"
 )
+
+// testNetwork is the default network's id.
+var testNetwork = pki.DefaultParams().ID().String()
 
 // A syntactically valid libp2p peer id (Ed25519, identity multihash).
 const testPeerID = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"
@@ -22,8 +27,13 @@ const (
 // returns its path.
 func writeFile(t *testing.T, content string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "cfg.toml")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "cfg.toml")
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The network file a node config names by default.
+	if err := WriteNetwork(filepath.Join(dir, NetworkFile), pki.DefaultParams()); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -34,9 +44,6 @@ data_dir = "/var/lib/komrade"
 listen_addrs = ["/ip4/0.0.0.0/tcp/7700", "/ip6/::/udp/7700/quic-v1"]
 announce_addrs = ["/ip4/203.0.113.7/tcp/7700"]
 bootstrap = ["` + testBootstrap + `"]
-epoch_length = "10m"
-mu = "20ms"
-max_delay = "1s"
 lambda_m = 0.5
 queue_size = 1000
 client_buffer = 64
@@ -45,10 +52,9 @@ metrics_addr = "127.0.0.1:9100"
 allow_list = ["` + testNodeID + `"]
 `
 
-const validClientTOML = `
+var validClientTOML = `
 gateways = ["` + testBootstrap + `"]
-epoch_length = "10m"
-mu = "20ms"
+network = "` + testNetwork + `"
 allow_list = ["` + testNodeID + `"]
 `
 
@@ -59,7 +65,8 @@ func TestLoadNodeValid(t *testing.T) {
 	}
 	want := DefaultNode()
 	want = Node{
-		PoWBits:              want.PoWBits,
+		NetworkFile:          NetworkFile,
+		Network:              pki.DefaultParams(),
 		RepublishInterval:    want.RepublishInterval,
 		StorageTimeout:       want.StorageTimeout,
 		SetReplicateInterval: want.SetReplicateInterval,
@@ -67,9 +74,6 @@ func TestLoadNodeValid(t *testing.T) {
 		ListenAddrs:          []string{"/ip4/0.0.0.0/tcp/7700", "/ip6/::/udp/7700/quic-v1"},
 		AnnounceAddrs:        []string{"/ip4/203.0.113.7/tcp/7700"},
 		Bootstrap:            []string{testBootstrap},
-		EpochLength:          D(10 * time.Minute),
-		Mu:                   D(20 * time.Millisecond),
-		MaxDelay:             D(time.Second),
 		LambdaM:              0.5,
 		QueueSize:            1000,
 		ClientBuffer:         64,
@@ -100,10 +104,9 @@ func TestLoadClientValid(t *testing.T) {
 		t.Fatalf("LoadClient: %v", err)
 	}
 	want := Client{
-		Gateways:    []string{testBootstrap},
-		EpochLength: D(10 * time.Minute),
-		Mu:          D(20 * time.Millisecond),
-		AllowList:   []string{testNodeID},
+		Gateways:  []string{testBootstrap},
+		Network:   testNetwork,
+		AllowList: []string{testNodeID},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("LoadClient:\n got %+v\nwant %+v", c, want)
@@ -134,7 +137,7 @@ func TestLoadNodeUnknownKey(t *testing.T) {
 	for _, tc := range []struct{ name, toml, key string }{
 		{"top level", "data_dir = \"/d\"\nlisten_adrs = [\"/ip4/0.0.0.0/tcp/1\"]\n", "listen_adrs"},
 		{"table", "data_dir = \"/d\"\n[extra]\nfoo = 1\n", "extra"},
-		{"second of two", "data_dir = \"/d\"\nmu = \"5ms\"\nmux = \"5ms\"\n", "mux"},
+		{"second of two", "data_dir = \"/d\"\nlambda_m = 1.0\nmux = \"5ms\"\n", "mux"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadNode(writeFile(t, tc.toml))
@@ -165,19 +168,19 @@ func TestLoadNodeInvalid(t *testing.T) {
 		toml  string
 		field string // FieldError.Field
 	}{
-		{"no data_dir", `mu = "5ms"`, "data_dir"},
+		{"no data_dir", `lambda_m = 1.0`, "data_dir"},
 		{"empty listen_addrs", base + "listen_addrs = []", "listen_addrs"},
 		{"bad listen addr", base + `listen_addrs = ["/ip4/0.0.0.0/tcp/1", "not-a-multiaddr"]`, "listen_addrs[1]"},
 		{"bad listen protocol", base + `listen_addrs = ["/ip4/300.0.0.1/tcp/1"]`, "listen_addrs[0]"},
 		{"bad announce addr", base + `announce_addrs = ["/tcp/x"]`, "announce_addrs[0]"},
 		{"bootstrap without p2p", base + `bootstrap = ["/ip4/127.0.0.1/tcp/7700"]`, "bootstrap[0]"},
 		{"bootstrap bad multiaddr", base + `bootstrap = ["` + testBootstrap + `", "garbage"]`, "bootstrap[1]"},
-		{"epoch too short", base + `epoch_length = "999ms"`, "epoch_length"},
-		{"epoch too long", base + `epoch_length = "169h"`, "epoch_length"},
-		{"mu zero", base + `mu = "0s"`, "mu"},
-		{"mu negative", base + `mu = "-5ms"`, "mu"},
-		{"mu too long", base + `mu = "2h"` + "\n" + `max_delay = "3h"`, "mu"},
-		{"max_delay below mu", base + `mu = "100ms"` + "\n" + `max_delay = "50ms"`, "max_delay"},
+		// Network parameters moved to the network file.
+		{"epoch_length moved", base + `epoch_length = "10m"`, "epoch_length"},
+		{"mu moved", base + `mu = "5ms"`, "mu"},
+		{"max_delay moved", base + `max_delay = "1s"`, "max_delay"},
+		{"pow_bits moved", base + `pow_bits = 16`, "pow_bits"},
+		{"no network_file", base + `network_file = ""`, "network_file"},
 		{"lambda negative", base + "lambda_m = -1.0", "lambda_m"},
 		{"lambda too high", base + "lambda_m = 1000.5", "lambda_m"},
 		{"lambda nan", base + "lambda_m = nan", "lambda_m"},
@@ -218,8 +221,8 @@ func TestLoadNodeBadSyntaxOrType(t *testing.T) {
 	for _, tc := range []struct {
 		name, toml, want string
 	}{
-		{"bad duration", "data_dir = \"/d\"\nmu = \"fast\"\n", "mu"},
-		{"integer duration", "data_dir = \"/d\"\nmu = 5\n", "mu"},
+		{"bad duration", "data_dir = \"/d\"\ndirectory_refresh = \"fast\"\n", "directory_refresh"},
+		{"integer duration", "data_dir = \"/d\"\ndirectory_refresh = 5\n", "directory_refresh"},
 		{"wrong type", "data_dir = 5\n", "data_dir"},
 		{"syntax", "data_dir = \n", ""},
 	} {
@@ -236,13 +239,14 @@ func TestLoadNodeBadSyntaxOrType(t *testing.T) {
 }
 
 func TestLoadClientInvalid(t *testing.T) {
-	gw := `gateways = ["` + testBootstrap + `"]` + "\n"
+	gw := `gateways = ["` + testBootstrap + `"]` + "\n" + `network = "` + testNetwork + `"` + "\n"
 	for _, tc := range []struct{ name, toml, field string }{
-		{"no gateways", `mu = "5ms"`, "gateways"},
+		{"no gateways", `network = "` + testNetwork + `"`, "gateways"},
+		{"bad network", `gateways = ["` + testBootstrap + `"]` + "\nnetwork = \"abc\"", "network"},
 		{"gateway without p2p", `gateways = ["/ip4/127.0.0.1/tcp/7700"]`, "gateways[0]"},
 		{"gateway bad multiaddr", `gateways = ["` + testBootstrap + `", "/nope"]`, "gateways[1]"},
-		{"mu zero", gw + `mu = "0s"`, "mu"},
-		{"epoch zero", gw + `epoch_length = "0s"`, "epoch_length"},
+		{"mu moved", gw + `mu = "5ms"`, "mu"},
+		{"epoch_length moved", gw + `epoch_length = "20m"`, "epoch_length"},
 		{"allow bad", gw + `allow_list = ["xyz"]`, "allow_list[0]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,9 +279,12 @@ func TestWriteLoadRoundTripNode(t *testing.T) {
 	n.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
 	n.AnnounceAddrs = []string{"/dns4/mix.example.org/tcp/7700"}
 	n.Bootstrap = []string{testBootstrap}
-	n.EpochLength = D(90 * time.Second)
-	n.Mu = D(1500 * time.Microsecond)
-	n.MaxDelay = D(3*time.Second + 250*time.Millisecond)
+	n.Network.EpochLength = 90 * time.Second
+	n.Network.Mu = 1500 * time.Microsecond
+	n.Network.MaxDelay = 3*time.Second + 250*time.Millisecond
+	if err := WriteNetwork(filepath.Join(dir, NetworkFile), n.Network); err != nil {
+		t.Fatal(err)
+	}
 	n.LambdaM = 0.125
 	n.QueueSize = 7
 	n.ClientBuffer = 3
@@ -298,6 +305,9 @@ func TestWriteLoadRoundTripNode(t *testing.T) {
 	}
 
 	// Defaults survive a round trip too (nil slices stay absent).
+	if err := WriteNetwork(filepath.Join(dir, NetworkFile), pki.DefaultParams()); err != nil {
+		t.Fatal(err)
+	}
 	d := DefaultNode()
 	d.DataDir = "/d"
 	if err := Write(path, d); err != nil {
@@ -316,7 +326,6 @@ func TestWriteLoadRoundTripClient(t *testing.T) {
 	c := DefaultClient()
 	c.Gateways = []string{testBootstrap, "/ip4/10.0.0.1/udp/1/quic-v1/p2p/" + testPeerID}
 	c.AllowList = []string{testNodeID}
-	c.Mu = D(7 * time.Millisecond)
 	path := filepath.Join(t.TempDir(), "client.toml")
 	if err := Write(path, &c); err != nil {
 		t.Fatalf("Write: %v", err)
@@ -363,6 +372,85 @@ func checkContent(t *testing.T, path, want string) {
 	}
 	if string(b) != want {
 		t.Fatalf("%s: content %q, want %q", path, b, want)
+	}
+}
+
+func TestNetworkFileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	p := pki.DefaultParams()
+	p.Name = "test"
+	p.EpochLength = 2 * time.Minute
+	p.SetPoW(8)
+	path := filepath.Join(dir, NetworkFile)
+	if err := WriteNetwork(path, p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadNetwork(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := pki.Diff(p, got); len(d) != 0 || got.ID() != p.ID() {
+		t.Fatalf("round trip differs: %v", d)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), p.ID().String()) || !strings.Contains(string(b), `epoch_length = "2m0s"`) || !strings.Contains(string(b), "[sets.intro]") {
+		t.Fatalf("network file:\n%s", b)
+	}
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"missing parameter", "pow_bits = 8\n", "", "pow_bits: missing"},
+		{"missing set parameter", "max_items_per_key = 1000\n", "", "sets.intro.max_items_per_key: missing"},
+		{"unknown key", "pow_bits = 8\n", "pow_bits = 8\npow = 3\n", "unknown key(s): pow"},
+		{"invalid", `mu = "50ms"`, `mu = "0s"`, "network: mu: 0s"},
+		{"invalid set", "[sets.vote]\n", "[sets.vote]\n  ttl = \"0s\"\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := strings.Replace(string(b), tc.from, tc.to, 1)
+			if s == string(b) {
+				t.Fatalf("%q not in the file", tc.from)
+			}
+			p := filepath.Join(t.TempDir(), NetworkFile)
+			os.WriteFile(p, []byte(s), 0o600)
+			_, err := LoadNetwork(p)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A node's network_file is relative to its config; a client's
+// network_file must hash to its network id, else the error names both.
+func TestNetworkFileInConfigs(t *testing.T) {
+	dir := t.TempDir()
+	p := pki.DefaultParams()
+	p.Mu = 7 * time.Millisecond
+	os.Mkdir(filepath.Join(dir, "net"), 0o700)
+	if err := WriteNetwork(filepath.Join(dir, "net", "other.toml"), p); err != nil {
+		t.Fatal(err)
+	}
+	np := filepath.Join(dir, "node.toml")
+	os.WriteFile(np, []byte("data_dir = \"/d\"\nnetwork_file = \"net/other.toml\"\n"), 0o600)
+	n, err := LoadNode(np)
+	if err != nil || n.Network.Mu != 7*time.Millisecond {
+		t.Fatalf("LoadNode: %v, mu %v", err, n.Network.Mu)
+	}
+	cp := filepath.Join(dir, "client.toml")
+	base := "gateways = [\"" + testBootstrap + "\"]\nnetwork_file = \"net/other.toml\"\n"
+	os.WriteFile(cp, []byte(base+"network = \""+p.ID().String()+"\"\n"), 0o600)
+	c, err := LoadClient(cp)
+	if err != nil || c.Params == nil || c.Params.ID() != c.NetworkID() {
+		t.Fatalf("LoadClient: %v", err)
+	}
+	os.WriteFile(cp, []byte(base+"network = \""+testNetwork+"\"\n"), 0o600)
+	_, err = LoadClient(cp)
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "network_file" || !strings.Contains(err.Error(), testNetwork) || !strings.Contains(err.Error(), p.ID().String()) {
+		t.Fatalf("mismatched network_file: %v", err)
+	}
+	// Old keys say where they went.
+	os.WriteFile(np, []byte("data_dir = \"/d\"\nepoch_length = \"20m\"\n"), 0o600)
+	if _, err := LoadNode(np); err == nil || !strings.Contains(err.Error(), "epoch_length: moved to the network file") {
+		t.Fatalf("old key: %v", err)
 	}
 }
 

@@ -350,7 +350,7 @@ func startPinnedNode(tb testing.TB) *Node { return startPinnedNodeWith(tb, nil) 
 // startPinnedNodeWith is startPinnedNode with edit, when not nil, applied to
 // the configuration.
 func startPinnedNodeWith(tb testing.TB, edit func(*config.Node)) *Node {
-	period := config.DefaultEpochLength
+	period := pki.DefaultEpochLength
 	clk := pki.NewClock(period)
 	pinned := clk.Start(clk.Current()).Add(period / 2)
 	clk.Now = func() time.Time { return pinned }

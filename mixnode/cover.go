@@ -100,7 +100,7 @@ func (n *Node) sendLoop() {
 	if err != nil {
 		return
 	}
-	hops, err := pki.HopsFor(epoch, n.cfg.Mu.Duration, route[0], route[1], route[2], self)
+	hops, err := pki.HopsFor(epoch, n.cfg.Network.Mu, route[0], route[1], route[2], self)
 	if err != nil {
 		return
 	}
@@ -119,7 +119,7 @@ func (n *Node) sendLoop() {
 	for _, h := range hops {
 		total += h.Delay
 	}
-	n.loops.add(id, time.Now().Add(total+4*n.cfg.MaxDelay.Duration+10*time.Second))
+	n.loops.add(id, time.Now().Add(total+4*n.cfg.Network.MaxDelay+10*time.Second))
 	n.metrics.LoopsSent.Add(1)
 	n.forward(pki.NodeID(hops[0].ID), pkt)
 }

@@ -2,6 +2,7 @@ package mixnode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 func (n *Node) publish(ctx context.Context) error {
 	e := n.clock.Current()
 	n.keys.rotate(e)
-	d := &pki.Descriptor{NodeID: n.id, Epoch: e, Issued: time.Now().UnixNano(), Addrs: n.descriptorAddrs(), Onion: n.onionID()}
+	d := &pki.Descriptor{NodeID: n.id, Epoch: e, Issued: time.Now().UnixNano(), Addrs: n.descriptorAddrs(), Onion: n.onionID(), Network: n.netID}
 	for _, ep := range []uint64{e, e + 1} {
 		pk, ok := n.keys.public(ep)
 		if !ok {
@@ -107,12 +108,16 @@ func (n *Node) RefreshDirectory(ctx context.Context) error {
 			}
 		}
 	}
-	dir, err := pki.BuildSelect(e, raws, n.allow, seniority)
+	dir, err := pki.BuildSelect(n.netID, e, raws, n.allow, seniority)
+	if tf := (*pki.TooFewError)(nil); errors.As(err, &tf) {
+		n.warnForeign(e, tf.Foreign)
+	}
 	if err != nil {
 		return err
 	}
+	n.warnForeign(e, dir.Foreign)
 	// Encoded once here, served to every client that asks (gateway.go).
-	resp, err := pki.EncodeResponse(&pki.Response{Epoch: dir.Epoch, Descriptors: dir.Raw})
+	resp, err := pki.EncodeResponse(&pki.Response{Epoch: dir.Epoch, Descriptors: dir.Raw, Params: n.netEnc})
 	if err != nil {
 		return fmt.Errorf("encode directory response: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 func offlineNode(t testing.TB) *Node {
 	cfg := config.DefaultNode()
 	cfg.DataDir = t.TempDir()
-	n := freshState(t, &Node{cfg: cfg, clock: pki.NewClock(cfg.EpochLength.Duration), keys: newEpochKeys()})
+	n := freshState(t, &Node{cfg: cfg, clock: pki.NewClock(cfg.Network.EpochLength), keys: newEpochKeys()})
 	n.keys.rotate(n.clock.Current())
 	return n
 }

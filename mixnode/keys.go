@@ -202,6 +202,12 @@ func Init(dataDir string, cfg config.Node) (string, pki.NodeID, error) {
 	if err != nil {
 		return "", pki.NodeID{}, err
 	}
+	// The network's parameters go in a file of their own, next to the
+	// config: the same file on every node and client of the network.
+	cfg.NetworkFile = config.NetworkFile
+	if err := config.WriteNetwork(filepath.Join(abs, config.NetworkFile), cfg.Network); err != nil {
+		return "", pki.NodeID{}, err
+	}
 	path := filepath.Join(abs, ConfigFile)
 	if err := config.Write(path, cfg); err != nil {
 		return "", pki.NodeID{}, err

@@ -35,6 +35,7 @@ func (n *Node) registerHandlers() {
 	h.SetStreamHandler(MixProtocol, n.handleMix)
 	h.SetStreamHandler(ClientProtocol, n.handleClient)
 	h.SetStreamHandler(DirectoryProtocol, n.handleDirectory)
+	h.SetStreamHandler(NetworkProtocol, n.handleNetwork)
 }
 
 func (n *Node) removeHandlers() {
@@ -42,6 +43,7 @@ func (n *Node) removeHandlers() {
 	h.RemoveStreamHandler(MixProtocol)
 	h.RemoveStreamHandler(ClientProtocol)
 	h.RemoveStreamHandler(DirectoryProtocol)
+	h.RemoveStreamHandler(NetworkProtocol)
 }
 
 // handleMix reads frames from another mix node until the stream ends. Only

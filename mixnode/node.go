@@ -54,8 +54,8 @@ type Options struct {
 	OnRelease func(held, requested time.Duration)
 	// Clock overrides the epoch clock (tests).
 	Clock *pki.Clock
-	// SetRules overrides the set namespaces' rules (tests); nil means
-	// setitem.DefaultRules with pow_bits applied.
+	// SetRules overrides the set namespaces' rules (tests); nil means the
+	// network's (pki.Params.SetRules).
 	SetRules map[string]setitem.Rules
 }
 
@@ -74,6 +74,13 @@ type Node struct {
 	dht    *dht.Node
 	sphinx *sphinx.Sphinx
 	allow  map[pki.NodeID]bool
+	// netID and netEnc are the network's id and encoded parameters
+	// (cfg.Network), carried in descriptors and directory responses.
+	netID  pki.NetworkID
+	netEnc []byte
+	// foreignWarned is the epoch of the last warning about nodes of
+	// another network (descriptor.go, network.go): one a epoch.
+	foreignWarned atomic.Uint64
 
 	keys   *epochKeys
 	replay *replayCache
@@ -144,7 +151,11 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
-	clock := pki.NewClock(cfg.EpochLength.Duration)
+	netEnc, err := cfg.Network.Encode()
+	if err != nil {
+		return nil, err
+	}
+	clock := pki.NewClock(cfg.Network.EpochLength)
 	if opts.Clock != nil {
 		clock = *opts.Clock
 	}
@@ -170,7 +181,7 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		Clock:         clock,
 		Logger:        log,
 		DataDir:       cfg.DataDir,
-		PoWBits:       cfg.PoWBits,
+		PoWBits:       cfg.Network.PoWBits,
 		Metrics:       hostMetrics,
 		Allow:         allow,
 	})
@@ -181,6 +192,8 @@ func New(cfg config.Node, opts Options) (*Node, error) {
 		cfg: cfg, opts: opts, log: log, id: id, priv: priv, clock: clock, dht: d,
 		sphinx:  wire.NewSphinx(),
 		allow:   allow,
+		netID:   cfg.Network.ID(),
+		netEnc:  netEnc,
 		keys:    newEpochKeys(),
 		replay:  newReplayCache(),
 		queue:   newDelayQueue(cfg.QueueSize),
@@ -252,6 +265,9 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	if err := n.dht.Bootstrap(ctx, peers); err != nil {
+		return err
+	}
+	if err := n.checkNetwork(ctx, peers); err != nil {
 		return err
 	}
 	n.registerHandlers()

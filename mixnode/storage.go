@@ -126,13 +126,7 @@ func (n *Node) openSets() error {
 	}
 	rules := n.opts.SetRules
 	if rules == nil {
-		rules = setitem.DefaultRules()
-		for ns, r := range rules {
-			if r.PoWBits > 0 {
-				r.PoWBits = n.cfg.PoWBits // a network parameter, like pow_bits for posts
-				rules[ns] = r
-			}
-		}
+		rules = n.cfg.Network.SetRules()
 	}
 	opts := sets.Options{
 		ReplicateInterval: n.cfg.SetReplicateInterval.Duration,

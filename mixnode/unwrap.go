@@ -151,7 +151,7 @@ func (n *Node) process(pkt []byte) {
 		return
 	}
 	d := time.Duration(delay.Delay) * time.Millisecond
-	if d > n.cfg.MaxDelay.Duration {
+	if d > n.cfg.Network.MaxDelay {
 		n.metrics.drop(DropDelayTooLong)
 		return
 	}

@@ -92,6 +92,9 @@ type Descriptor struct {
 	Keys []EpochKey `cbor:"6,keyasint"`
 	// Onion is an optional v3 onion address (without ".onion").
 	Onion string `cbor:"7,keyasint,omitempty"`
+	// Network is the id of the network the node belongs to (Params.ID):
+	// a directory takes only descriptors of its own network.
+	Network NetworkID `cbor:"8,keyasint"`
 }
 
 // Signed is a descriptor with its signature, as stored in the DHT.
@@ -200,6 +203,9 @@ func (d *Descriptor) check() error {
 		if !validSphinxKey(k.Key) {
 			return errors.New("descriptor: Sphinx key is a low-order point")
 		}
+	}
+	if d.Network == (NetworkID{}) {
+		return errors.New("descriptor: no network id")
 	}
 	if len(d.Onion) > MaxOnionLen {
 		return errors.New("descriptor: onion address too long")

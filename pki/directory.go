@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/komrade-net/komrade/internal/detcbor"
@@ -31,9 +32,41 @@ type Directory struct {
 	Layer [Layers][]*Descriptor
 	// Raw are the signed descriptors the directory was built from, in Nodes
 	// order, so a gateway can serve them on.
-	Raw  [][]byte
-	byID map[NodeID]int
+	Raw [][]byte
+	// Foreign lists the valid descriptors that were left out because they
+	// belong to another network (a node whose network file differs).
+	Foreign []Foreign
+	byID    map[NodeID]int
 }
+
+// Foreign is a node seen with another network's id.
+type Foreign struct {
+	Node    NodeID
+	Network NetworkID
+}
+
+// TooFewError is Build's error when a layer would be empty. Foreign says
+// which descriptors were left out for belonging to another network.
+type TooFewError struct {
+	Epoch   uint64
+	Usable  int
+	Network NetworkID
+	Foreign []Foreign
+}
+
+func (e *TooFewError) Error() string {
+	s := fmt.Sprintf("directory: epoch %d has %d usable nodes, need at least %d", e.Epoch, e.Usable, Layers)
+	if len(e.Foreign) > 0 {
+		f := e.Foreign[0]
+		s += fmt.Sprintf(" (%d nodes of another network left out, e.g. node %s of network %s; ours is %s)",
+			len(e.Foreign), f.Node.Short(), f.Network, e.Network)
+	}
+	return s
+}
+
+// maxForeign bounds the descriptors of other networks that Build checks
+// and reports: enough to name the mismatch, not a cost anyone can inflate.
+const maxForeign = 8
 
 // Seniority reports, for a node id, in how many consecutive epochs up to
 // now the caller has seen the node in its directory (0 for a node it does not
@@ -43,14 +76,17 @@ type Seniority func(NodeID) uint64
 // Build is BuildSelect without history: when more than MaxNodes nodes are
 // usable, the tie-break rule alone (see BuildSelect) picks them. A client
 // uses it on what gateways send.
-func Build(epoch uint64, raws [][]byte, allow map[NodeID]bool) (*Directory, error) {
-	return BuildSelect(epoch, raws, allow, nil)
+func Build(network NetworkID, epoch uint64, raws [][]byte, allow map[NodeID]bool) (*Directory, error) {
+	return BuildSelect(network, epoch, raws, allow, nil)
 }
 
-// BuildSelect assembles the directory for epoch from signed descriptors. A
-// descriptor counts only if it carries a Sphinx key for epoch, names a node
-// on allow (when allow is non-empty), is well formed and its signature
-// verifies; for a node listed twice the newest valid descriptor wins. The
+// BuildSelect assembles the directory of network for epoch from signed
+// descriptors. A descriptor counts only if it is of network, carries a
+// Sphinx key for epoch, names a node on allow (when allow is non-empty), is
+// well formed and its signature verifies; for a node listed twice the newest
+// valid descriptor wins. Descriptors of another network are left out and
+// reported in Directory.Foreign (or the *TooFewError), their signatures
+// checked for the first maxForeign of them only. The
 // allow-list and the epoch are checked on the decoded body first, so
 // descriptors of other nodes cost a decode, not a signature check.
 //
@@ -62,17 +98,26 @@ func Build(epoch uint64, raws [][]byte, allow map[NodeID]bool) (*Directory, erro
 // bounded by the nodes kept plus the invalid ones met on the way.
 //
 // Layers are assigned with AssignLayers. At least one node per layer is
-// required.
-func BuildSelect(epoch uint64, raws [][]byte, allow map[NodeID]bool, seniority Seniority) (*Directory, error) {
+// required (else a *TooFewError).
+func BuildSelect(network NetworkID, epoch uint64, raws [][]byte, allow map[NodeID]bool, seniority Seniority) (*Directory, error) {
 	// Cheap pass: decode, epoch, allow-list. No signature checked yet.
 	type cand struct {
 		raw []byte
 		d   *Descriptor
 	}
 	byNode := map[NodeID][]cand{}
+	var foreign []Foreign
 	for _, raw := range raws {
 		d, err := peek(raw)
 		if err != nil {
+			continue
+		}
+		if d.Network != network {
+			if len(foreign) < maxForeign && !slices.ContainsFunc(foreign, func(f Foreign) bool { return f.Node == d.NodeID }) {
+				if v, err := Verify(raw); err == nil {
+					foreign = append(foreign, Foreign{v.NodeID, v.Network})
+				}
+			}
 			continue
 		}
 		if len(allow) > 0 && !allow[d.NodeID] {
@@ -102,7 +147,7 @@ func BuildSelect(epoch uint64, raws [][]byte, allow map[NodeID]bool, seniority S
 		}
 		return bytes.Compare(order[i].h[:], order[j].h[:]) < 0
 	})
-	dir := &Directory{Epoch: epoch, byID: map[NodeID]int{}}
+	dir := &Directory{Epoch: epoch, Foreign: foreign, byID: map[NodeID]int{}}
 	raw := map[NodeID][]byte{}
 	for _, r := range order {
 		if len(dir.Nodes) == MaxNodes {
@@ -136,7 +181,7 @@ func BuildSelect(epoch uint64, raws [][]byte, allow map[NodeID]bool, seniority S
 	dir.Layer = AssignLayers(epoch, dir.Nodes)
 	for l := range dir.Layer {
 		if len(dir.Layer[l]) == 0 {
-			return nil, fmt.Errorf("directory: epoch %d has %d usable nodes, need at least %d", epoch, len(dir.Nodes), Layers)
+			return nil, &TooFewError{Epoch: epoch, Usable: len(dir.Nodes), Network: network, Foreign: foreign}
 		}
 	}
 	return dir, nil
@@ -214,6 +259,9 @@ func AssignLayers(epoch uint64, nodes []*Descriptor) [Layers][]*Descriptor {
 type Response struct {
 	Epoch       uint64   `cbor:"1,keyasint"`
 	Descriptors [][]byte `cbor:"2,keyasint"`
+	// Params is the encoding of the network's Params (Params.Encode): a
+	// client checks that its SHA-256 is the network id its config names.
+	Params []byte `cbor:"3,keyasint"`
 }
 
 var respDec = detcbor.NewDecoder(MaxNodes, 4)

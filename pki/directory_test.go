@@ -173,7 +173,7 @@ func TestBuild(t *testing.T) {
 	bad[len(bad)-1] ^= 1
 	raws = append(raws, bad)
 
-	dir, err := Build(epoch, raws, nil)
+	dir, err := Build(testNet, epoch, raws, nil)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -199,7 +199,7 @@ func TestBuild(t *testing.T) {
 	for i, r := range raws {
 		rev[len(raws)-1-i] = r
 	}
-	dir2, err := Build(epoch, rev, nil)
+	dir2, err := Build(testNet, epoch, rev, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,14 +265,14 @@ func TestBuildAllowList(t *testing.T) {
 			allow[nd.id] = true
 		}
 	}
-	dir, err := Build(epoch, raws, allow)
+	dir, err := Build(testNet, epoch, raws, allow)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
 	checkDirectory(t, dir, allow)
 
 	// An empty allow-list allows everyone.
-	dir, err = Build(epoch, raws, map[NodeID]bool{})
+	dir, err = Build(testNet, epoch, raws, map[NodeID]bool{})
 	if err != nil || len(dir.Nodes) != 8 {
 		t.Fatalf("Build with an empty allow-list: %v", err)
 	}
@@ -285,7 +285,7 @@ func TestBuildAllowList(t *testing.T) {
 			break
 		}
 	}
-	if _, err := Build(epoch, raws, small); err == nil {
+	if _, err := Build(testNet, epoch, raws, small); err == nil {
 		t.Fatal("Build with 2 allowed nodes succeeded")
 	}
 	// An allow-list entry set to false does not allow.
@@ -294,7 +294,7 @@ func TestBuildAllowList(t *testing.T) {
 		notAllowed[id] = false
 	}
 	notAllowed[newTestNode(300).id] = true
-	if _, err := Build(epoch, raws, notAllowed); err == nil {
+	if _, err := Build(testNet, epoch, raws, notAllowed); err == nil {
 		t.Fatal("Build honoured allow-list entries set to false")
 	}
 }
@@ -310,7 +310,7 @@ func TestBuildNewestWins(t *testing.T) {
 		{aPrev, aNew, aOld, b.signed(t, epoch, 1), c.signed(t, epoch, 1)},
 		{b.signed(t, epoch, 1), aNew, c.signed(t, epoch, 1), aOld, aPrev},
 	} {
-		dir, err := Build(epoch, order, nil)
+		dir, err := Build(testNet, epoch, order, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,12 +349,12 @@ func TestBuildTooFew(t *testing.T) {
 		{a.signed(t, epoch, 1), b.signed(t, epoch, 1), newTestNode(502).signed(t, epoch+5, 1)},
 		{[]byte("x"), []byte("y"), []byte("z")},
 	} {
-		if dir, err := Build(epoch, raws, nil); err == nil || dir != nil || !strings.Contains(err.Error(), "usable nodes") {
+		if dir, err := Build(testNet, epoch, raws, nil); err == nil || dir != nil || !strings.Contains(err.Error(), "usable nodes") {
 			t.Fatalf("Build of %d descriptors: %v", len(raws), err)
 		}
 	}
 	// Three is enough.
-	if _, err := Build(epoch, [][]byte{a.signed(t, epoch, 1), b.signed(t, epoch, 1), newTestNode(502).signed(t, epoch, 1)}, nil); err != nil {
+	if _, err := Build(testNet, epoch, [][]byte{a.signed(t, epoch, 1), b.signed(t, epoch, 1), newTestNode(502).signed(t, epoch, 1)}, nil); err != nil {
 		t.Fatalf("Build of 3 nodes: %v", err)
 	}
 }
@@ -406,7 +406,7 @@ func TestBuildManyWithAllowList(t *testing.T) {
 		want = append(want, nodes[i].id)
 	}
 	sortIDs(want)
-	dir, err := Build(manyEpoch, raws, allow)
+	dir, err := Build(testNet, manyEpoch, raws, allow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +417,7 @@ func TestBuildManyWithAllowList(t *testing.T) {
 
 func TestBuildManyKeepsMaxNodesByRule(t *testing.T) {
 	nodes, raws := manyNodes(t, 5000)
-	dir, err := Build(manyEpoch, raws, nil)
+	dir, err := Build(testNet, manyEpoch, raws, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,7 +442,7 @@ func TestBuildManyKeepsMaxNodesByRule(t *testing.T) {
 	shuffled := append([][]byte{[]byte("junk")}, raws...)
 	shuffled = append(shuffled, raws[:100]...)
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-	dir2, err := Build(manyEpoch, shuffled, nil)
+	dir2, err := Build(testNet, manyEpoch, shuffled, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestBuildSelectSeniorityFirst(t *testing.T) {
 	for _, n := range byHash[:100] {
 		sen[n.id] = 1
 	}
-	dir, err := BuildSelect(manyEpoch, raws, nil, func(id NodeID) uint64 { return sen[id] })
+	dir, err := BuildSelect(testNet, manyEpoch, raws, nil, func(id NodeID) uint64 { return sen[id] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +505,7 @@ func TestBuildSelectSkipsForgeries(t *testing.T) {
 	s := decodeSigned(t, a.signed(t, epoch, 5))
 	s.Sig[0] ^= 1
 	forged := encodeSigned(t, s)
-	dir, err := Build(epoch, [][]byte{forged, good, b.signed(t, epoch, 1), c.signed(t, epoch, 1)}, nil)
+	dir, err := Build(testNet, epoch, [][]byte{forged, good, b.signed(t, epoch, 1), c.signed(t, epoch, 1)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +544,7 @@ func TestResponseFromBuild(t *testing.T) {
 	for i := range 5 {
 		raws = append(raws, newTestNode(uint64(600+i)).signed(t, epoch, 1))
 	}
-	dir, err := Build(epoch, raws, nil)
+	dir, err := Build(testNet, epoch, raws, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,7 +556,7 @@ func TestResponseFromBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir2, err := Build(r.Epoch, r.Descriptors, nil)
+	dir2, err := Build(testNet, r.Epoch, r.Descriptors, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func FuzzDecodeResponse(f *testing.F) {
 		if !reflect.DeepEqual(r, r2) {
 			t.Fatalf("round trip differs:\n%+v\n%+v", r, r2)
 		}
-		if dir, err := Build(r.Epoch, r.Descriptors, nil); err == nil {
+		if dir, err := Build(testNet, r.Epoch, r.Descriptors, nil); err == nil {
 			for l := range dir.Layer {
 				if len(dir.Layer[l]) == 0 {
 					t.Fatalf("Build returned an empty layer %d", l)

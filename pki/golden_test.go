@@ -21,7 +21,7 @@ func TestVectorsDescriptor(t *testing.T) {
 	k1 := mustHex(t, "0900000000000000000000000000000000000000000000000000000000000000")
 	k2 := mustHex(t, "fb4e68dd9c46ae5c5c0b351eed5c3f8f1471157d680c75d9b7f17318d542d320")
 	d := &Descriptor{NodeID: id, Epoch: 100, Issued: 1700000000000000000, Addrs: [][]byte{addr.Bytes()},
-		Keys: []EpochKey{{Epoch: 100, Key: k1}, {Epoch: 101, Key: k2}}}
+		Keys: []EpochKey{{Epoch: 100, Key: k1}, {Epoch: 101, Key: k2}}, Network: NetworkID(bytes.Repeat([]byte{0x17}, 32))}
 	enc, err := Sign(d, priv)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +30,17 @@ func TestVectorsDescriptor(t *testing.T) {
 	if err != nil || got.NodeID != id || got.Epoch != 100 || len(got.Keys) != 2 {
 		t.Fatalf("descriptor verifies to %+v, %v", got, err)
 	}
-	resp, err := EncodeResponse(&Response{Epoch: 100, Descriptors: [][]byte{enc}})
+	params, err := DefaultParams().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The default network's parameters, so a change to a default (and so to
+	// the default network id) is a deliberate one.
+	p, err := DecodeParams(golden.Check(t, "params-default", params))
+	if err != nil || p.ID() != DefaultParams().ID() {
+		t.Fatalf("default params decode to %+v, %v", p, err)
+	}
+	resp, err := EncodeResponse(&Response{Epoch: 100, Descriptors: [][]byte{enc}, Params: params})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,8 +54,12 @@ func (n testNode) descriptor(t testing.TB, epoch uint64, issued int64) *Descript
 			{Epoch: epoch, Key: sphinxKey(n.id, epoch, issued)},
 			{Epoch: epoch + 1, Key: sphinxKey(n.id, epoch+1, issued)},
 		},
+		Network: testNet,
 	}
 }
+
+// testNet is the network id of the test descriptors.
+var testNet = DefaultParams().ID()
 
 // signed returns n's signed descriptor for epoch.
 func (n testNode) signed(t testing.TB, epoch uint64, issued int64) []byte {

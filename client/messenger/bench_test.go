@@ -15,6 +15,7 @@ import (
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/internal/seal"
 	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/pki"
 )
 
 // Benchmarks for issue 5 (messaging latency and the cost of an idle client).
@@ -67,7 +68,7 @@ func BenchmarkDeliveryLatency(b *testing.B) {
 		mu    time.Duration
 		rates client.Rates
 	}{
-		{"default", config.DefaultMu, defaultRates()},
+		{"default", pki.DefaultMu, defaultRates()},
 		{"lowlatency", 5 * time.Millisecond, client.Rates{LambdaP: 20, LambdaL: 2, LambdaD: 2}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
@@ -175,7 +176,7 @@ func cpuTime() time.Duration {
 func BenchmarkIdleClientCost(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	net, err := testnet.Start(ctx, testnet.Options{Nodes: 9, Mu: config.DefaultMu, LambdaM: -1, Dir: b.TempDir(), Logger: quiet()})
+	net, err := testnet.Start(ctx, testnet.Options{Nodes: 9, Mu: pki.DefaultMu, LambdaM: -1, Dir: b.TempDir(), Logger: quiet()})
 	if err != nil {
 		b.Fatal(err)
 	}

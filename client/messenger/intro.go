@@ -289,7 +289,8 @@ func (m *Messenger) Request(ctx context.Context, address, name, from, note strin
 		return err
 	}
 	it := setitem.Item{Namespace: introNamespace, Key: prof.Intro, Body: sealed, Expires: expires}
-	if err := it.Solve(ctx, setitem.DefaultRules()[introNamespace].PoWBits); err != nil {
+	// The network's work, not a default: nodes refuse less, finally.
+	if err := it.Solve(ctx, m.c.Params().Sets[introNamespace].PoWBits); err != nil {
 		return err
 	}
 	enc, err := setitem.Encode(&it)

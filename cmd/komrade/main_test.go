@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -112,7 +113,7 @@ func TestTestnetAndPing(t *testing.T) {
 	boot := firstNodeAddr(t, dir)
 	nodeDir := filepath.Join(t.TempDir(), "node")
 	out, err = exec.Command(bin, "mixnode", "init", "--datadir", nodeDir,
-		"--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", boot, "--epoch", "2m").CombinedOutput()
+		"--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", boot, "--network", filepath.Join(dir, "network.toml")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("mixnode init: %v\n%s", err, out)
 	}
@@ -173,9 +174,14 @@ func TestPingErrors(t *testing.T) {
 		t.Errorf("unknown key not named: %s", out)
 	}
 	bad2 := filepath.Join(dir, "bad2.toml")
-	os.WriteFile(bad2, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\nmu = \"0s\"\n"), 0o600)
-	if out := run("ping", "--config", bad2); !strings.Contains(out, "mu") {
+	os.WriteFile(bad2, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\nnetwork = \"abc\"\n"), 0o600)
+	if out := run("ping", "--config", bad2); !strings.Contains(out, "config: network:") {
 		t.Errorf("invalid field not named: %s", out)
+	}
+	// A network parameter in a client config says where it went.
+	os.WriteFile(bad2, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\nmu = \"50ms\"\n"), 0o600)
+	if out := run("ping", "--config", bad2); !strings.Contains(out, "mu: moved to the network file") {
+		t.Errorf("old key: %s", out)
 	}
 	unreachable := filepath.Join(dir, "unreachable.toml")
 	os.WriteFile(unreachable, []byte("gateways = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHWRkn53ARB4Mbt4xBdFRwyrgsGXWnxcHW1au8Z7peNeg\"]\n"), 0o600)
@@ -377,5 +383,88 @@ func TestMessagingCLI(t *testing.T) {
 	})
 	if st := run("status", "--home", homeE); !strings.Contains(st, "fingerprint") {
 		t.Fatalf("status of the background daemon: %s", st)
+	}
+}
+
+// TestDefaultNetworkFriendRequest builds a network only from `komrade
+// mixnode init` with its defaults (no presets, no --network: 20 min epochs,
+// μ 50 ms, 16 bits of proof-of-work), and a client config that names the
+// network by the id init printed and nothing else of it. A friend request
+// then crosses it end to end: the client solves the intro's work at the
+// network's difficulty, which it learns from its gateway.
+func TestDefaultNetworkFriendRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs six node processes and two daemons")
+	}
+	bin := buildKomrade(t)
+	dir := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("komrade %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	const nodes = 6 // two per layer
+	var addrs []string
+	var network string
+	for i := range nodes {
+		nd := filepath.Join(dir, fmt.Sprintf("node%d", i))
+		args := []string{"mixnode", "init", "--datadir", nd, "--listen", "/ip4/127.0.0.1/tcp/0"}
+		if i > 0 {
+			args = append(args, "--bootstrap", addrs[0])
+		}
+		out := run(args...)
+		m := regexp.MustCompile(`(?m)^network: ([0-9a-f]{64})$`).FindStringSubmatch(out)
+		if m == nil || (network != "" && m[1] != network) {
+			t.Fatalf("mixnode init printed no network id, or another one:\n%s", out)
+		}
+		network = m[1]
+		_, lines := startProcess(t, bin, "--log-level", "warn", "mixnode", "run", "--config", filepath.Join(nd, "komrade-node.toml"))
+		waitLine(t, lines, regexp.MustCompile(`running; addresses`), 60*time.Second)
+		addrs = append(addrs, strings.TrimSpace(waitLine(t, lines, regexp.MustCompile(`^\s*/ip4/127\.0\.0\.1/tcp/\d+/p2p/`), 5*time.Second)))
+	}
+	cfg := filepath.Join(dir, "client.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("gateways = [%q, %q, %q]\nnetwork = %q\n", addrs[0], addrs[1], addrs[2], network)), 0o600)
+	// Wait until the gateways' directories list every node.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		out, err := exec.Command(bin, "ping", "--config", cfg, "--count", "1").CombinedOutput()
+		if err == nil && strings.Contains(string(out), fmt.Sprintf(", %d nodes", nodes)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the directory never listed all %d nodes:\n%s", nodes, out)
+		}
+		time.Sleep(2 * time.Second)
+	}
+
+	pf := filepath.Join(dir, "pass")
+	os.WriteFile(pf, []byte("passphrase\n"), 0o600)
+	homeA, homeC := filepath.Join(dir, "alice"), filepath.Join(dir, "carol")
+	for _, h := range []string{homeA, homeC} {
+		run("init", "--home", h, "--passphrase-file", pf)
+		_, dl := startProcess(t, bin, "--log-level", "warn", "daemon", "--home", h, "--passphrase-file", pf, "--config", cfg)
+		waitLine(t, dl, regexp.MustCompile(`daemon running`), 90*time.Second)
+	}
+	pub := run("profile", "publish", "--name", "Alice", "--home", homeA)
+	addr := pub[strings.LastIndex(pub, "\n")+1:]
+	run("contact", "request", addr, "--name", "alice", "--as", "Carol", "--note", "default network", "--home", homeC)
+	var reqs []struct{ ID, From, Note string }
+	json.Unmarshal([]byte(run("contact", "requests", "--json", "--home", homeA)), &reqs)
+	if len(reqs) != 1 || reqs[0].From != "Carol" || reqs[0].Note != "default network" {
+		t.Fatalf("requests: %+v", reqs)
+	}
+	run("contact", "accept", reqs[0].ID, "--name", "carol", "--home", homeA)
+	run("send", "alice", "hello over the default network", "--home", homeC)
+	deadline = time.Now().Add(2 * time.Minute)
+	var all string
+	for !strings.Contains(all, "carol: hello over the default network") {
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's inbox never showed carol's message:\n%s", all)
+		}
+		time.Sleep(time.Second)
+		all += run("inbox", "--home", homeA) + "\n"
 	}
 }

@@ -26,7 +26,7 @@ func mixnodeCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "listen", Usage: "libp2p listen multiaddr (default " + config.DefaultListenAddress + ")"},
 					&cli.StringSliceFlag{Name: "bootstrap", Usage: "multiaddr with /p2p/ of a node already in the network (repeatable)"},
 					&cli.StringFlag{Name: "announce", Usage: "public multiaddr to publish instead of the listen address"},
-					&cli.DurationFlag{Name: "epoch", Value: config.DefaultEpochLength, Usage: "Sphinx key epoch length: must equal the network's"},
+					&cli.StringFlag{Name: "network", Usage: "network file (network.toml) of the network to join, copied into the data dir; without it the node gets the default parameters"},
 					&cli.StringFlag{Name: "passphrase-file", Usage: "encrypt the identity key with the passphrase in this file (mode 0600); the config remembers the path"},
 				},
 				Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -35,7 +35,13 @@ func mixnodeCommand() *cli.Command {
 						cfg.ListenAddrs = l
 					}
 					cfg.Bootstrap = cmd.StringSlice("bootstrap")
-					cfg.EpochLength = config.D(cmd.Duration("epoch"))
+					if nf := cmd.String("network"); nf != "" {
+						p, err := config.LoadNetwork(nf)
+						if err != nil {
+							return err
+						}
+						cfg.Network = p
+					}
 					if pf := cmd.String("passphrase-file"); pf != "" {
 						abs, err := filepath.Abs(pf)
 						if err != nil {
@@ -50,7 +56,7 @@ func mixnodeCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Printf("node id: %s\nconfig:  %s\nstart it with: komrade mixnode run --config %s\n", id, path, path)
+					fmt.Printf("node id: %s\nnetwork: %s\nconfig:  %s\nstart it with: komrade mixnode run --config %s\n", id, cfg.Network.ID(), path, path)
 					return nil
 				},
 			},
@@ -80,6 +86,7 @@ func mixnodeCommand() *cli.Command {
 						n.Close()
 						return err
 					}
+					fmt.Printf("network %s (%s)\n", cfg.Network.ID(), cfg.NetworkFile)
 					fmt.Printf("node %s running; addresses:\n%s\n", n.ID(), indent(n.Addrs()))
 					if a := n.OnionAddr(); a != "" {
 						fmt.Printf("onion address (for clients with transport = \"tor\"):\n%s\n", indent([]string{a}))

@@ -114,7 +114,8 @@ func TestMixnodeOnionAndPingTor(t *testing.T) {
 	const epoch = 2 * time.Minute
 	// Five nodes and the one below: two per layer, so every layer has a
 	// node other than the client's gateway.
-	net, err := testnet.Start(ctx, testnet.Options{Nodes: 5, Dir: t.TempDir(), EpochLength: epoch, Logger: log})
+	netDir := t.TempDir()
+	net, err := testnet.Start(ctx, testnet.Options{Nodes: 5, Dir: netDir, EpochLength: epoch, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestMixnodeOnionAndPingTor(t *testing.T) {
 
 	nodeDir := filepath.Join(t.TempDir(), "node")
 	out, err := exec.Command(bin, "mixnode", "init", "--datadir", nodeDir, "--listen", "/ip4/127.0.0.1/tcp/0",
-		"--bootstrap", net.Nodes[0].Addrs()[0], "--epoch", epoch.String()).CombinedOutput()
+		"--bootstrap", net.Nodes[0].Addrs()[0], "--network", filepath.Join(netDir, config.NetworkFile)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("mixnode init: %v\n%s", err, out)
 	}
@@ -134,7 +135,6 @@ func TestMixnodeOnionAndPingTor(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.TorConfig = tn.ClientTorrc()
-	cfg.Mu = config.D(5 * time.Millisecond)
 	cfg.DirectoryRefresh = config.D(2 * time.Second)
 	if err := config.Write(nodeCfg, cfg); err != nil {
 		t.Fatal(err)

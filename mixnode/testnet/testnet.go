@@ -17,15 +17,19 @@ import (
 
 	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/mixnode"
+	"github.com/komrade-net/komrade/pki"
 )
 
 // Options shape a test network. Zero values take the defaults below.
+// EpochLength, Mu, MaxDelay and PoWBits make the network's parameters
+// (Params), which the nodes and client.toml get from one network.toml.
 type Options struct {
 	Nodes       int           // default 9
-	Dir         string        // data dirs and client.toml; default: a temporary dir
+	Dir         string        // data dirs, network.toml and client.toml; default: a temporary dir
 	EpochLength time.Duration // default 2m
 	Mu          time.Duration // default 5ms
 	MaxDelay    time.Duration // default 1s
+	PoWBits     int           // default 8: cheap proof of work for people and tests; negative: none
 	LambdaM     float64       // default 1 loop/s per node; negative disables
 	Refresh     time.Duration // directory refresh; default 2s
 	Logger      *slog.Logger
@@ -48,6 +52,12 @@ func (o *Options) defaults() {
 	if o.MaxDelay == 0 {
 		o.MaxDelay = time.Second
 	}
+	if o.PoWBits == 0 {
+		o.PoWBits = 8
+	}
+	if o.PoWBits < 0 {
+		o.PoWBits = 0
+	}
 	if o.LambdaM == 0 {
 		o.LambdaM = 1
 	}
@@ -66,6 +76,8 @@ func (o *Options) defaults() {
 type Network struct {
 	Nodes  []*mixnode.Node
 	Client config.Client
+	// Params are the network's parameters, also in Dir/network.toml.
+	Params pki.Params
 	// ClientConfigPath is where client.toml was written.
 	ClientConfigPath string
 	opts             Options
@@ -73,17 +85,27 @@ type Network struct {
 	boot             []string
 }
 
+// Params returns the test network's parameters: the defaults
+// (pki.DefaultParams) with o's epoch length, delays and proof-of-work, under
+// the name "testnet". Zero fields of o take the testnet defaults.
+func (o Options) Params() pki.Params {
+	o.defaults()
+	p := pki.DefaultParams()
+	p.Name = "testnet"
+	p.EpochLength, p.Mu, p.MaxDelay = o.EpochLength, o.Mu, o.MaxDelay
+	p.SetPoW(o.PoWBits)
+	return p
+}
+
 // NodeConfig returns the configuration test node i would get.
 func (o Options) NodeConfig(dataDir string) config.Node {
 	c := config.DefaultNode()
 	c.DataDir = dataDir
 	c.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
-	c.EpochLength = config.D(o.EpochLength)
-	c.Mu = config.D(o.Mu)
-	c.MaxDelay = config.D(o.MaxDelay)
+	c.Network = o.Params()
+	c.NetworkFile = filepath.Join(o.Dir, config.NetworkFile)
 	c.LambdaM = o.LambdaM
 	c.DirectoryRefresh = config.D(o.Refresh)
-	c.PoWBits = 8 // cheap proof of work for people and tests
 	c.SetReplicateInterval = config.D(2 * time.Second)
 	return c
 }
@@ -107,6 +129,11 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		return nil, err
 	}
 	net.opts = opts
+	net.Params = opts.Params()
+	if err := config.WriteNetwork(filepath.Join(opts.Dir, config.NetworkFile), net.Params); err != nil {
+		net.Close()
+		return nil, err
+	}
 	newNode := func(i int, bootstrap []string) (*mixnode.Node, error) {
 		return net.startNode(ctx, i, bootstrap)
 	}
@@ -138,8 +165,9 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		return nil, err
 	}
 	net.Client = config.DefaultClient()
-	net.Client.EpochLength = config.D(opts.EpochLength)
-	net.Client.Mu = config.D(opts.Mu)
+	net.Client.Network = net.Params.ID().String()
+	net.Client.NetworkFile = filepath.Join(opts.Dir, config.NetworkFile)
+	net.Client.Params = &net.Params
 	for _, n := range net.Nodes[:min(3, len(net.Nodes))] {
 		net.Client.Gateways = append(net.Client.Gateways, n.Addrs()[0])
 	}

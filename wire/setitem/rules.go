@@ -34,10 +34,13 @@ type Rules struct {
 	Check func(*Item) error
 }
 
-// DefaultPoWBits is the default difficulty of anonymous namespaces.
+// DefaultPoWBits is the library's difficulty of anonymous namespaces. A
+// network's own (pki.Params, 16 bits by default) replaces it: nodes and
+// clients use pki.Params.SetRules, never these rules directly.
 const DefaultPoWBits = 12
 
-// DefaultRules returns the namespaces Komrade uses:
+// DefaultRules returns the namespaces Komrade uses, the template of a
+// network's set parameters (pki.DefaultParams):
 //
 //	intro  first-contact introductions (encrypted to the recipient), anonymous
 //	vote   votes, anonymous, deduplicated by nullifier
