@@ -312,24 +312,6 @@ func TestMessagingCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(run("contact", "invite", "dave", "--json", "--home", homeA)), &inv); err != nil || inv.Code == "" {
 		t.Fatalf("contact invite NAME --json: %v %+v", err, inv)
 	}
-	// The code from standard input (not the command line); a used code is
-	// refused; a contact can be removed, which cancels the invite.
-	add := exec.Command(bin, "contact", "add", "--name", "dave-from-alice", "--home", homeB)
-	add.Stdin = strings.NewReader(inv.Code + "\n")
-	if out, err := add.CombinedOutput(); err != nil || strings.Contains(string(out), "warning") {
-		t.Fatalf("contact add from stdin: %v\n%s", err, out)
-	}
-	again := exec.Command(bin, "contact", "add", "--name", "dave2", "--home", homeA)
-	again.Stdin = strings.NewReader(inv.Code + "\n")
-	if out, err := again.CombinedOutput(); err == nil || !strings.Contains(string(out), "own invite") {
-		t.Fatalf("own invite: %v\n%s", err, out)
-	}
-	if out := run("contact", "remove", "dave-from-alice", "--home", homeB); !strings.Contains(out, "removed dave-from-alice") {
-		t.Fatalf("contact remove: %s", out)
-	}
-	if out, err := exec.Command(bin, "send", "bob", "   ", "--home", homeA).CombinedOutput(); err == nil || !strings.Contains(string(out), "empty") {
-		t.Fatalf("blank message: %v %s", err, out)
-	}
 	if out := run("--version"); !strings.Contains(out, "komrade version") {
 		t.Fatalf("--version: %s", out)
 	}
@@ -383,6 +365,24 @@ func TestMessagingCLI(t *testing.T) {
 	})
 	if st := run("status", "--home", homeE); !strings.Contains(st, "fingerprint") {
 		t.Fatalf("status of the background daemon: %s", st)
+	}
+	// The code from standard input (not the command line); a used code is
+	// refused; a contact can be removed, which cancels the invite.
+	add := exec.Command(bin, "contact", "add", "--name", "alice", "--home", homeE)
+	add.Stdin = strings.NewReader(inv.Code + "\n")
+	if out, err := add.CombinedOutput(); err != nil || strings.Contains(string(out), "warning") {
+		t.Fatalf("contact add from stdin: %v\n%s", err, out)
+	}
+	again := exec.Command(bin, "contact", "add", "--name", "dave2", "--home", homeA)
+	again.Stdin = strings.NewReader(inv.Code + "\n")
+	if out, err := again.CombinedOutput(); err == nil || !strings.Contains(string(out), "own invite") {
+		t.Fatalf("own invite: %v\n%s", err, out)
+	}
+	if out := run("contact", "remove", "alice", "--home", homeE); !strings.Contains(out, "removed alice") {
+		t.Fatalf("contact remove: %s", out)
+	}
+	if out, err := exec.Command(bin, "send", "bob", "   ", "--home", homeA).CombinedOutput(); err == nil || !strings.Contains(string(out), "empty") {
+		t.Fatalf("blank message: %v %s", err, out)
 	}
 }
 
