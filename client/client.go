@@ -67,6 +67,7 @@ type Client struct {
 	gateway      peer.AddrInfo
 	gwID         pki.NodeID
 	failovers    int
+	offlineSince time.Time      // when the gateway link went down; zero while up
 	dir          *pki.Directory // in use: gwDir merged with cross
 	gwDir        *pki.Directory // the gateway's own view
 	dirFetched   time.Time
@@ -87,9 +88,25 @@ type pending struct {
 	sent time.Time // when a loop or filler left (zero while it is a spare)
 }
 
+// ErrOffline is returned for a packet sent while no gateway link is up.
+var ErrOffline = errors.New("client: offline (no gateway link); trying the gateways of the config")
+
 // Dial connects to the first reachable gateway of cfg, fetches and verifies
 // the directory, and opens the client link.
 func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, error) {
+	return dial(ctx, cfg, log, false)
+}
+
+// Open is Dial for a client that must work offline (the daemon): when no
+// gateway answers now, it returns a client that is offline (see Offline)
+// and keeps trying the gateways of cfg in the background, with backoff,
+// until one answers or the client is closed. Requests meanwhile fail with
+// ErrOffline or their context's end.
+func Open(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, error) {
+	return dial(ctx, cfg, log, true)
+}
+
+func dial(ctx context.Context, cfg config.Client, log *slog.Logger, offlineOK bool) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -137,6 +154,22 @@ func Dial(ctx context.Context, cfg config.Client, log *slog.Logger) (*Client, er
 		go c.readLoop()
 		return c, nil
 	}
+	if offlineOK {
+		log.Warn("no gateway answers; running offline and trying again", "err", errors.Join(errs...))
+		c.setOffline()
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			if !c.failover(&backoff.Backoff{Min: minBackoff, Max: maxBackoff}) {
+				close(c.done)
+				return
+			}
+			gw, _ := c.gw()
+			c.crossNow(context.Background(), gw.ID)
+			c.readLoop()
+		}()
+		return c, nil
+	}
 	h.Close()
 	closeTor(torc)
 	return nil, fmt.Errorf("client: no gateway usable: %w", errors.Join(errs...))
@@ -162,6 +195,7 @@ func (c *Client) connect(ctx context.Context, gw peer.AddrInfo) error {
 	// Only a gateway that answered becomes the one packets are built for.
 	c.mu.Lock()
 	c.gateway, c.gwID = gw, id
+	c.offlineSince = time.Time{}
 	c.mu.Unlock()
 	c.wmu.Lock()
 	old := c.stream
@@ -171,6 +205,24 @@ func (c *Client) connect(ctx context.Context, gw peer.AddrInfo) error {
 		old.Reset()
 	}
 	return nil
+}
+
+// setOffline records that the gateway link is down, from now unless it
+// already was.
+func (c *Client) setOffline() {
+	c.mu.Lock()
+	if c.offlineSince.IsZero() {
+		c.offlineSince = time.Now()
+	}
+	c.mu.Unlock()
+}
+
+// Offline returns since when the client has had no gateway link, or the
+// zero time while it has one.
+func (c *Client) Offline() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offlineSince
 }
 
 // Gateway returns the peer id of the gateway in use.
@@ -415,6 +467,7 @@ func (c *Client) readLoop() {
 		}
 		gw, _ := c.gw()
 		c.log.Warn("gateway link lost; failing over", "gateway", gw.ID, "err", err)
+		c.setOffline()
 		if time.Since(up) >= stableLink {
 			bo.Reset()
 		} else if !c.pause(bo) {

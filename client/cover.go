@@ -184,6 +184,9 @@ func (c *Client) send(ctx context.Context, pkt []byte) error {
 func (c *Client) writeFrame(pkt []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.stream == nil {
+		return ErrOffline
+	}
 	if err := wire.WriteFrame(c.stream, pkt); err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 		return nil, err
 	}
 	os.Remove(sock) // a stale socket from a crash
-	cl, err := client.Dial(ctx, cfg, log)
+	cl, err := client.Open(ctx, cfg, log) // offline is fine: local commands work, the link comes when it can
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -234,6 +234,8 @@ type Status struct {
 	// Lost counts, by contact, messages the network lost after they were
 	// acknowledged (a later one arrived; the conversation went on).
 	Lost map[string]uint64 `json:"lost,omitempty"`
+	// OfflineSince is when the gateway link went down (absent while up).
+	OfflineSince *time.Time `json:"offline_since,omitempty"`
 }
 
 func (d *Daemon) routes() http.Handler {
@@ -442,6 +444,10 @@ func (d *Daemon) status() (*Status, error) {
 		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers(), Skipped: skipped, Lost: lost}
 	if dir != nil {
 		s.Epoch, s.Nodes = dir.Epoch, len(dir.Nodes)
+	}
+	if off := d.cl.Offline(); !off.IsZero() {
+		s.OfflineSince = &off
+		s.Gateway = ""
 	}
 	return s, err
 }

@@ -42,3 +42,56 @@ func TestCloseWithLiveContext(t *testing.T) {
 		t.Fatal("Close did not return within 30 s")
 	}
 }
+
+// TestStartsOffline: with every gateway down the daemon starts all the
+// same, serves local commands and says since when it is offline; when the
+// gateways come back it connects by itself.
+func TestStartsOffline(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	net, err := testnet.Start(ctx, testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	for i := range net.Nodes {
+		net.StopNode(i)
+	}
+	home := t.TempDir()
+	if _, err := client.Init(home, []byte("a passphrase")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.Start(ctx, home, []byte("a passphrase"), net.Client, log)
+	if err != nil {
+		t.Fatalf("start with every gateway down: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	api := daemon.Connect(home)
+	s, err := api.Status(ctx)
+	if err != nil || s.OfflineSince == nil {
+		t.Fatalf("status while offline: %+v, %v", s, err)
+	}
+	if _, err := api.Invite(ctx, "bob"); err != nil {
+		t.Fatalf("a local command while offline: %v", err)
+	}
+	for i := range net.Nodes {
+		if err := net.RestartNode(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		s, err := api.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.OfflineSince == nil && s.Nodes == len(net.Nodes) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("never came online: %+v", s)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

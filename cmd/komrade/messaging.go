@@ -519,8 +519,14 @@ func statusCommand() *cli.Command {
 			if cmd.Bool("json") {
 				return printJSON(s)
 			}
-			fmt.Printf("fingerprint %s\naddress     %s\ngateway     %s (%d failovers)\nepoch       %d (%d nodes)\n",
-				s.Fingerprint, s.Address, s.Gateway, s.Failovers, s.Epoch, s.Nodes)
+			fmt.Printf("fingerprint %s\naddress     %s\n", s.Fingerprint, s.Address)
+			if s.OfflineSince != nil {
+				fmt.Printf("gateway     offline since %s (trying the gateways of the config; messages wait in the outbox)\n",
+					s.OfflineSince.Local().Format("2006-01-02 15:04:05"))
+			} else {
+				fmt.Printf("gateway     %s (%d failovers)\n", s.Gateway, s.Failovers)
+			}
+			fmt.Printf("epoch       %d (%d nodes)\n", s.Epoch, s.Nodes)
 			fmt.Printf("loops       %d sent, %d returned, mean round trip %.0f ms\n", s.Loops.Sent, s.Loops.Returned, s.Loops.MeanRTTMs)
 			fmt.Printf("departures  %s; %d real packets waiting for a slot\n", counts(s.Loops.Departures, "none yet"), s.Loops.Queued)
 			fmt.Printf("contacts    %d, friend requests %d\n", len(s.Contacts), s.Requests)
