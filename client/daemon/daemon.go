@@ -78,7 +78,7 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	if err != nil {
 		return nil, err
 	}
-	os.Remove(sock) // a stale socket from a crash
+	os.Remove(sock)                       // a stale socket from a crash
 	cl, err := client.Open(ctx, cfg, log) // offline is fine: local commands work, the link comes when it can
 	if err != nil {
 		st.Close()
