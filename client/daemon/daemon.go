@@ -199,7 +199,9 @@ func (d *Daemon) pollLoop(ctx context.Context) {
 type InboxMessage struct {
 	From string    `json:"from"`
 	Text string    `json:"text"`
-	At   time.Time `json:"at"`
+	At   time.Time `json:"at"` // when it arrived
+	// Sent is when the sender says they wrote it (their clock).
+	Sent *time.Time `json:"sent,omitempty"`
 }
 
 // Loops is the client's cover traffic in the API.
@@ -377,7 +379,11 @@ func (d *Daemon) takeInbox(from string) ([]InboxMessage, error) {
 				return nil
 			}
 			keys = append(keys, k)
-			out = append(out, InboxMessage{From: m.From, Text: m.Text, At: m.At})
+			im := InboxMessage{From: m.From, Text: m.Text, At: m.At}
+			if !m.Sent.IsZero() {
+				im.Sent = &m.Sent
+			}
+			out = append(out, im)
 			return nil
 		}); err != nil {
 			return err

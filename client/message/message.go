@@ -55,6 +55,10 @@ const (
 	// KindHello opens a stream: its body is the sender's Ed25519 identity
 	// key, and it is signed by that key (the invitee's first box).
 	KindHello Kind = 2
+	// KindTextAt carries part of a text message whose joined body starts
+	// with when the sender wrote it: Unix seconds, 8 bytes big-endian, by
+	// the sender's clock (a claim the reader shows as such).
+	KindTextAt Kind = 3
 )
 
 // Frame is one decoded part of a message.
@@ -123,7 +127,7 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 	if b[0] != version {
 		return nil, fmt.Errorf("%w: version %d", ErrFrame, b[0])
 	}
-	if k := Kind(b[1]); k != KindText && k != KindHello {
+	if k := Kind(b[1]); k != KindText && k != KindHello && k != KindTextAt {
 		return nil, fmt.Errorf("%w: kind %d", ErrFrame, b[1])
 	}
 	part, parts, blen := int(binary.BigEndian.Uint16(b[18:])), int(binary.BigEndian.Uint16(b[20:])), int(binary.BigEndian.Uint16(b[22:]))

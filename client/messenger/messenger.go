@@ -32,6 +32,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,7 +142,10 @@ type contact struct {
 type Message struct {
 	From string
 	Text string
-	At   time.Time
+	At   time.Time // when it arrived
+	// Sent is when the sender says they wrote it (their clock: a claim),
+	// zero when the message does not say.
+	Sent time.Time
 }
 
 // Messenger sends and receives texts for one identity.
@@ -571,11 +575,25 @@ func DecodeInboxEntry(b []byte) (*Message, error) {
 		From string
 		Text string
 		At   int64
+		Sent int64 // absent in entries saved before messages were dated
 	}
 	if err := dec.Unmarshal(b, &e); err != nil {
-		return nil, fmt.Errorf("messenger: inbox entry damaged: %w", err)
+		var old struct {
+			_    struct{} `cbor:",toarray"`
+			From string
+			Text string
+			At   int64
+		}
+		if dec.Unmarshal(b, &old) != nil {
+			return nil, fmt.Errorf("messenger: inbox entry damaged: %w", err)
+		}
+		e.From, e.Text, e.At = old.From, old.Text, old.At
 	}
-	return &Message{From: e.From, Text: e.Text, At: time.Unix(e.At, 0)}, nil
+	m := &Message{From: e.From, Text: e.Text, At: time.Unix(e.At, 0)}
+	if e.Sent != 0 {
+		m.Sent = time.Unix(e.Sent, 0)
+	}
+	return m, nil
 }
 
 // Receive fetches every new box of every contact and returns the complete
@@ -657,7 +675,11 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		}
 		err = m.st.Update(func(tx *store.Tx) error {
 			if got != nil {
-				b, _ := detcbor.Marshal([]any{got.From, got.Text, got.At.Unix()})
+				var sent int64
+				if !got.Sent.IsZero() {
+					sent = got.Sent.Unix()
+				}
+				b, _ := detcbor.Marshal([]any{got.From, got.Text, got.At.Unix(), sent})
 				if err := tx.Put("inbox", fmt.Sprintf("%s/%020d", name, c.InChain.Index), b); err != nil {
 					return err
 				}
@@ -801,6 +823,13 @@ func (m *Messenger) readBox(c *contact, name string, i uint64, key [32]byte, id 
 	}
 	if done {
 		got = &Message{From: name, Text: string(text), At: time.Now()}
+		if f.Kind == message.KindTextAt {
+			if len(text) < 8 {
+				return nil, false, errors.New("bad frame: a dated text without its date")
+			}
+			got.Sent = time.Unix(int64(binary.BigEndian.Uint64(text)), 0)
+			got.Text = string(text[8:])
+		}
 	}
 	return got, false, nil
 }

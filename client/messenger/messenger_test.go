@@ -551,6 +551,9 @@ func TestHostileBoxesSkipped(t *testing.T) {
 	if len(got) != 1 || got[0].Text != "after the junk" {
 		t.Fatalf("received %+v", got)
 	}
+	if d := got[0].At.Sub(got[0].Sent); got[0].Sent.IsZero() || d < -time.Minute || d > time.Minute {
+		t.Fatalf("sent %v, arrived %v: the sender's time is missing or wrong", got[0].Sent, got[0].At)
+	}
 	skipped, _, err := b.m.Skipped()
 	if err != nil || skipped["alice"] != 2 {
 		t.Fatalf("skipped %v, %v; want alice: 2", skipped, err)

@@ -9,6 +9,7 @@ package messenger
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -97,9 +98,12 @@ func (e *outEntry) frames() ([]message.Frame, error) {
 func (e *outEntry) public() Outgoing {
 	o := Outgoing{ID: e.ID, To: e.To, State: e.State, Done: e.Done, Error: e.Error,
 		Queued: time.Unix(e.Queued, 0), Updated: time.Unix(e.Updated, 0)}
-	if e.Kind == message.KindText {
+	switch {
+	case e.Kind == message.KindText:
 		o.Text = string(e.Body)
-	} else {
+	case e.Kind == message.KindTextAt && len(e.Body) >= 8:
+		o.Text = string(e.Body[8:])
+	default:
 		o.Text = "(contact confirmation)"
 	}
 	o.Parts = message.PartsFor(len(e.Body))
@@ -199,7 +203,8 @@ func (m *Messenger) Queue(name, text string) (uint64, error) {
 	}
 	var id uint64
 	err := m.st.Update(func(tx *store.Tx) error {
-		e, err := queue(tx, name, message.KindText, []byte(text))
+		body := binary.BigEndian.AppendUint64(nil, uint64(time.Now().Unix()))
+		e, err := queue(tx, name, message.KindTextAt, append(body, text...))
 		if err == nil {
 			id = e.ID
 		}

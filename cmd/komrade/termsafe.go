@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -117,6 +118,12 @@ func termWidth() int {
 // printMessage prints one received message: its sender's name is the
 // user's own choice, its text is the sender's.
 func printMessage(m daemon.InboxMessage) {
-	prefix := fmt.Sprintf("[%s] %s: ", m.At.Local().Format("15:04"), termSafe(m.From, "  "))
+	// The arrival time is ours; the sender's claim is shown when it
+	// differs by more than a minute (delays, or a sender's clock).
+	when := m.At.Local().Format("15:04")
+	if m.Sent != nil && (m.At.Sub(*m.Sent) > time.Minute || m.Sent.Sub(m.At) > time.Minute) {
+		when += ", sent " + m.Sent.Local().Format("Jan 2 15:04")
+	}
+	prefix := fmt.Sprintf("[%s] %s: ", when, termSafe(m.From, "  "))
 	fmt.Println(wrapSafe(prefix, m.Text, "        ", termWidth()))
 }
