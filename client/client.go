@@ -58,6 +58,7 @@ type Client struct {
 	stream network.Stream
 
 	refreshSem chan struct{} // holds a token while a directory fetch runs: one at a time
+	rtt        rttEstimator  // round trips of requests: ReplyTimeout
 	onSend     func(time.Time, int)
 	onRecv     func(time.Time, int)
 	cover      *cover // Loopix send loop, nil until StartCover
@@ -590,6 +591,7 @@ func (c *Client) Request(ctx context.Context, op wire.Op, body []byte) (wire.Sta
 		return 0, nil, err
 	}
 	p := &pending{surb: surb, ch: make(chan []byte, 1)}
+	start := time.Now()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -607,6 +609,7 @@ func (c *Client) Request(ctx context.Context, op wire.Op, body []byte) (wire.Sta
 	}
 	select {
 	case reply := <-p.ch:
+		c.rtt.sample(time.Since(start))
 		st, rb, err := wire.DecodeReply(reply)
 		if err != nil {
 			return 0, nil, err
@@ -715,4 +718,11 @@ func (c *Client) Close() error {
 // ReplyTimeout is how long to wait for a reply before sending a request
 // again (ARQ): the path's delays (8 hops, each Exp(mu), so 40·mu is far in
 // the tail) plus a margin for processing and storage.
-func (c *Client) ReplyTimeout() time.Duration { return 3*time.Second + 40*c.params.Mu }
+//
+// Round trips measured on replies adapt it (rtt.go): it is SRTT + 4·RTTVAR
+// of the requests' round trips, never under 1 s + 20·mu (the 8 hops' mixing
+// delays are Exp(mu) each: their sum exceeds 20·mu about once in a
+// thousand), and 3 s + 40·mu before the first reply.
+func (c *Client) ReplyTimeout() time.Duration {
+	return c.rtt.timeout(time.Second+20*c.params.Mu, 3*time.Second+40*c.params.Mu)
+}

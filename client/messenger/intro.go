@@ -169,7 +169,10 @@ func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) er
 	bo := backoff.Backoff{Min: time.Second, Max: 8 * time.Second}
 	for try := 0; try < m.tries; try++ {
 		start := time.Now()
-		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
+		// Each try waits longer (TCP's backoff of its timer): a network
+		// slower than the estimate gets its answer in a later try, not
+		// never.
+		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout()<<min(try, 3))
 		err := f(tctx)
 		cancel()
 		if err == nil {
