@@ -86,6 +86,8 @@ type Invite struct {
 	Sig []byte `cbor:"6,keyasint,omitempty"`
 }
 
+var errOwnInvite = errors.New("messenger: this is your own invite: give it to the person you want to talk to")
+
 // inviteContext separates invite signatures from every other signature.
 const inviteContext = "komrade invite v1\x00"
 
@@ -460,6 +462,9 @@ func (m *Messenger) Accept(ctx context.Context, code, name string) error {
 	if err != nil {
 		return err
 	}
+	if bytes.Equal(inv.Identity, m.id.Sign.Public().(ed25519.PublicKey)) {
+		return errOwnInvite
+	}
 	if err := m.checkUnused(ctx, inv); err != nil {
 		return err
 	}
@@ -505,7 +510,7 @@ func (m *Messenger) accept(inv *Invite, name, requestID string) (helloID uint64,
 		return 0, err
 	}
 	if bytes.Equal(inv.Identity, m.id.Sign.Public().(ed25519.PublicKey)) {
-		return 0, errors.New("messenger: this is your own invite: give it to the person you want to talk to")
+		return 0, errOwnInvite
 	}
 	oc, _ := message.NewRatchet(inv.Secret, "invitee->inviter")
 	ic, _ := message.NewRatchet(inv.Secret, "inviter->invitee")
