@@ -319,7 +319,12 @@ func sendCommand() *cli.Command {
 			"waiting or the daemon stops: the daemon delivers it. States: queued, sent,\n" +
 			"acknowledged (stored in the recipient's mailbox), failed (see `komrade outbox`).\n" +
 			"Flags may come before or after the text; everything after -- is text\n" +
-			"(`komrade send bob -- --help` sends \"--help\").",
+			"(`komrade send bob -- --help` sends \"--help\").\n\n" +
+			"Limits: a message is at most 64 boxes of 1472 bytes (94200 bytes of UTF-8\n" +
+			"text). Each box takes one slot of the cover stream and waits for its\n" +
+			"acknowledgement before the next goes, so a long message takes a while: the\n" +
+			"largest, about 90 s on a testnet and several minutes on a real network.\n" +
+			"Empty messages are refused. Without a network the message waits in the outbox.",
 		Flags: []cli.Flag{homeFlag(), &cli.BoolFlag{Name: "no-wait", Usage: "return once the message is queued"},
 			&cli.BoolFlag{Name: "json", Usage: "print the outbox entry as JSON for scripts"}},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
