@@ -405,3 +405,15 @@ func (c *Client) coverReturned(p *pending) {
 	cv.loopsReturned++
 	cv.loopRTT += time.Since(p.sent)
 }
+
+// SlotInterval is the mean time between slots of the λP stream that carries
+// requests (1/λP), or 0 without cover traffic (requests leave at once).
+func (c *Client) SlotInterval() time.Duration {
+	c.mu.Lock()
+	cv := c.cover
+	c.mu.Unlock()
+	if cv == nil || cv.rates.LambdaP <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / cv.rates.LambdaP)
+}
