@@ -31,12 +31,16 @@ import (
 // SocketFile is the API socket in the home directory.
 const SocketFile = "komrade.sock"
 
-// PollInterval is how often the daemon fetches new mailbox boxes.
+// PollInterval is the longest pause between two rounds of fetching new
+// mailbox boxes. With cover traffic the pause is one slot interval of the
+// λP stream (shorter): a poll takes a slot that would otherwise carry a
+// filler, so polling often changes nothing an observer sees and shortens
+// the wait for a message.
 const PollInterval = 2 * time.Second
 
-// introEvery is how many polls pass between scans of the intro set for
-// friend requests (every 30 s at the default PollInterval).
-const introEvery = 15
+// introEvery is how often the daemon scans its intro set for friend
+// requests.
+const introEvery = 30 * time.Second
 
 // resendInterval is how often the outbox is looked at without a new
 // message (messages a shutdown interrupted).
@@ -160,14 +164,20 @@ func (d *Daemon) wake() {
 }
 
 func (d *Daemon) pollLoop(ctx context.Context) {
-	t := time.NewTicker(PollInterval)
+	pause := PollInterval
+	if s := d.cl.SlotInterval(); s > 0 {
+		pause = min(s, PollInterval)
+	}
+	t := time.NewTicker(pause)
 	defer t.Stop()
-	for i := 0; ; i++ {
+	var lastIntro time.Time
+	for {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		hellos := d.m.Hellos()
 		msgs, err := d.m.Receive(pctx)
 		newReqs := 0
-		if i%introEvery == 0 {
+		if time.Since(lastIntro) >= introEvery {
+			lastIntro = time.Now()
 			var rerr error
 			newReqs, rerr = d.m.CheckRequests(pctx)
 			err = errors.Join(err, rerr)
