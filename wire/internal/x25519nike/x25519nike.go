@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -381,26 +382,39 @@ var lowOrder = func() [5]*big.Int {
 	return [5]*big.Int{big.NewInt(0), big.NewInt(1), new(big.Int).Sub(p, big.NewInt(1)), u8a, u8b}
 }()
 
+// lowOrderLE are the 32-byte little-endian encodings, top bit clear, of
+// the low-order u-coordinates and of the values that reduce to them mod p
+// (p and p+1 for 0 and 1; the others plus p do not fit 255 bits).
+var lowOrderLE = func() [][Size]byte {
+	var out [][Size]byte
+	for _, l := range lowOrder {
+		for _, u := range []*big.Int{l, new(big.Int).Add(l, fieldP)} {
+			if u.BitLen() > 255 {
+				continue
+			}
+			var le [Size]byte
+			u.FillBytes(le[:])
+			slices.Reverse(le[:])
+			out = append(out, le)
+		}
+	}
+	return out
+}()
+
 // IsLowOrder reports whether the 32-byte X25519 public key pub (as X25519
 // reads it: little-endian, top bit ignored, non-canonical values reduced) is
-// a low-order point, on which DeriveSecret panics. It costs no scalar
-// multiplication, so a node can refuse such a packet before any key
-// exchange.
+// a low-order point, on which DeriveSecret panics. It costs a few byte
+// comparisons and no scalar multiplication, so a node can refuse such a
+// packet before any key exchange.
 func IsLowOrder(pub []byte) bool {
 	if len(pub) != Size {
 		return false
 	}
-	var be [Size]byte
-	for i, b := range pub {
-		be[Size-1-i] = b
-	}
-	be[0] &= 0x7f
-	u := new(big.Int).SetBytes(be[:])
-	if u.Cmp(fieldP) >= 0 {
-		u.Sub(u, fieldP)
-	}
-	for _, l := range lowOrder {
-		if u.Cmp(l) == 0 {
+	var u [Size]byte
+	copy(u[:], pub)
+	u[Size-1] &= 0x7f
+	for _, l := range lowOrderLE {
+		if u == l {
 			return true
 		}
 	}
