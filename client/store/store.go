@@ -4,6 +4,11 @@
 // Contacts, capabilities, messages and queues all live here; nothing about
 // them is readable on disk without the passphrase, not even key names.
 //
+// Each value is sealed under its own random key, kept in a separate key
+// file (keyfile.go) and overwritten with zeros when the value is replaced or
+// deleted: a seized store, passphrase and all, does not give back earlier
+// ratchet keys or messages already read.
+//
 // Writes go through Update, one bbolt transaction: several changes land
 // together or not at all, so a crash never leaves half an update (a message
 // marked sent but not queued, say). The file is created 0600.
@@ -11,9 +16,11 @@ package store
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -35,6 +42,13 @@ var (
 	metaSalt   = []byte("salt")
 	metaParams = []byte("params")
 	metaCheck  = []byte("check")
+	// metaFormat is absent in stores written before values had keys of
+	// their own (Open migrates them); formatMigrated marks a store whose
+	// values were migrated but whose file still holds the old values'
+	// pages, to be scrubbed.
+	metaFormat     = []byte("format")
+	formatKeyed    = []byte("2")
+	formatMigrated = []byte("2m")
 )
 
 // ErrWrongPassphrase means the passphrase does not open the store.
@@ -51,6 +65,9 @@ type Store struct {
 		Open(dst, nonce, ciphertext, ad []byte) ([]byte, error)
 	}
 	macKey []byte
+	wrap   cipher.AEAD // wraps the key file's slots
+	keys   *keyFile
+	path   string
 }
 
 // Create makes a new store at path (mode 0600); it fails if one exists.
@@ -72,6 +89,12 @@ func Create(path string, passphrase []byte, p seal.Params) (*Store, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("store: create %s: %w", path, err)
 	}
+	fail := func(err error) (*Store, error) {
+		db.Close()
+		os.Remove(path)
+		os.Remove(keyPath(path))
+		return nil, fmt.Errorf("store: initialise: %w", err)
+	}
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		db.Close()
@@ -81,6 +104,12 @@ func Create(path string, passphrase []byte, p seal.Params) (*Store, error) {
 	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	s.path = path
+	// The store file is ours (created exclusively): a key file left
+	// beside it belongs to no store.
+	if s.keys, err = openKeyFile(keyPath(path), s.wrap, true); err != nil {
+		return fail(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucket(metaBucket)
@@ -94,12 +123,14 @@ func Create(path string, passphrase []byte, p seal.Params) (*Store, error) {
 		if err := b.Put(metaParams, params); err != nil {
 			return err
 		}
+		if err := b.Put(metaFormat, formatKeyed); err != nil {
+			return err
+		}
 		return b.Put(metaCheck, s.seal([]byte("check"), []byte("komrade store v1")))
 	})
 	if err != nil {
-		db.Close()
-		os.Remove(path)
-		return nil, fmt.Errorf("store: initialise: %w", err)
+		s.keys.f.Close()
+		return fail(err)
 	}
 	return s, nil
 }
@@ -125,7 +156,7 @@ func Open(path string, passphrase []byte) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	var salt, params, check []byte
+	var salt, params, check, format []byte
 	err = db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(metaBucket)
 		if b == nil {
@@ -134,6 +165,7 @@ func Open(path string, passphrase []byte) (*Store, error) {
 		salt = append([]byte(nil), b.Get(metaSalt)...)
 		params = append([]byte(nil), b.Get(metaParams)...)
 		check = append([]byte(nil), b.Get(metaCheck)...)
+		format = append([]byte(nil), b.Get(metaFormat)...)
 		return nil
 	})
 	if err != nil {
@@ -158,6 +190,11 @@ func Open(path string, passphrase []byte) (*Store, error) {
 		db.Close()
 		return nil, ErrWrongPassphrase
 	}
+	s.path = path
+	if err := s.openKeys(format); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -177,13 +214,20 @@ func newStore(db *bolt.DB, passphrase, salt []byte, p seal.Params) (*Store, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, aead: aead, macKey: derive("keys")}, nil
+	wrapKey := derive("slots")
+	defer clear(wrapKey)
+	wrap, err := chacha20poly1305.NewX(wrapKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, aead: aead, macKey: derive("keys"), wrap: wrap}, nil
 }
 
-// Close closes the file.
+// Close closes the files.
 func (s *Store) Close() error {
 	clear(s.macKey)
-	return s.db.Close()
+	err := s.db.Close()
+	return errors.Join(err, s.keys.close())
 }
 
 // name hides a bucket or key name: an HMAC, so lookups work and names do
@@ -215,16 +259,69 @@ func (s *Store) open(ad, sealed []byte) ([]byte, error) {
 type Tx struct {
 	s  *Store
 	tx *bolt.Tx
+	// The key slots this transaction took for new values, and those of
+	// the values it replaced or deleted.
+	took, freed []uint32
 }
 
-// Update runs f in one transaction: all its writes land, or none.
+// Update runs f in one transaction: all its writes land, or none. The keys
+// of the values it replaced or deleted are destroyed once it commits.
 func (s *Store) Update(f func(*Tx) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return f(&Tx{s: s, tx: tx}) })
+	t := &Tx{s: s}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		t.tx = tx
+		if err := f(t); err != nil {
+			return err
+		}
+		if len(t.took) == 0 {
+			return nil
+		}
+		// The new values' keys are on disk before the values are.
+		return s.keys.sync()
+	})
+	if err != nil {
+		return errors.Join(err, s.keys.abort(t.took))
+	}
+	return s.keys.retire(t.freed)
 }
 
 // View runs f in a read-only transaction.
 func (s *Store) View(f func(*Tx) error) error {
-	return s.db.View(func(tx *bolt.Tx) error { return f(&Tx{s: s, tx: tx}) })
+	g := s.keys.enter()
+	err := s.db.View(func(tx *bolt.Tx) error { return f(&Tx{s: s, tx: tx}) })
+	return errors.Join(err, s.keys.leave(g))
+}
+
+// sealValue seals rec, the record of hidden key k, under a new key of its
+// own: the value is the key's slot number ‖ nonce ‖ ciphertext, and the
+// associated data k ‖ slot number (a value moved to another key, or given
+// another slot, does not open).
+func (t *Tx) sealValue(k, rec []byte) ([]byte, error) {
+	slot, key, err := t.s.keys.newKey()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	t.took = append(t.took, slot)
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return nil, err
+	}
+	v := make([]byte, slotRefLen+chacha20poly1305.NonceSizeX, slotRefLen+chacha20poly1305.NonceSizeX+len(rec)+chacha20poly1305.Overhead)
+	binary.BigEndian.PutUint32(v, slot)
+	if _, err := rand.Read(v[slotRefLen:]); err != nil {
+		return nil, err
+	}
+	ad := append(bytes.Clone(k), v[:slotRefLen]...)
+	return aead.Seal(v, v[slotRefLen:], rec, ad), nil
+}
+
+// slotOf is the key slot a stored value names.
+func slotOf(v []byte) (uint32, bool) {
+	if len(v) < slotRefLen+chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(v), true
 }
 
 // Put stores value under (bucket, key).
@@ -234,11 +331,23 @@ func (t *Tx) Put(bucket, key string, value []byte) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	k := t.s.name(bucket, key)
+	old, had := slotOf(b.Get(k))
 	// The sealed record carries its key name, so List can recover it; the
 	// hidden name is the associated data, so records cannot be swapped.
 	rec := append([]byte{byte(len(key) >> 8), byte(len(key))}, key...)
 	rec = append(rec, value...)
-	return b.Put(k, t.s.seal(k, rec))
+	v, err := t.sealValue(k, rec)
+	clear(rec)
+	if err != nil {
+		return err
+	}
+	if err := b.Put(k, v); err != nil {
+		return err
+	}
+	if had {
+		t.freed = append(t.freed, old)
+	}
+	return nil
 }
 
 // Get returns the value under (bucket, key), or ErrNotFound.
@@ -262,7 +371,15 @@ func (t *Tx) Delete(bucket, key string) error {
 	if b == nil {
 		return nil
 	}
-	return b.Delete(t.s.name(bucket, key))
+	k := t.s.name(bucket, key)
+	old, had := slotOf(b.Get(k))
+	if err := b.Delete(k); err != nil {
+		return err
+	}
+	if had {
+		t.freed = append(t.freed, old)
+	}
+	return nil
 }
 
 // List calls f for every key and value of bucket, in no particular order.
@@ -280,9 +397,33 @@ func (t *Tx) List(bucket string, f func(key string, value []byte) error) error {
 	})
 }
 
+// decode opens the value v of hidden key k.
 func (s *Store) decode(k, v []byte) (string, []byte, error) {
-	rec, err := s.open(k, v)
-	if err != nil || len(rec) < 2 {
+	slot, ok := slotOf(v)
+	if !ok {
+		return "", nil, errors.New("store: damaged record")
+	}
+	key, err := s.keys.key(slot)
+	if err != nil {
+		return "", nil, err
+	}
+	defer clear(key)
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return "", nil, err
+	}
+	ad := append(bytes.Clone(k), v[:slotRefLen]...)
+	rec, err := aead.Open(nil, v[slotRefLen:slotRefLen+chacha20poly1305.NonceSizeX], v[slotRefLen+chacha20poly1305.NonceSizeX:], ad)
+	if err != nil {
+		return "", nil, errors.New("store: damaged record")
+	}
+	defer clear(rec)
+	return parseRecord(rec)
+}
+
+// parseRecord splits a record into its key name and value.
+func parseRecord(rec []byte) (string, []byte, error) {
+	if len(rec) < 2 {
 		return "", nil, errors.New("store: damaged record")
 	}
 	n := int(rec[0])<<8 | int(rec[1])
