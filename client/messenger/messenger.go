@@ -647,7 +647,12 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			return out, err
 		}
 		id := *(*[32]byte)(idx.BoxIDForContext(rc, boxContext).Bytes())
-		box, err := m.fetchNext(ctx, id)
+		var box *record.Box
+		err = m.retry(ctx, func(c context.Context) error {
+			var err error
+			box, err = m.c.GetBox(c, id)
+			return err
+		})
 		if errors.Is(err, wire.ErrNotFound) {
 			skip, err := m.probeGap(ctx, name, rc, c.InChain.Index, id)
 			if err != nil || skip == 0 {
@@ -712,76 +717,6 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		}
 	}
 	return out, ctx.Err()
-}
-
-// pipeline is how many reads of the same next box may be in flight.
-const pipeline = 3
-
-// fetchNext reads the box a reader waits for. While no read has answered,
-// another starts every slot interval of the cover stream (up to pipeline
-// at once), so that a read leaves in about every λP slot: a box that
-// arrives is found by the first read that leaves after it, not after the
-// round trip of a read already on its way. The slots are there anyway (an
-// empty one carries a filler), so an observer sees no difference. The
-// first read that finds the box wins; "not found" is the answer of the
-// latest read. Errors other than "not found" are retried as m.retry does.
-func (m *Messenger) fetchNext(ctx context.Context, id [32]byte) (*record.Box, error) {
-	every := m.c.SlotInterval()
-	if every <= 0 {
-		var box *record.Box
-		err := m.retry(ctx, func(c context.Context) error {
-			var err error
-			box, err = m.c.GetBox(c, id)
-			return err
-		})
-		return box, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type answer struct {
-		n   int
-		box *record.Box
-		err error
-	}
-	answers := make(chan answer, pipeline)
-	start := func(n int) {
-		go func() {
-			var box *record.Box
-			err := m.retry(ctx, func(c context.Context) error {
-				var err error
-				box, err = m.c.GetBox(c, id)
-				return err
-			})
-			answers <- answer{n, box, err}
-		}()
-	}
-	started, latest := 1, 1
-	start(1)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	inFlight, answered := 1, false
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-tick.C:
-			if !answered && inFlight < pipeline {
-				started++
-				latest = started
-				inFlight++
-				start(started)
-			}
-		case a := <-answers:
-			inFlight--
-			answered = true
-			switch {
-			case a.err == nil:
-				return a.box, nil
-			case a.n == latest || inFlight == 0:
-				return nil, a.err // the latest read's answer (or the last one's)
-			}
-		}
-	}
 }
 
 // probeGap looks, at most once per probeEvery for each contact, for a box
