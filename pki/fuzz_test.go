@@ -111,3 +111,31 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeParams feeds arbitrary bytes to DecodeParams, as a peer on the
+// network-parameters protocol or a gateway's directory response can.
+// Nothing may panic; whatever decodes is valid, re-encodes to the same
+// bytes (so its id names it), and compares with the defaults.
+func FuzzDecodeParams(f *testing.F) {
+	def, err := DefaultParams().Encode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(def)
+	f.Add(def[:len(def)/2])
+	f.Add([]byte{0xa0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := DecodeParams(b)
+		if err != nil {
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("decoded invalid params: %v", err)
+		}
+		again, err := p.Encode()
+		if err != nil || !reflect.DeepEqual(again, b) {
+			t.Fatalf("re-encoding differs: %v", err)
+		}
+		_ = Diff(p, DefaultParams())
+	})
+}
