@@ -283,7 +283,7 @@ func (c *Client) refreshFrom(ctx context.Context, gw peer.ID, gwID pki.NodeID) e
 	}
 	c.mu.Lock()
 	if c.params.Version == 0 {
-		c.setParams(params) // in Dial, before any other goroutine reads them
+		c.setParams(params) // the first gateway's, under mu: Params reads them
 	}
 	c.mu.Unlock()
 	if _, ok := dir.Lookup(gwID); !ok {
@@ -302,8 +302,13 @@ func (c *Client) setParams(p pki.Params) {
 	c.clock = pki.NewClock(p.EpochLength)
 }
 
-// Params returns the network's parameters.
-func (c *Client) Params() pki.Params { return c.params }
+// Params returns the network's parameters (zero until a gateway served
+// them, for a client opened offline without a network file).
+func (c *Client) Params() pki.Params {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.params
+}
 
 // FetchDirectory asks a gateway for its directory and the network's
 // parameters, checks that they are those of network (own, when the client
@@ -408,10 +413,17 @@ const DirectoryMaxAge = time.Minute
 func (c *Client) currentDirectory(ctx context.Context) (*pki.Directory, uint64, error) {
 	bo := backoff.Backoff{Min: 50 * time.Millisecond, Max: time.Second}
 	for {
-		epoch := c.clock.Current()
 		c.mu.Lock()
+		known, clock, offline := c.params.Version != 0, c.clock, !c.offlineSince.IsZero()
 		dir, fetched := c.dir, c.dirFetched
 		c.mu.Unlock()
+		if !known {
+			return nil, 0, ErrOffline // opened offline: no gateway has served the parameters yet
+		}
+		epoch := clock.Current()
+		if offline && (dir == nil || dir.Epoch != epoch) {
+			return nil, 0, ErrOffline // no gateway to fetch a directory from
+		}
 		if dir != nil && dir.Epoch == epoch {
 			if time.Since(fetched) >= DirectoryMaxAge {
 				c.refreshInBackground()
@@ -643,7 +655,7 @@ func (c *Client) buildRequest(ctx context.Context, op wire.Op, body []byte) ([]b
 	if err != nil {
 		return nil, nil, err
 	}
-	mu := c.params.Mu
+	mu := c.Params().Mu
 	fhops, err := pki.HopsFor(epoch, mu, gw, fwd[0], fwd[1], fwd[2])
 	if err != nil {
 		return nil, nil, err
@@ -727,6 +739,6 @@ func (c *Client) Close() error {
 // 1 s + 20·mu), so the estimate only ever lengthens the wait, on networks
 // slower than the floor assumes.
 func (c *Client) ReplyTimeout() time.Duration {
-	floor := 3*time.Second + 40*c.params.Mu
+	floor := 3*time.Second + 40*c.Params().Mu
 	return c.rtt.timeout(floor, floor)
 }

@@ -380,7 +380,7 @@ func (c *Client) dropPacket(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	hops, err := pki.HopsFor(epoch, c.params.Mu, gw, route[0], route[1], route[2])
+	hops, err := pki.HopsFor(epoch, c.Params().Mu, gw, route[0], route[1], route[2])
 	if err != nil {
 		return nil, err
 	}

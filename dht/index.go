@@ -67,9 +67,17 @@ func decodeIndexEntry(k string, b []byte) (indexEntry, error) {
 		return indexEntry{}, errors.New("dht: malformed index entry")
 	}
 	e := indexEntry{dsKey: ds.RawKey(k[len(indexPrefix):]), expires: int64(binary.BigEndian.Uint64(b)), key: string(b[40:])}
+	// The entry comes from disk: only a key of a republished namespace, of
+	// a sane length, may become a PUT.
+	if ns, _, err := record.SplitKey(e.key); err != nil || !republished[ns] || len(e.key) > maxIndexedKey {
+		return indexEntry{}, errors.New("dht: malformed index entry")
+	}
 	copy(e.hash[:], b[8:40])
 	return e, nil
 }
+
+// maxIndexedKey bounds a record key read back from the index.
+const maxIndexedKey = 256
 
 func indexKey(dsKey ds.Key) ds.Key { return ds.RawKey(indexPrefix + dsKey.String()) }
 

@@ -79,8 +79,8 @@ func (s *cappedStream) Read(p []byte) (int, error) {
 			}
 			continue
 		}
-		if s.shift > 63 {
-			return s.fail(fmt.Errorf("%w: bad length prefix", errRequestTooLarge))
+		if s.shift >= 21 { // a fourth prefix byte: at least 2^21 > MaxRequestSize, or not minimal
+			return s.fail(fmt.Errorf("%w: length prefix too long", errRequestTooLarge))
 		}
 		s.prefix |= uint64(b&0x7f) << s.shift
 		s.shift += 7

@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"io"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -54,9 +56,8 @@ func TestKadProtocolLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetReadDeadline(time.Now().Add(5 * time.Second))
-	start := time.Now()
-	if _, err := io.ReadAll(s); err == nil || time.Since(start) > 4*time.Second {
-		t.Fatalf("oversized message: stream ended with %v after %v, want a reset at once", err, time.Since(start))
+	if _, err := io.ReadAll(s); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("oversized message: stream ended with %v, want a reset (not our read deadline)", err)
 	}
 	// b still gets answers on its own streams.
 	if err := b.DHT.Ping(ctx, a.Host.ID()); err != nil {

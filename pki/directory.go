@@ -107,13 +107,15 @@ func BuildSelect(network NetworkID, epoch uint64, raws [][]byte, allow map[NodeI
 	}
 	byNode := map[NodeID][]cand{}
 	var foreign []Foreign
+	tried := 0 // signature checks spent on other networks' descriptors
 	for _, raw := range raws {
 		d, err := peek(raw)
 		if err != nil {
 			continue
 		}
 		if d.Network != network {
-			if len(foreign) < maxForeign && !slices.ContainsFunc(foreign, func(f Foreign) bool { return f.Node == d.NodeID }) {
+			if tried < maxForeign && !slices.ContainsFunc(foreign, func(f Foreign) bool { return f.Node == d.NodeID }) {
+				tried++
 				if v, err := Verify(raw); err == nil {
 					foreign = append(foreign, Foreign{v.NodeID, v.Network})
 				}

@@ -62,10 +62,16 @@ func TestStartsOffline(t *testing.T) {
 	if _, err := client.Init(home, []byte("a passphrase")); err != nil {
 		t.Fatal(err)
 	}
-	d, err := daemon.Start(ctx, home, []byte("a passphrase"), net.Client, log)
+	// As a user's config usually is: the network id, not its file, so
+	// the parameters come only from a gateway.
+	cfg := net.Client
+	cfg.NetworkFile, cfg.Params = "", nil
+	d, err := daemon.Start(ctx, home, []byte("a passphrase"), cfg, log)
 	if err != nil {
 		t.Fatalf("start with every gateway down: %v", err)
 	}
+	// Polls and the cover loop run meanwhile; the daemon must not fall over
+	// for want of the parameters (the clock had no epoch length).
 	t.Cleanup(func() { d.Close() })
 	api := daemon.Connect(home)
 	s, err := api.Status(ctx)

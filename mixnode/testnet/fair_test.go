@@ -23,6 +23,7 @@ func TestFloodingClientLosesOnlyItsOwn(t *testing.T) {
 	if honest.Gateway() != gw.PeerID() {
 		t.Fatalf("client picked gateway %s, want node 0", honest.Gateway())
 	}
+	gwStart := time.Now()
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var sent [4]int
@@ -43,7 +44,17 @@ func TestFloodingClientLosesOnlyItsOwn(t *testing.T) {
 		}()
 	}
 	t.Cleanup(func() { stop(); wg.Wait() })
-	time.Sleep(time.Second) // the flood is under way (not a wait for a condition: a load)
+	// Wait until the flood fills the flooder's queues: the gateway is loaded.
+	for gw.Metrics().Dropped(mixnode.DropClientQueueFull) == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("flood stopped")
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Since(gwStart) > time.Minute {
+			t.Fatal("the flood never filled the flooder's queue within a minute")
+		}
+	}
 	if got := echoes(t, honest, 10, 5, 30*time.Second); got != 10 {
 		t.Errorf("%d/10 echoes of the honest client came back during the flood", got)
 	}
