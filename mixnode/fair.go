@@ -16,13 +16,19 @@ import (
 
 // clientQueueLen bounds one client's packets waiting for their turn. A
 // client's cover traffic is a few packets a second; 64 is many seconds of it.
-const clientQueueLen = 64
+// fairTotal bounds the packets of all clients together (peer ids are free,
+// so many links must not add up to unbounded memory): 4096 packets, 13 MB.
+const (
+	clientQueueLen = 64
+	fairTotal      = 4096
+)
 
 // fairQueue holds the client queues that have packets, in turn order.
 type fairQueue struct {
-	mu   sync.Mutex
-	ring []*clientQueue
-	wake chan struct{} // one token: the ring went from empty to non-empty
+	mu    sync.Mutex
+	total int // packets waiting, all clients
+	ring  []*clientQueue
+	wake  chan struct{} // one token: the ring went from empty to non-empty
 }
 
 // clientQueue is one client link's waiting packets.
@@ -33,14 +39,15 @@ type clientQueue struct {
 
 func newFairQueue() *fairQueue { return &fairQueue{wake: make(chan struct{}, 1)} }
 
-// push queues pkt for client c; false when c's queue is full (the packet is
-// dropped, and only c loses).
+// push queues pkt for client c; false when c's queue, or all clients'
+// together, are full (the packet is dropped).
 func (f *fairQueue) push(c *clientQueue, pkt []byte) bool {
 	f.mu.Lock()
-	if len(c.pkts) >= clientQueueLen {
+	if len(c.pkts) >= clientQueueLen || f.total >= fairTotal {
 		f.mu.Unlock()
 		return false
 	}
+	f.total++
 	c.pkts = append(c.pkts, pkt)
 	if !c.inRing {
 		c.inRing = true
@@ -64,6 +71,7 @@ func (f *fairQueue) pop() ([]byte, bool) {
 	c := f.ring[0]
 	f.ring[0] = nil
 	f.ring = f.ring[1:]
+	f.total--
 	p := c.pkts[0]
 	c.pkts[0] = nil
 	c.pkts = c.pkts[1:]

@@ -11,9 +11,10 @@ import (
 // replayCapacity tags at a false-positive rate of at most 1e-6 (one honest
 // packet in a million dropped as a replay once the filter is that full).
 // 8.9 million packets per epoch is 7400 per second over a 20-minute epoch,
-// more than a node on two cores unwraps. At most two epochs are held (the
-// current one and the one before), so the cache never exceeds 64 MiB, and
-// a page of a filter is only resident once a tag touches it.
+// more than a node on two cores unwraps. Two epochs are held (the current
+// one and the one before), three in the last minutes of an epoch when the
+// next epoch's key opens packets (at most 96 MiB), and a page of a filter
+// is only resident once a tag touches it.
 const (
 	replayFilterBytes = 32 << 20
 	replayHashes      = 20 // -log2(1e-6)
@@ -46,12 +47,19 @@ func newReplayCacheSize(bytes int) *replayCache {
 // seen records tag for epoch and reports whether it was (probably) there.
 func (c *replayCache) seen(epoch uint64, tag []byte) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	f, ok := c.filters[epoch]
 	if !ok {
-		f = make([]uint64, c.size/8)
-		c.filters[epoch] = f
+		// Allocated (32 MiB, zeroed) without the lock, so the other
+		// workers do not wait for it at an epoch boundary.
+		c.mu.Unlock()
+		fresh := make([]uint64, c.size/8)
+		c.mu.Lock()
+		if f, ok = c.filters[epoch]; !ok {
+			f = fresh
+			c.filters[epoch] = f
+		}
 	}
+	defer c.mu.Unlock()
 	return c.probe(f, tag, true)
 }
 
