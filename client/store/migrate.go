@@ -128,7 +128,9 @@ func (s *Store) scrub() error {
 		return err
 	}
 	defer old.Close()
-	if err := s.db.Close(); err != nil {
+	err = s.db.Close()
+	s.db = nil // closed: Open must not close it again
+	if err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -138,9 +140,11 @@ func (s *Store) scrub() error {
 	if err := syncDir(s.path); err != nil {
 		return err
 	}
-	if s.db, err = bolt.Open(s.path, 0o600, &bolt.Options{Timeout: time.Second}); err != nil {
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
 		return err
 	}
+	s.db = db
 	return zeroFile(old)
 }
 

@@ -97,13 +97,11 @@ func Create(path string, passphrase []byte, p seal.Params) (*Store, error) {
 	}
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
-		db.Close()
-		return nil, err
+		return fail(err) // the file made above must not block the next init
 	}
 	s, err := newStore(db, passphrase, salt, p)
 	if err != nil {
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	s.path = path
 	// The store file is ours (created exclusively): a key file left
@@ -192,7 +190,9 @@ func Open(path string, passphrase []byte) (*Store, error) {
 	}
 	s.path = path
 	if err := s.openKeys(format); err != nil {
-		s.db.Close()
+		if s.db != nil { // scrub may have closed it
+			s.db.Close()
+		}
 		return nil, err
 	}
 	return s, nil
