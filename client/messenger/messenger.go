@@ -795,9 +795,15 @@ func (m *Messenger) skipLost(name string, c *contact, n int) error {
 // box holds (it comes from another person), it returns an error rather
 // than stop the daemon: a panic while reading it is an error too.
 func (m *Messenger) readBox(c *contact, name string, i uint64, key [32]byte, id [32]byte, box *record.Box) (got *Message, rekeyed bool, err error) {
+	partial, partialID := c.Partial, c.PartialID
 	defer func() {
 		if r := recover(); r != nil {
 			got, rekeyed, err = nil, false, fmt.Errorf("reading the box failed: %v", r)
+		}
+		if err != nil {
+			// A box skipped as unreadable must not cost the message in
+			// progress its parts.
+			c.Partial, c.PartialID = partial, partialID
 		}
 	}()
 	pt, err := message.Open(key, id[:], box.Blob)

@@ -190,6 +190,9 @@ func (m *Messenger) RemoveContact(name string) (dropped int, err error) {
 		return tx.Delete("contacts", name)
 	})
 	if err == nil {
+		m.probeMu.Lock()
+		delete(m.probed, name)
+		m.probeMu.Unlock()
 		m.changed()
 	}
 	return dropped, err
