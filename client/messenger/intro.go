@@ -169,10 +169,12 @@ func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) er
 	bo := backoff.Backoff{Min: time.Second, Max: 8 * time.Second}
 	for try := 0; try < m.tries; try++ {
 		start := time.Now()
-		// Each try waits longer (TCP's backoff of its timer): a network
-		// slower than the estimate gets its answer in a later try, not
-		// never.
-		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout()<<min(try, 3))
+		// Every try waits ReplyTimeout, which follows the measured round
+		// trips. (Doubling it per try, as TCP backs off its timer, was
+		// taken back: lost packets here are losses, not congestion, and
+		// with 5% loss per node a read's tenth try waited 25 s; a read of
+		// 20 boxes then ran past two minutes.)
+		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
 		err := f(tctx)
 		cancel()
 		if err == nil {
