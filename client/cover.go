@@ -64,23 +64,44 @@ type queued struct {
 	ctx context.Context
 }
 
-// next returns the oldest queued packet whose request still waits, or nil.
+// next returns the oldest queued packet whose request still waits, or nil:
+// first of the urgent queue, then of the background one.
 func (cv *cover) next() []byte {
-	for {
-		select {
-		case q := <-cv.queue:
-			if q.ctx.Err() == nil {
-				return q.pkt
+	for _, q := range []chan queued{cv.queue, cv.bulk} {
+	drain:
+		for {
+			select {
+			case p := <-q:
+				if p.ctx.Err() == nil {
+					return p.pkt
+				}
+			default:
+				break drain
 			}
-		default:
-			return nil
 		}
 	}
+	return nil
+}
+
+type backgroundKey struct{}
+
+// Background marks the requests made with the returned context as
+// background work (feed refreshes): they take a λP slot only when no other
+// request waits for one, so that messages, mailbox polls and alerts go
+// first. What leaves is the same either way; only the order changes.
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+func isBackground(ctx context.Context) bool {
+	b, _ := ctx.Value(backgroundKey{}).(bool)
+	return b
 }
 
 type cover struct {
 	rates Rates
-	queue chan queued
+	queue chan queued // requests, messages and polls
+	bulk  chan queued // background requests (see Background)
 
 	mu            sync.Mutex
 	sent          map[string]uint64
@@ -106,7 +127,7 @@ func (c *Client) StartCover(ctx context.Context, r Rates) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	cv := &cover{rates: r, queue: make(chan queued, realQueue), sent: map[string]uint64{}}
+	cv := &cover{rates: r, queue: make(chan queued, realQueue), bulk: make(chan queued, realQueue), sent: map[string]uint64{}}
 	c.mu.Lock()
 	switch {
 	case c.closed:
@@ -136,7 +157,7 @@ func (c *Client) LoopStats() LoopStats {
 	}
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
-	s := LoopStats{Sent: cv.sent["loop"], Returned: cv.loopsReturned, Departures: map[string]uint64{}, Queued: len(cv.queue)}
+	s := LoopStats{Sent: cv.sent["loop"], Returned: cv.loopsReturned, Departures: map[string]uint64{}, Queued: len(cv.queue) + len(cv.bulk)}
 	for k, v := range cv.sent {
 		s.Departures[k] = v
 	}
@@ -171,8 +192,12 @@ func (c *Client) send(ctx context.Context, pkt []byte) error {
 	if cv == nil {
 		return c.writeFrame(pkt)
 	}
+	q := cv.queue
+	if isBackground(ctx) {
+		q = cv.bulk
+	}
 	select {
-	case cv.queue <- queued{pkt, ctx}:
+	case q <- queued{pkt, ctx}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

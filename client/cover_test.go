@@ -177,3 +177,4 @@ func TestCoverIndistinguishable(t *testing.T) {
 		t.Errorf("no loop came back: %+v", idleStats)
 	}
 }
+

@@ -64,6 +64,7 @@ type Daemon struct {
 	received int
 	lastPoll time.Time
 	pollErr  string
+	introErr string // the last friend-request scan's error
 }
 
 // Start unlocks the identity in home, connects to a gateway of cfg, starts
@@ -109,7 +110,11 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	ctx, stop := context.WithCancel(ctx) // the loops end with ctx or Close
 	d := &Daemon{home: home, cl: cl, st: st, m: messenger.New(cl, id, st, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop}
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
-	d.wg.Add(3)
+	d.wg.Add(4)
+	go func() {
+		defer d.wg.Done()
+		d.introLoop(ctx)
+	}()
 	go func() {
 		defer d.wg.Done()
 		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -170,22 +175,11 @@ func (d *Daemon) pollLoop(ctx context.Context) {
 	}
 	t := time.NewTicker(pause)
 	defer t.Stop()
-	var lastIntro time.Time
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		hellos := d.m.Hellos()
 		msgs, err := d.m.Receive(pctx)
-		newReqs := 0
-		if time.Since(lastIntro) >= introEvery {
-			lastIntro = time.Now()
-			var rerr error
-			newReqs, rerr = d.m.CheckRequests(pctx)
-			err = errors.Join(err, rerr)
-		}
 		cancel()
-		if newReqs > 0 {
-			d.log.Info("new friend requests; see `komrade contact requests`", "count", newReqs)
-		}
 		if d.m.Hellos() != hellos {
 			d.wake() // messages waiting for that hello can leave
 		}
@@ -195,6 +189,33 @@ func (d *Daemon) pollLoop(ctx context.Context) {
 		d.pollErr = ""
 		if err != nil && ctx.Err() == nil {
 			d.pollErr = err.Error()
+		}
+		d.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// introLoop scans the intro set for friend requests every introEvery. It
+// runs beside the poll loop, so that a scan (a round trip through the mix
+// network) never delays the next mailbox poll.
+func (d *Daemon) introLoop(ctx context.Context) {
+	t := time.NewTicker(introEvery)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		n, err := d.m.CheckRequests(pctx)
+		cancel()
+		if n > 0 {
+			d.log.Info("new friend requests; see `komrade contact requests`", "count", n)
+		}
+		d.mu.Lock()
+		d.introErr = ""
+		if err != nil && ctx.Err() == nil {
+			d.introErr = err.Error()
 		}
 		d.mu.Unlock()
 		select {
@@ -456,7 +477,7 @@ func (d *Daemon) status() (*Status, error) {
 	loops := Loops{Sent: ls.Sent, Returned: ls.Returned, MeanRTTMs: float64(ls.MeanRTT.Microseconds()) / 1000,
 		Departures: ls.Departures, Queued: ls.Queued}
 	s := &Status{Gateway: d.cl.Gateway().String(), Loops: loops, Unread: unread, Contacts: c,
-		LastPoll: d.lastPoll, PollError: d.pollErr, Received: d.received, Fingerprint: d.m.Fingerprint(),
+		LastPoll: d.lastPoll, PollError: strings.TrimSpace(d.pollErr + " " + d.introErr), Received: d.received, Fingerprint: d.m.Fingerprint(),
 		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers(), Skipped: skipped, Lost: lost}
 	if dir != nil {
 		s.Epoch, s.Nodes = dir.Epoch, len(dir.Nodes)

@@ -169,7 +169,26 @@ type Messenger struct {
 	probeMu    sync.Mutex
 	probed     map[string]time.Time // when each contact's stream was last probed for a gap
 	probeEvery time.Duration
+
+	arrived atomic.Pointer[func(Message)] // see OnArrival
 }
+
+// OnArrival sets f to be called with each message as soon as it is saved in
+// the inbox, before the Receive that read it returns (Receive goes on to
+// fetch the contact's next box first). f runs on the receiving goroutine and
+// must not block; nil removes it.
+func (m *Messenger) OnArrival(f func(Message)) {
+	if f == nil {
+		m.arrived.Store(nil)
+		return
+	}
+	m.arrived.Store(&f)
+}
+
+// receiveParallel is how many contacts' mailboxes are read at once. Each
+// read waits for its own λP slot, so reading contacts one after another
+// made a message from the last of n contacts wait n round trips.
+const receiveParallel = 8
 
 // Gap detection: a reader reads a contact's boxes in order, so a box that
 // the network lost (every replica gone after it was acknowledged) would stop
@@ -616,15 +635,26 @@ func (m *Messenger) Receive(ctx context.Context) ([]Message, error) {
 		keys = append(keys, n)
 	}
 	sort.Strings(keys)
-	var out []Message
-	for _, n := range keys {
-		msgs, err := m.receiveFrom(ctx, n)
-		out = append(out, msgs...)
-		if err != nil {
-			return out, err
-		}
+	// Contacts are read concurrently (receiveFrom saves each box only if
+	// nobody else took it); results are returned in name order.
+	results := make([][]Message, len(keys))
+	errs := make([]error, len(keys))
+	sem := make(chan struct{}, receiveParallel)
+	var wg sync.WaitGroup
+	for i, n := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = m.receiveFrom(ctx, n)
+		}()
 	}
-	return out, nil
+	wg.Wait()
+	var out []Message
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	return out, errors.Join(errs...)
 }
 
 // errRaced ends a receive whose contact changed while its box was fetched.
@@ -717,6 +747,9 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		}
 		if got != nil {
 			out = append(out, *got)
+			if f := m.arrived.Load(); f != nil {
+				(*f)(*got)
+			}
 		}
 	}
 	return out, ctx.Err()

@@ -582,7 +582,9 @@ func chatCommand() *cli.Command {
 				}
 			}()
 			pending := map[uint64]bool{} // sent, not yet acknowledged
-			tick := time.NewTicker(time.Second)
+			// The daemon's inbox is a local call: look often, so that what
+			// arrived shows at once.
+			tick := time.NewTicker(250 * time.Millisecond)
 			defer tick.Stop()
 			for {
 				select {
