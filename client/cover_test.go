@@ -177,4 +177,3 @@ func TestCoverIndistinguishable(t *testing.T) {
 		t.Errorf("no loop came back: %+v", idleStats)
 	}
 }
-
