@@ -24,6 +24,7 @@ import (
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/messenger"
+	"github.com/komrade-net/komrade/client/social"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/config"
 )
@@ -52,6 +53,7 @@ type Daemon struct {
 	cl   *client.Client
 	st   *store.Store
 	m    *messenger.Messenger
+	s    *social.Social // profiles, posts, feeds, votes
 	log  *slog.Logger
 	ln   net.Listener
 	srv  *http.Server
@@ -108,7 +110,8 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(ctx) // the loops end with ctx or Close
-	d := &Daemon{home: home, cl: cl, st: st, m: messenger.New(cl, id, st, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop}
+	m := messenger.New(cl, id, st, log)
+	d := &Daemon{home: home, cl: cl, st: st, m: m, s: social.New(cl, id, st, m, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop}
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
 	d.wg.Add(4)
 	go func() {
