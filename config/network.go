@@ -28,6 +28,7 @@ type networkTOML struct {
 	Mu          Duration           `toml:"mu"`
 	MaxDelay    Duration           `toml:"max_delay"`
 	PoWBits     int                `toml:"pow_bits"`
+	WorldShards int                `toml:"world_shards"`
 	Sets        map[string]setTOML `toml:"sets"`
 }
 
@@ -63,7 +64,7 @@ func LoadNetwork(path string) (pki.Params, error) {
 		}
 		return pki.Params{}, fmt.Errorf("%s: network: unknown key(s): %s", path, strings.Join(keys, ", "))
 	}
-	need := []string{"version", "name", "epoch_length", "mu", "max_delay", "pow_bits"}
+	need := []string{"version", "name", "epoch_length", "mu", "max_delay", "pow_bits", "world_shards"}
 	for _, ns := range slices.Sorted(maps.Keys(n.Sets)) {
 		for _, k := range []string{"max_item_size", "ttl", "pow_bits", "dedup", "max_items_per_key"} {
 			need = append(need, "sets."+ns+"."+k)
@@ -80,7 +81,7 @@ func LoadNetwork(path string) (pki.Params, error) {
 	p := pki.Params{
 		Version: uint8(n.Version), Name: n.Name,
 		EpochLength: n.EpochLength.Duration, Mu: n.Mu.Duration, MaxDelay: n.MaxDelay.Duration,
-		PoWBits: n.PoWBits, Sets: map[string]pki.SetParams{},
+		PoWBits: n.PoWBits, WorldShards: n.WorldShards, Sets: map[string]pki.SetParams{},
 	}
 	for ns, s := range n.Sets {
 		p.Sets[ns] = pki.SetParams{MaxItemSize: s.MaxItemSize, TTL: s.TTL.Duration, PoWBits: s.PoWBits, Dedup: s.Dedup, MaxItemsPerKey: s.MaxItemsPerKey}
@@ -100,7 +101,7 @@ func WriteNetwork(path string, p pki.Params) error {
 	n := networkTOML{
 		Version: int(p.Version), Name: p.Name,
 		EpochLength: D(p.EpochLength), Mu: D(p.Mu), MaxDelay: D(p.MaxDelay),
-		PoWBits: p.PoWBits, Sets: map[string]setTOML{},
+		PoWBits: p.PoWBits, WorldShards: p.WorldShards, Sets: map[string]setTOML{},
 	}
 	for ns, s := range p.Sets {
 		n.Sets[ns] = setTOML{MaxItemSize: s.MaxItemSize, TTL: D(s.TTL), PoWBits: s.PoWBits, Dedup: s.Dedup, MaxItemsPerKey: s.MaxItemsPerKey}

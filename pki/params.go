@@ -23,6 +23,8 @@ const (
 	DefaultMu          = 50 * time.Millisecond
 	DefaultMaxDelay    = 2 * time.Second
 	DefaultPoWBits     = 16
+	// DefaultWorldShards is the world feed's set keys per hour.
+	DefaultWorldShards = 4
 )
 
 // MaxParamsSize bounds an encoded Params.
@@ -60,6 +62,11 @@ type Params struct {
 	PoWBits int `cbor:"6,keyasint"`
 	// Sets holds the limits of every replicated-set namespace.
 	Sets map[string]SetParams `cbor:"7,keyasint"`
+	// WorldShards is how many set keys share each hour of the world feed
+	// index (a post goes to shard PostID[0] mod WorldShards): as a network
+	// grows, raising it keeps any one key's share of the posts, and so the
+	// load on the storage nodes closest to it, bounded (docs/social.md).
+	WorldShards int `cbor:"8,keyasint"`
 }
 
 // NetworkID is the SHA-256 of a network's encoded Params.
@@ -91,6 +98,7 @@ func DefaultParams() Params {
 		EpochLength: DefaultEpochLength,
 		Mu:          DefaultMu,
 		MaxDelay:    DefaultMaxDelay,
+		WorldShards: DefaultWorldShards,
 	}
 	p.SetPoW(DefaultPoWBits)
 	return p
@@ -156,6 +164,8 @@ func (p Params) Validate() error {
 		return paramErr("max_delay", "%v, want 20 × mu (%v)..24h", p.MaxDelay, 20*p.Mu)
 	case p.PoWBits < 0 || p.PoWBits > wire.MaxPoWBits:
 		return paramErr("pow_bits", "%d, want 0..%d", p.PoWBits, wire.MaxPoWBits)
+	case p.WorldShards < 1 || p.WorldShards > 256:
+		return paramErr("world_shards", "%d, want 1..256", p.WorldShards)
 	case len(p.Sets) > detcbor.MaxMapPairs:
 		return paramErr("sets", "%d namespaces, at most %d", len(p.Sets), detcbor.MaxMapPairs)
 	}

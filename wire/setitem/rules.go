@@ -46,6 +46,7 @@ const DefaultPoWBits = 12
 //	vote   votes, anonymous, deduplicated by nullifier
 //	area   local-area feed index entries, anonymous
 //	world  world feed index entries, anonymous
+//	reply  replies to a post (feed entries keyed by the parent), anonymous
 //	rsvp   event RSVPs (signed by the attendee), deduplicated
 //	pin    map pins, anonymous, deduplicated (a pin can be moved)
 func DefaultRules() map[string]Rules {
@@ -55,6 +56,7 @@ func DefaultRules() map[string]Rules {
 		"vote":  {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 10000},
 		"area":  {MaxItemSize: 2048, TTL: 7 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 5000},
 		"world": {MaxItemSize: 1024, TTL: 2 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 10000},
+		"reply": {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 5000},
 		"rsvp":  {MaxItemSize: 1024, TTL: 90 * day, Dedup: true, MaxItemsPerKey: 2000},
 		"pin":   {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 5000},
 	}
