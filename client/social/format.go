@@ -28,7 +28,7 @@ const (
 	// PreviewBytes is the most text bytes a feed entry carries.
 	PreviewBytes = 560
 	// MaxRadiusM is the largest radius of an area post or read (metres).
-	MaxRadiusM = 200_000
+	MaxRadiusM = MaxAreaRadiusM
 )
 
 // ErrMalformed is returned for a post, entry or reference that does not
