@@ -235,6 +235,27 @@ type Client struct {
 	LambdaP float64 `toml:"lambda_p,omitempty"`
 	LambdaL float64 `toml:"lambda_l,omitempty"`
 	LambdaD float64 `toml:"lambda_d,omitempty"`
+	// KeepRead is how long the daemon keeps messages once they are read
+	// (`komrade history`), after which they are destroyed like any deleted
+	// value of the store; "0s" keeps none (a message is destroyed when it
+	// is read). Absent means DefaultKeepRead; see KeepReadFor.
+	KeepRead *Duration `toml:"keep_read,omitempty"`
+}
+
+// DefaultKeepRead is how long read messages are kept when the client
+// config does not say; MaxKeepRead is the longest it may say.
+const (
+	DefaultKeepRead = 24 * time.Hour
+	MaxKeepRead     = 365 * 24 * time.Hour
+)
+
+// KeepReadFor returns how long read messages are kept: keep_read, or
+// DefaultKeepRead when it is absent. Zero means not at all.
+func (c *Client) KeepReadFor() time.Duration {
+	if c.KeepRead == nil {
+		return DefaultKeepRead
+	}
+	return c.KeepRead.Duration
 }
 
 // Default Loopix rates of the client daemon: one packet every 0.4 s on
@@ -302,6 +323,9 @@ func (c *Client) Validate() error {
 		if !(r.v >= 0 && r.v <= 1000) {
 			return fieldErr(r.name, "must be between 0 and 1000 packets per second (0: default)")
 		}
+	}
+	if k := c.KeepRead; k != nil && (k.Duration < 0 || k.Duration > MaxKeepRead) {
+		return fieldErr("keep_read", fmt.Sprintf("is %v: must be between \"0s\" (read messages are destroyed at once) and \"8760h\" (365 days), e.g. \"24h\"", k.Duration))
 	}
 	return validateClientTor(c)
 }

@@ -248,6 +248,8 @@ func TestLoadClientInvalid(t *testing.T) {
 		{"mu moved", gw + `mu = "5ms"`, "mu"},
 		{"epoch_length moved", gw + `epoch_length = "20m"`, "epoch_length"},
 		{"allow bad", gw + `allow_list = ["xyz"]`, "allow_list[0]"},
+		{"keep_read negative", gw + `keep_read = "-1s"`, "keep_read"},
+		{"keep_read over a year", gw + `keep_read = "8761h"`, "keep_read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadClient(writeFile(t, tc.toml+"\n"))
@@ -259,6 +261,37 @@ func TestLoadClientInvalid(t *testing.T) {
 				t.Fatalf("error %q, want it to name %q", err, tc.field)
 			}
 		})
+	}
+}
+
+// TestClientKeepRead: keep_read defaults to a day when absent, "0s" turns
+// history off (and is not taken for absent), and a value that is not a
+// duration is refused naming the key.
+func TestClientKeepRead(t *testing.T) {
+	gw := `gateways = ["` + testBootstrap + `"]` + "\n" + `network = "` + testNetwork + `"` + "\n"
+	for _, tc := range []struct {
+		name, toml string
+		want       time.Duration
+	}{
+		{"absent", gw, DefaultKeepRead},
+		{"off", gw + `keep_read = "0s"`, 0},
+		{"set", gw + `keep_read = "1h30m"`, 90 * time.Minute},
+		{"a year", gw + `keep_read = "8760h"`, MaxKeepRead},
+	} {
+		c, err := LoadClient(writeFile(t, tc.toml+"\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := c.KeepReadFor(); got != tc.want {
+			t.Errorf("%s: keep_read %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if DefaultKeepRead != 24*time.Hour {
+		t.Fatalf("the default keep_read is %v; the README says 24h", DefaultKeepRead)
+	}
+	_, err := LoadClient(writeFile(t, gw+`keep_read = "a day"`+"\n"))
+	if err == nil || !strings.Contains(err.Error(), "keep_read") {
+		t.Fatalf("keep_read that is no duration: %v", err)
 	}
 }
 
@@ -326,6 +359,8 @@ func TestWriteLoadRoundTripClient(t *testing.T) {
 	c := DefaultClient()
 	c.Gateways = []string{testBootstrap, "/ip4/10.0.0.1/udp/1/quic-v1/p2p/" + testPeerID}
 	c.AllowList = []string{testNodeID}
+	keep := D(0) // off, which must not come back as absent (the default)
+	c.KeepRead = &keep
 	path := filepath.Join(t.TempDir(), "client.toml")
 	if err := Write(path, &c); err != nil {
 		t.Fatalf("Write: %v", err)

@@ -2,8 +2,9 @@
 // the other CLI commands over a Unix socket (mode 0600) in the home
 // directory: one gateway link (with failover), Loopix cover traffic with the
 // configured rates (mailbox fetches, sends and intro-set scans take the
-// slots of the λP stream), a mailbox poll loop, an outbox delivery loop and
-// a small JSON-over-HTTP API.
+// slots of the λP stream), a mailbox poll loop, an outbox delivery loop, the
+// keeping of read messages for keep_read (history.go) and a small
+// JSON-over-HTTP API.
 package daemon
 
 import (
@@ -61,6 +62,7 @@ type Daemon struct {
 	stop context.CancelFunc // ends the loops' context
 
 	kick chan struct{} // wakes the delivery loop
+	hist history       // read messages kept for keep_read (history.go)
 
 	mu       sync.Mutex
 	received int
@@ -112,8 +114,9 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	ctx, stop := context.WithCancel(ctx) // the loops end with ctx or Close
 	m := messenger.New(cl, id, st, log)
 	d := &Daemon{home: home, cl: cl, st: st, m: m, s: social.New(cl, id, st, m, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop}
+	d.hist.keep = cfg.KeepReadFor()
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
-	d.wg.Add(4)
+	d.wg.Add(5)
 	go func() {
 		defer d.wg.Done()
 		d.introLoop(ctx)
@@ -131,6 +134,10 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	go func() {
 		defer d.wg.Done()
 		d.deliverLoop(ctx)
+	}()
+	go func() {
+		defer d.wg.Done()
+		d.purgeLoop(ctx)
 	}()
 	log.Info("daemon running", "socket", sock, "gateway", cl.Gateway(), "fingerprint", id.Fingerprint())
 	return d, nil
@@ -380,6 +387,9 @@ func (d *Daemon) routes() http.Handler {
 			return
 		}
 		n, err := d.m.RemoveContact(req.Name)
+		if err == nil {
+			err = d.dropHistory(req.Name)
+		}
 		reply(w, map[string]int{"dropped": n}, err)
 	})
 	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) {
@@ -394,15 +404,18 @@ func (d *Daemon) routes() http.Handler {
 		s, err := d.status()
 		reply(w, s, err)
 	})
+	d.historyRoutes(mux)
 	return mux
 }
 
 // takeInbox returns the unread messages (of contact from, or of everyone),
-// oldest first per contact, and marks them read (removes them) in the same
+// oldest first per contact, and marks them read (moves them from the inbox
+// to the history, or deletes them when keep_read is 0) in the same
 // transaction.
 func (d *Daemon) takeInbox(from string) ([]InboxMessage, error) {
 	var out []InboxMessage
 	var keys []string
+	var raws [][]byte
 	err := d.st.Update(func(tx *store.Tx) error {
 		if err := tx.List("inbox", func(k string, v []byte) error {
 			m, err := messenger.DecodeInboxEntry(v)
@@ -413,6 +426,7 @@ func (d *Daemon) takeInbox(from string) ([]InboxMessage, error) {
 				return nil
 			}
 			keys = append(keys, k)
+			raws = append(raws, v)
 			im := InboxMessage{From: m.From, Text: m.Text, At: m.At}
 			if !m.Sent.IsZero() {
 				im.Sent = &m.Sent
@@ -427,7 +441,7 @@ func (d *Daemon) takeInbox(from string) ([]InboxMessage, error) {
 				return err
 			}
 		}
-		return nil
+		return d.keepRead(tx, keys, raws)
 	})
 	// Keys are contact/index: sorting them gives each conversation in order.
 	idx := make([]int, len(out))

@@ -7,7 +7,8 @@
 // Each value is sealed under its own random key, kept in a separate key
 // file (keyfile.go) and overwritten with zeros when the value is replaced or
 // deleted: a seized store, passphrase and all, does not give back earlier
-// ratchet keys or messages already read.
+// ratchet keys or messages already read (once the daemon's history, kept
+// for keep_read, has let them go).
 //
 // Writes go through Update, one bbolt transaction: several changes land
 // together or not at all, so a crash never leaves half an update (a message

@@ -43,6 +43,7 @@ func main() {
 			sendCommand(),
 			outboxCommand(),
 			inboxCommand(),
+			historyCommand(),
 			chatCommand(),
 			statusCommand(),
 			demoCommand(),

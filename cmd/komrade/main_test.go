@@ -287,6 +287,22 @@ func TestMessagingCLI(t *testing.T) {
 	if out := run("inbox", "--home", homeA); !strings.Contains(out, "no unread") {
 		t.Fatalf("messages not marked read: %s", out)
 	}
+	// Read messages are kept (keep_read defaults to 24h) and shown again.
+	if out := run("history", "bob", "--home", homeA); !strings.Contains(out, "kept for 24h (keep_read in client.toml)") ||
+		!regexp.MustCompile(`(?m)^-- .* --\n\[\d\d:\d\d\] bob: hello from bob$`).MatchString(out) {
+		t.Fatalf("history: %s", out)
+	}
+	var hist struct {
+		KeepRead string `json:"keep_read"`
+		Messages []struct{ From, Text string }
+	}
+	if err := json.Unmarshal([]byte(run("history", "bob", "--json", "--home", homeA)), &hist); err != nil ||
+		hist.KeepRead != "24h0m0s" || len(hist.Messages) != 1 || hist.Messages[0].Text != "hello from bob" {
+		t.Fatalf("history --json: %v %+v", err, hist)
+	}
+	if out, err := exec.Command(bin, "history", "nobody", "--home", homeA).CombinedOutput(); err == nil || !strings.Contains(string(out), `no contact "nobody"`) {
+		t.Fatalf("history of an unknown contact: %v %s", err, out)
+	}
 	if show := run("contact", "show", "--home", homeA); !regexp.MustCompile(`bob\s+([0-9a-f]{4} ){7}[0-9a-f]{4}`).MatchString(show) {
 		t.Fatalf("contact show: %s", show)
 	}

@@ -158,7 +158,7 @@ func contactCommand() *cli.Command {
 			},
 			{
 				Name:      "remove",
-				Usage:     "delete a contact, its queued messages, and any invite or request to it not yet answered",
+				Usage:     "delete a contact, its queued and read messages, and any invite or request to it not yet answered",
 				ArgsUsage: "NAME",
 				Flags:     []cli.Flag{homeFlag()},
 				Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -174,7 +174,7 @@ func contactCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Printf("removed %s (%d outgoing messages dropped; received ones stay in the inbox)\n", termSafe(pos[0], "  "), n)
+					fmt.Printf("removed %s (%d outgoing messages dropped, read ones deleted; unread ones stay in the inbox)\n", termSafe(pos[0], "  "), n)
 					return nil
 				},
 			},
@@ -505,6 +505,77 @@ func inboxCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+func historyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "history",
+		Usage:     "print the messages of a contact you already read, for as long as they are kept (keep_read)",
+		ArgsUsage: "CONTACT",
+		Description: "Read messages are kept for keep_read in the client config (default 24h;\n" +
+			"\"0s\" keeps none) and then destroyed: a seized device shows the messages\n" +
+			"read within that time. Oldest first, with the arrival time and, when it\n" +
+			"differs, the time the sender claims to have written it.",
+		Flags: []cli.Flag{homeFlag(), jsonFlag()},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			pos := cmd.Args().Slice()
+			if len(pos) != 1 {
+				return fmt.Errorf("usage: komrade history CONTACT")
+			}
+			a, err := api(cmd)
+			if err != nil {
+				return err
+			}
+			h, err := a.History(ctx, pos[0], time.Time{})
+			if err != nil {
+				return err
+			}
+			if cmd.Bool("json") {
+				return printJSON(h)
+			}
+			printHistory(pos[0], h)
+			return nil
+		},
+	}
+}
+
+// printHistory prints a contact's read messages under a line saying how
+// long they are kept, with a date line wherever the day changes.
+func printHistory(who string, h *daemon.History) {
+	who = termSafe(who, "  ")
+	if h.KeepRead.Duration == 0 {
+		fmt.Println("history is off: read messages are destroyed when read (keep_read = \"0s\");")
+		fmt.Println("to keep them a while, set e.g. keep_read = \"24h\" in client.toml and restart the daemon")
+	} else {
+		fmt.Printf("read messages are kept for %s (keep_read in client.toml)\n", shortDuration(h.KeepRead.Duration))
+	}
+	if len(h.Messages) == 0 {
+		if h.KeepRead.Duration != 0 {
+			fmt.Printf("no read messages from %s kept\n", who)
+		}
+		return
+	}
+	var day string
+	for _, m := range h.Messages {
+		if d := m.At.Local().Format("Mon Jan 2 2006"); d != day {
+			day = d
+			fmt.Printf("-- %s --\n", d)
+		}
+		printMessage(m.InboxMessage)
+	}
+}
+
+// shortDuration prints d as keep_read is usually written: "24h", not
+// "24h0m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 func statusCommand() *cli.Command {

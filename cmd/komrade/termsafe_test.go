@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 )
 
@@ -117,6 +118,25 @@ func TestWrapSafeWidths(t *testing.T) {
 			if columns(l) > c.width {
 				t.Errorf("%s: line %d is %d columns: %q", c.name, i, columns(l), l)
 			}
+		}
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for _, c := range []struct {
+		in   time.Duration
+		want string
+	}{
+		{24 * time.Hour, "24h"},
+		{90 * time.Minute, "1h30m"},
+		{30 * time.Minute, "30m"},
+		{90 * time.Second, "1m30s"},
+		{time.Hour + 30*time.Second, "1h0m30s"},
+		{8760 * time.Hour, "8760h"},
+		{500 * time.Millisecond, "500ms"},
+	} {
+		if got := shortDuration(c.in); got != c.want {
+			t.Errorf("shortDuration(%v) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
