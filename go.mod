@@ -18,6 +18,7 @@ require (
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/urfave/cli/v3 v3.14.0
 	go.etcd.io/bbolt v1.4.3
+	golang.org/x/image v0.44.0
 	golang.org/x/term v0.47.0
 )
 
