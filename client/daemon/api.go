@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"syscall"
 
@@ -131,12 +132,15 @@ func (a *API) Retry(ctx context.Context, id uint64) error {
 	return a.call(ctx, "POST", "/retry", map[string]uint64{"id": id}, nil)
 }
 
-// PublishProfile publishes the user's profile with display name name and
+// PublishProfile publishes the user's profile with display name name
+// (keeping its other fields; an empty name keeps the current one) and
 // returns the user's address.
 func (a *API) PublishProfile(ctx context.Context, name string) (string, error) {
-	var r struct{ Address string }
-	err := a.call(ctx, "POST", "/profile", map[string]string{"name": name}, &r)
-	return r.Address, err
+	req := &ProfileSetRequest{}
+	if name != "" {
+		req.Name = &name
+	}
+	return a.SetProfile(ctx, req)
 }
 
 // Request sends a friend request to address; the contact will be called
@@ -175,4 +179,40 @@ func (a *API) Status(ctx context.Context) (*Status, error) {
 	var s Status
 	err := a.call(ctx, "GET", "/status", nil, &s)
 	return &s, err
+}
+
+// Post publishes a post and returns its id.
+func (a *API) Post(ctx context.Context, req *PostRequest) (string, error) {
+	var r struct{ ID string }
+	err := a.call(ctx, "POST", "/post", req, &r)
+	return r.ID, err
+}
+
+// ShowPost reads post id through the network; image is "", "thumb" or
+// "full": which of its image to fetch too.
+func (a *API) ShowPost(ctx context.Context, id, image string) (*PostView, error) {
+	var v PostView
+	path := "/post/" + url.PathEscape(id)
+	if image != "" {
+		path += "?image=" + url.QueryEscape(image)
+	}
+	err := a.call(ctx, "GET", path, nil, &v)
+	return &v, err
+}
+
+// SetProfile changes and publishes the user's profile and returns the
+// user's address.
+func (a *API) SetProfile(ctx context.Context, req *ProfileSetRequest) (string, error) {
+	var r struct{ Address string }
+	err := a.call(ctx, "POST", "/profile/set", req, &r)
+	return r.Address, err
+}
+
+// ShowProfile reads the profile of who (a contact's name or an address;
+// empty: the user's own) through the network, with its full photo if
+// photo is set.
+func (a *API) ShowProfile(ctx context.Context, who string, photo bool) (*ProfileView, error) {
+	var v ProfileView
+	err := a.call(ctx, "POST", "/profile/show", map[string]any{"who": who, "photo": photo}, &v)
+	return &v, err
 }

@@ -340,14 +340,6 @@ func (d *Daemon) routes() http.Handler {
 		}
 		reply(w, map[string]string{}, err)
 	})
-	mux.HandleFunc("POST /profile", func(w http.ResponseWriter, r *http.Request) {
-		var req struct{ Name string }
-		if !decode(w, r, &req) {
-			return
-		}
-		addr, err := d.m.PublishProfile(r.Context(), req.Name)
-		reply(w, map[string]string{"address": addr}, err)
-	})
 	mux.HandleFunc("POST /request", func(w http.ResponseWriter, r *http.Request) {
 		var req struct{ Address, Name, From, Note string }
 		if !decode(w, r, &req) {
@@ -405,6 +397,7 @@ func (d *Daemon) routes() http.Handler {
 		reply(w, s, err)
 	})
 	d.historyRoutes(mux)
+	d.socialPubRoutes(mux) // social_pub.go: posts and profiles
 	return mux
 }
 

@@ -60,26 +60,60 @@ const (
 	introPage = 8
 )
 
-// ProfileBody is the application part of a public profile record.
+// Limits of a profile body's social fields (package social fills them).
+const (
+	MaxBioLen = 280 // a profile's bio, bytes of UTF-8
+	// MaxPhotoRef is the longest encoded photo reference (a social.ImageRef).
+	MaxPhotoRef = 160
+	// MaxRecent is how many recent post ids a profile lists.
+	MaxRecent = 8
+	// MaxVisibility is the highest visibility value (social.Visibility:
+	// 1 world, 2 friends, 3 local; 0 for a profile made before there was
+	// a choice, which is a world profile).
+	MaxVisibility = 3
+	// MaxProfileBody is the largest encoded profile body: the fields at
+	// their limits take about 800 bytes, and a signed profile record must
+	// stay within record.MaxValue.
+	MaxProfileBody = 1200
+)
+
+// ProfileBody is the application part of a public profile record. Intro
+// and DH let others send friend requests; the other fields are the social
+// profile (package social), empty where the owner's visibility hides them.
 type ProfileBody struct {
 	Name  string `cbor:"1,keyasint"` // display name the user chose
 	Intro []byte `cbor:"2,keyasint"` // key of the user's "intro" set
 	DH    []byte `cbor:"3,keyasint"` // X25519 key requests are sealed to
+	Bio   string `cbor:"4,keyasint,omitempty"`
+	// Photo is an encoded social.ImageRef (this package does not read it).
+	Photo []byte `cbor:"5,keyasint,omitempty"`
+	// Recent lists the ids of the owner's latest signed world posts, newest
+	// first, so that followers find them without the world index.
+	Recent     [][32]byte `cbor:"6,keyasint,omitempty"`
+	Visibility uint8      `cbor:"7,keyasint,omitempty"`
 }
 
 // DecodeProfileBody decodes and checks a profile body.
 func DecodeProfileBody(b []byte) (*ProfileBody, error) {
-	if len(b) > 512 {
+	if len(b) > MaxProfileBody {
 		return nil, errors.New("messenger: profile body too large")
 	}
 	var p ProfileBody
 	if err := dec.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("messenger: profile body: %w", err)
 	}
-	if len(p.Intro) != 32 || len(p.DH) != 32 || !validText(p.Name, MaxNameLen) {
-		return nil, errors.New("messenger: profile body malformed")
+	if err := p.check(); err != nil {
+		return nil, err
 	}
 	return &p, nil
+}
+
+func (p *ProfileBody) check() error {
+	if len(p.Intro) != 32 || len(p.DH) != 32 || !validText(p.Name, MaxNameLen) || !validText(p.Bio, MaxBioLen) ||
+		len(p.Photo) > MaxPhotoRef || len(p.Recent) > MaxRecent || p.Visibility > MaxVisibility {
+		return errors.New("messenger: profile body malformed")
+	}
+	return nil
 }
 
 func validText(s string, max int) bool {
@@ -121,19 +155,36 @@ func (m *Messenger) introKey(create bool) ([]byte, error) {
 }
 
 // PublishProfile signs and stores the user's profile record with display
-// name name, so that others can send friend requests to the user's address.
-// It returns the address.
+// name name (and no social fields), so that others can send friend
+// requests to the user's address. It returns the address.
 func (m *Messenger) PublishProfile(ctx context.Context, name string) (string, error) {
-	if !validText(name, MaxNameLen) {
+	return m.PublishProfileBody(ctx, &ProfileBody{Name: name})
+}
+
+// PublishProfileBody signs and stores the user's profile record with the
+// fields of body; Intro and DH are filled in (the intro set's key is made
+// on first use). It returns the address. Calls must not overlap (package
+// social serializes its own): two at once could sign the same sequence
+// number.
+func (m *Messenger) PublishProfileBody(ctx context.Context, body *ProfileBody) (string, error) {
+	if !validText(body.Name, MaxNameLen) {
 		return "", fmt.Errorf("messenger: a name is at most %d bytes of UTF-8", MaxNameLen)
 	}
 	key, err := m.introKey(true)
 	if err != nil {
 		return "", err
 	}
-	body, err := detcbor.Marshal(&ProfileBody{Name: name, Intro: key, DH: m.id.DH.PublicKey().Bytes()})
+	b := *body
+	b.Intro, b.DH = key, m.id.DH.PublicKey().Bytes()
+	if err := b.check(); err != nil {
+		return "", err
+	}
+	enc, err := detcbor.Marshal(&b)
 	if err != nil {
 		return "", err
+	}
+	if len(enc) > MaxProfileBody {
+		return "", fmt.Errorf("messenger: profile body of %d bytes exceeds %d", len(enc), MaxProfileBody)
 	}
 	// Sequence numbers follow the clock (and never go back), so that a
 	// profile published from a restored backup still replaces older ones.
@@ -142,7 +193,7 @@ func (m *Messenger) PublishProfile(ctx context.Context, name string) (string, er
 		fmt.Sscan(string(b), &last)
 	}
 	seq := max(uint64(time.Now().Unix()), last+1)
-	val, err := record.SignProfile(record.NewProfile(seq, record.MaxTTL, body), m.id.Sign)
+	val, err := record.SignProfile(record.NewProfile(seq, record.MaxTTL, enc), m.id.Sign)
 	if err != nil {
 		return "", err
 	}
@@ -157,6 +208,19 @@ func (m *Messenger) PublishProfile(ctx context.Context, name string) (string, er
 		return "", err
 	}
 	return Address(pub), nil
+}
+
+// ContactIdentity returns the identity key (address) of contact name, or
+// an error if there is no such contact or it has not confirmed yet.
+func (m *Messenger) ContactIdentity(name string) (ed25519.PublicKey, error) {
+	c, err := m.load(name)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Identity) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("messenger: contact %q has not answered yet; its address is not known", name)
+	}
+	return ed25519.PublicKey(bytes.Clone(c.Identity)), nil
 }
 
 // retry runs f (one request through the mix network) until it succeeds,

@@ -75,7 +75,13 @@ func FuzzOpenRequest(f *testing.F) {
 func FuzzDecodeProfileBody(f *testing.F) {
 	b, _ := detcbor.Marshal(&ProfileBody{Name: "A", Intro: make([]byte, 32), DH: make([]byte, 32)})
 	f.Add(b)
+	full, _ := detcbor.Marshal(&ProfileBody{Name: "A", Intro: make([]byte, 32), DH: make([]byte, 32), Bio: "bio",
+		Photo: make([]byte, 80), Recent: make([][32]byte, MaxRecent), Visibility: 3})
+	f.Add(full)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		DecodeProfileBody(b)
+		p, err := DecodeProfileBody(b)
+		if err == nil && p.check() != nil {
+			t.Fatal("a decoded body breaks the limits")
+		}
 	})
 }

@@ -21,5 +21,8 @@
 //   - Images (package client/photo) are a thumbnail record and a manifest
 //     record naming the chunk records of the full image.
 //
-// This file and format.go are the formats; the other files build on them.
+// The formats are in format.go (post bodies, feed entries), image.go
+// (image references and records) and profile.go (profile listings); the
+// other files build on them. Publishing: publish.go (Post, WorldKey),
+// fetch.go (Fetch), image.go (Image), profile.go (SetProfile, Profile).
 package social

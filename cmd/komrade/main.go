@@ -40,6 +40,7 @@ func main() {
 			daemonCommand(),
 			contactCommand(),
 			profileCommand(),
+			postCommand(),
 			sendCommand(),
 			outboxCommand(),
 			inboxCommand(),

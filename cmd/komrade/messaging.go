@@ -444,33 +444,6 @@ func outboxCommand() *cli.Command {
 	}
 }
 
-func profileCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "profile",
-		Usage: "your public profile: lets people who know your address send you friend requests",
-		Commands: []*cli.Command{{
-			Name:  "publish",
-			Usage: "sign and publish your profile (display name, introduction set, encryption key); prints your address",
-			Description: "Your address is your public signing key. Anyone who has it can read the\n" +
-				"profile and leave you a friend request; nobody learns who reads or writes.\n" +
-				"Publishing links the display name to the address: choose it accordingly.",
-			Flags: []cli.Flag{homeFlag(), &cli.StringFlag{Name: "name", Usage: "display name in the profile"}},
-			Action: func(ctx context.Context, cmd *cli.Command) error {
-				a, err := api(cmd)
-				if err != nil {
-					return err
-				}
-				addr, err := a.PublishProfile(ctx, cmd.String("name"))
-				if err != nil {
-					return err
-				}
-				fmt.Printf("profile published; your address:\n%s\n", addr)
-				return nil
-			},
-		}},
-	}
-}
-
 func inboxCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "inbox",
