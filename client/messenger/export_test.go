@@ -117,3 +117,7 @@ func LastOutBoxKeyForTest(m *Messenger, name string) (string, error) {
 	}
 	return record.BoxKey(*(*[32]byte)(idx.BoxIDForContext(wc.ReadCap(), boxContext).Bytes())), nil
 }
+
+// BoxWritesForTest is how many box writes m has sent since New: every try
+// of every box (a box retried after a lost ACK counts again).
+func BoxWritesForTest(m *Messenger) uint64 { return m.puts.Load() }
