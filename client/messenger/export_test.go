@@ -138,3 +138,7 @@ func DropKeptForTest(m *Messenger, name string) error {
 		return nil
 	})
 }
+
+// BoxWritesForTest is how many box writes m has sent since New: every try
+// of every box (a box retried after a lost ACK counts again).
+func BoxWritesForTest(m *Messenger) uint64 { return m.puts.Load() }

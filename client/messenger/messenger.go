@@ -172,6 +172,7 @@ type Messenger struct {
 	hellos atomic.Uint64 // hellos that confirmed a contact, since New
 	tasks  atomic.Uint64 // reports and re-writes that receiving gave Deliver, since New
 	tries  int           // tries per round of a request (MaxTries)
+	puts   atomic.Uint64 // box writes sent (every try of putWithRetry), since New
 
 	probeMu    sync.Mutex
 	probed     map[string]time.Time // when each contact's stream was last probed for a gap
@@ -596,6 +597,7 @@ func boxIndex(cap interface {
 // waits for the exit's ACK; a lost request or reply is sent again.
 func (m *Messenger) putWithRetry(ctx context.Context, id [32]byte, val []byte) error {
 	return m.retry(ctx, func(c context.Context) error {
+		m.puts.Add(1)
 		_, err := m.c.PutBox(c, id, val)
 		return err
 	})
