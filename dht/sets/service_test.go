@@ -444,7 +444,14 @@ func TestStreamCaps(t *testing.T) {
 		}
 		held = append(held, st)
 	}
-	time.Sleep(200 * time.Millisecond) // let the handlers take their slots
+	// Wait until the handlers hold their slots.
+	deadline := time.Now().Add(10 * time.Second)
+	for target.svc.streamsOf(attacker.node.Host.ID()) < opts.MaxStreamsPerPeer {
+		if time.Now().After(deadline) {
+			t.Fatalf("the target holds %d of the attacker's streams, want %d", target.svc.streamsOf(attacker.node.Host.ID()), opts.MaxStreamsPerPeer)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	start := time.Now()
 
 	// Beyond the cap: reset at once, unread.
