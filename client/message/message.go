@@ -62,6 +62,10 @@ const (
 	// KindReport carries a report about boxes of the conversation that the
 	// network lost (see Report): one part, never shown as a text.
 	KindReport Kind = 4
+	// KindFriendsCap carries the read capability of the sender's friends
+	// stream, or asks for it again (see FriendsCap): one part, never shown
+	// as a text.
+	KindFriendsCap Kind = 5
 )
 
 // Frame is one decoded part of a message.
@@ -130,7 +134,7 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 	if b[0] != version {
 		return nil, fmt.Errorf("%w: version %d", ErrFrame, b[0])
 	}
-	if k := Kind(b[1]); k != KindText && k != KindHello && k != KindTextAt && k != KindReport {
+	if k := Kind(b[1]); k != KindText && k != KindHello && k != KindTextAt && k != KindReport && k != KindFriendsCap {
 		return nil, fmt.Errorf("%w: kind %d", ErrFrame, b[1])
 	}
 	part, parts, blen := int(binary.BigEndian.Uint16(b[18:])), int(binary.BigEndian.Uint16(b[20:])), int(binary.BigEndian.Uint16(b[22:]))
@@ -142,8 +146,8 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 		// decodes it; a shorter one is malformed even when signed.
 		return nil, fmt.Errorf("%w: hello of %d bytes in %d parts", ErrFrame, blen, parts)
 	}
-	if Kind(b[1]) == KindReport && parts != 1 {
-		return nil, fmt.Errorf("%w: report in %d parts", ErrFrame, parts)
+	if (Kind(b[1]) == KindReport || Kind(b[1]) == KindFriendsCap) && parts != 1 {
+		return nil, fmt.Errorf("%w: control frame of kind %d in %d parts", ErrFrame, b[1], parts)
 	}
 	n := headerSize + blen
 	for _, x := range b[n+ed25519.SignatureSize:] {

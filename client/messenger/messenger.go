@@ -22,6 +22,8 @@
 // ACK within maxPending.
 // Readers fetch boxes in index order, so messages arrive once and in order;
 // a box the network lost is asked for again from its sender (gaps.go).
+// Each confirmed contact also gets the read capability of the user's
+// friends stream, which the social layer writes (friendscap.go).
 // All state lives in the encrypted client store, so a restart neither loses
 // nor repeats a message.
 package messenger
@@ -144,6 +146,9 @@ type contact struct {
 	// Gaps is what the conversation keeps about lost boxes, both ways
 	// (gaps.go); nil when there is nothing.
 	Gaps *gapState `cbor:"17,keyasint,omitempty"`
+	// Friends are the read capabilities of the contact's friends stream
+	// they gave us (friendscap.go), ordered by the box that carried them.
+	Friends []friendsIn `cbor:"18,keyasint,omitempty"`
 }
 
 // Message is a received text.
@@ -213,7 +218,8 @@ const receiveParallel = 8
 func (m *Messenger) Hellos() uint64 { return m.hellos.Load() }
 
 // Tasks counts, since New, the times receiving gave Deliver something to
-// do: a report to send about lost boxes, or a lost box to write again.
+// do: a report to send about lost boxes, a lost box to write again, or our
+// friends capability to send again to a contact who asked.
 func (m *Messenger) Tasks() uint64 { return m.tasks.Load() }
 
 // New returns a messenger using client c (connected to a gateway), the
@@ -575,10 +581,13 @@ func (m *Messenger) accept(inv *Invite, name, requestID string) (helloID uint64,
 			}
 		}
 		hello, err := queue(tx, name, message.KindHello, helloBody)
-		if err == nil {
-			helloID = hello.ID
+		if err != nil {
+			return err
 		}
-		return err
+		helloID = hello.ID
+		// The inviter is confirmed (the invite is signed): our friends
+		// stream's capability follows the hello.
+		return giveFriendsCap(tx, name)
 	})
 	if err == nil {
 		m.changed()
@@ -823,13 +832,20 @@ func (m *Messenger) readBox(c *contact, name string, i uint64, key [32]byte, id 
 			return nil, false, nil, fmt.Errorf("bad hello: %w", err)
 		}
 		c.Identity = bytes.Clone(who)
-		return nil, true, nil, nil
+		// Confirmed: our friends stream's capability goes to them.
+		return nil, true, func(tx *store.Tx, _ *contact) error { return giveFriendsCap(tx, name) }, nil
 	case message.KindReport:
 		r, err := message.DecodeReport(f.Body)
 		if err != nil {
 			return nil, false, nil, fmt.Errorf("bad report: %w", err)
 		}
 		return nil, false, m.onReport(c, name, r), nil
+	case message.KindFriendsCap:
+		fc, err := message.DecodeFriendsCap(f.Body)
+		if err != nil {
+			return nil, false, nil, fmt.Errorf("bad friends capability: %w", err)
+		}
+		return nil, false, m.onFriendsCap(name, i, fc), nil
 	}
 	text, done, err := m.reassemble(c, f, late)
 	if err != nil {

@@ -10,6 +10,7 @@ package messenger
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -114,6 +115,8 @@ func (e *outEntry) public() Outgoing {
 		o.Text = string(e.Body[8:])
 	case e.Kind == message.KindReport:
 		o.Text = "(report about lost messages)"
+	case e.Kind == message.KindFriendsCap:
+		o.Text = "(friends key)"
 	default:
 		o.Text = "(contact confirmation)"
 	}
@@ -185,7 +188,10 @@ func queue(tx *store.Tx, name string, kind message.Kind, body []byte) (*outEntry
 // messages to them still in the outbox (queued, sent or failed). It also
 // cancels an invite or friend request not yet answered: its answer will
 // not be read. Messages already received stay in the inbox until read.
-// It returns how many outgoing messages were dropped.
+// If the contact was confirmed, the friends stream moves to fresh keys in
+// the same transaction (friendscap.go): the remaining contacts get the new
+// read capability, the removed one keeps only the old. It returns how many
+// outgoing messages were dropped.
 func (m *Messenger) RemoveContact(name string) (dropped int, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -196,6 +202,13 @@ func (m *Messenger) RemoveContact(name string) (dropped int, err error) {
 		}
 		if err := forgetKept(tx, name, c.OutChain.Index); err != nil {
 			return err
+		}
+		if len(c.Identity) == ed25519.PublicKeySize {
+			// They may hold our friends stream's capability: it moves to
+			// fresh keys, which the remaining contacts get (friendscap.go).
+			if err := rotateFriends(tx, name); err != nil {
+				return err
+			}
 		}
 		es, err := listEntries(tx)
 		if err != nil {
