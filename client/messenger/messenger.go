@@ -483,7 +483,10 @@ func parseInviteBytes(b []byte) (*Invite, error) {
 	if err != nil || len(inv.Sig) != ed25519.SignatureSize || !ed25519.Verify(inv.Identity, msg, inv.Sig) {
 		return nil, errors.New("messenger: invite code damaged (its signature does not verify; check that it was copied whole)")
 	}
-	if _, err := bacap.ReadCapFromBytes(inv.ReadCap); err != nil {
+	// A read capability whose key is no curve point would panic the
+	// daemon at the first box id derived from it: the inviter may be
+	// hostile, so check before anything is saved.
+	if err := message.CheckReadCap(inv.ReadCap); err != nil {
 		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
 	}
 	if _, err := bacap.NewWriteCapFromBytes(inv.WriteCap); err != nil {
