@@ -87,6 +87,22 @@ type pending struct {
 	loop bool      // a loop cover packet (cover.go), not a request
 	fill bool      // a λP filler (cover.go): its reply is dropped
 	sent time.Time // when a loop or filler left (zero while it is a spare)
+	// start is when a request began (Request): its reply's round trip is
+	// measured from there.
+	start time.Time
+	// gaveUp is set once the request's caller stopped waiting: a reply
+	// that still comes is only a round-trip sample (see readFrames).
+	gaveUp bool
+}
+
+// forgetGivenUp forgets the requests given up more than rtoMax ago: their
+// reply is not coming. Called with c.mu held.
+func (c *Client) forgetGivenUp() {
+	for id, p := range c.pending {
+		if p.gaveUp && time.Since(p.start) > rtoMax {
+			delete(c.pending, id)
+		}
+	}
 }
 
 // ErrOffline is returned for a packet sent while no gateway link is up.
@@ -574,9 +590,10 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 		c.mu.Lock()
 		p, ok := c.pending[surbID]
 		delete(c.pending, surbID)
+		gaveUp := ok && p.gaveUp
 		c.mu.Unlock()
 		if !ok {
-			continue // late reply to a request that timed out
+			continue // a reply to a request forgotten, or a duplicate
 		}
 		reply, err := wire.OpenReply(c.sphinx, p.surb, payload)
 		if err != nil {
@@ -587,7 +604,16 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 			c.coverReturned(p)
 			continue
 		}
-		p.ch <- reply
+		// Every reply to a request is a round-trip sample, also one that
+		// comes after its caller gave up waiting: each try is a packet of
+		// its own with its own SURB, so no reply is ambiguous (the reason
+		// TCP skips retransmitted segments), and without these samples a
+		// timeout below the real round trip would never learn better: no
+		// reply would ever arrive in time to be measured.
+		c.rtt.sample(time.Since(p.start))
+		if !gaveUp {
+			p.ch <- reply // buffered: never blocks
+		}
 	}
 }
 
@@ -596,24 +622,32 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 // It sends one packet and never retransmits: a mix network loses some
 // packets (a node restarts, a path crosses a node that just left), so a
 // caller gives each try a deadline such as ReplyTimeout and tries again, as
-// package messenger does.
+// package messenger does. A reply that comes after ctx ended is no longer
+// returned, but its round trip still adapts ReplyTimeout.
 func (c *Client) Request(ctx context.Context, op wire.Op, body []byte) (wire.Status, []byte, error) {
 	pkt, surb, err := c.buildRequest(ctx, op, body)
 	if err != nil {
 		return 0, nil, err
 	}
-	p := &pending{surb: surb, ch: make(chan []byte, 1)}
-	start := time.Now()
+	p := &pending{surb: surb, ch: make(chan []byte, 1), start: time.Now()}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return 0, nil, ErrClosed
 	}
+	c.forgetGivenUp()
 	c.pending[surb.ID] = p
 	c.mu.Unlock()
+	gaveUp := false
 	defer func() {
 		c.mu.Lock()
-		delete(c.pending, surb.ID)
+		if gaveUp {
+			// Its packet may have left: a reply may still come and
+			// be measured (readFrames); forgotten after rtoMax.
+			p.gaveUp = true
+		} else {
+			delete(c.pending, surb.ID)
+		}
 		c.mu.Unlock()
 	}()
 	if err := c.send(ctx, pkt); err != nil {
@@ -621,13 +655,13 @@ func (c *Client) Request(ctx context.Context, op wire.Op, body []byte) (wire.Sta
 	}
 	select {
 	case reply := <-p.ch:
-		c.rtt.sample(time.Since(start))
 		st, rb, err := wire.DecodeReply(reply)
 		if err != nil {
 			return 0, nil, err
 		}
 		return st, append([]byte(nil), rb...), nil
 	case <-ctx.Done():
+		gaveUp = true
 		return 0, nil, ctx.Err()
 	case <-c.done:
 		return 0, nil, errors.New("client: gateway link closed")

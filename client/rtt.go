@@ -9,7 +9,12 @@ import (
 // through the mix network: a smoothed round trip (SRTT) and its variation
 // (RTTVAR) from every reply, and a timeout of SRTT + 4·RTTVAR, never under
 // the floor that the mixing delays set. Every try of a request is a new
-// packet with its own SURB, so every reply is an unambiguous sample.
+// packet with its own SURB, so every reply is an unambiguous sample, also
+// one that arrives after its try was given up (Karn's rule, which skips
+// retransmitted segments, has no cause here). Those late replies are
+// sampled too (readFrames): on a network slower than the floor assumes,
+// no reply would otherwise ever come in time to be measured, and the
+// timeout would stay below the round trip for good.
 type rttEstimator struct {
 	mu           sync.Mutex
 	srtt, rttvar time.Duration

@@ -434,6 +434,10 @@ func TestNetworkFileRoundTrip(t *testing.T) {
 	for _, tc := range []struct{ name, from, to, want string }{
 		{"missing parameter", "pow_bits = 8\n", "", "pow_bits: missing"},
 		{"missing set parameter", "max_items_per_key = 1000\n", "", "sets.intro.max_items_per_key: missing"},
+		// A file written before the hourly cap existed is refused by name,
+		// not read as "no cap".
+		{"missing hourly cap", "max_items_per_key_per_hour = 60\n", "", "sets.intro.max_items_per_key_per_hour: missing"},
+		{"negative hourly cap", "max_items_per_key_per_hour = 60\n", "max_items_per_key_per_hour = -1\n", "sets.intro.max_items_per_key_per_hour: -1"},
 		{"unknown key", "pow_bits = 8\n", "pow_bits = 8\npow = 3\n", "unknown key(s): pow"},
 		{"invalid", `mu = "50ms"`, `mu = "0s"`, "network: mu: 0s"},
 		{"invalid set", "[sets.vote]\n", "[sets.vote]\n  ttl = \"0s\"\n", ""},

@@ -38,6 +38,8 @@ type setTOML struct {
 	PoWBits        int      `toml:"pow_bits"`
 	Dedup          bool     `toml:"dedup"`
 	MaxItemsPerKey int      `toml:"max_items_per_key"`
+	// MaxItemsPerKeyPerHour is pki.SetParams.MaxItemsPerKeyPerHour.
+	MaxItemsPerKeyPerHour int `toml:"max_items_per_key_per_hour"`
 }
 
 // LoadNetwork reads a network file: every parameter must be given (a
@@ -66,7 +68,7 @@ func LoadNetwork(path string) (pki.Params, error) {
 	}
 	need := []string{"version", "name", "epoch_length", "mu", "max_delay", "pow_bits", "world_shards"}
 	for _, ns := range slices.Sorted(maps.Keys(n.Sets)) {
-		for _, k := range []string{"max_item_size", "ttl", "pow_bits", "dedup", "max_items_per_key"} {
+		for _, k := range []string{"max_item_size", "ttl", "pow_bits", "dedup", "max_items_per_key", "max_items_per_key_per_hour"} {
 			need = append(need, "sets."+ns+"."+k)
 		}
 	}
@@ -84,7 +86,8 @@ func LoadNetwork(path string) (pki.Params, error) {
 		PoWBits: n.PoWBits, WorldShards: n.WorldShards, Sets: map[string]pki.SetParams{},
 	}
 	for ns, s := range n.Sets {
-		p.Sets[ns] = pki.SetParams{MaxItemSize: s.MaxItemSize, TTL: s.TTL.Duration, PoWBits: s.PoWBits, Dedup: s.Dedup, MaxItemsPerKey: s.MaxItemsPerKey}
+		p.Sets[ns] = pki.SetParams{MaxItemSize: s.MaxItemSize, TTL: s.TTL.Duration, PoWBits: s.PoWBits, Dedup: s.Dedup,
+			MaxItemsPerKey: s.MaxItemsPerKey, MaxItemsPerKeyPerHour: s.MaxItemsPerKeyPerHour}
 	}
 	if err := p.Validate(); err != nil {
 		return pki.Params{}, fmt.Errorf("%s: %w", path, err)
@@ -104,7 +107,8 @@ func WriteNetwork(path string, p pki.Params) error {
 		PoWBits: p.PoWBits, WorldShards: p.WorldShards, Sets: map[string]setTOML{},
 	}
 	for ns, s := range p.Sets {
-		n.Sets[ns] = setTOML{MaxItemSize: s.MaxItemSize, TTL: D(s.TTL), PoWBits: s.PoWBits, Dedup: s.Dedup, MaxItemsPerKey: s.MaxItemsPerKey}
+		n.Sets[ns] = setTOML{MaxItemSize: s.MaxItemSize, TTL: D(s.TTL), PoWBits: s.PoWBits, Dedup: s.Dedup,
+			MaxItemsPerKey: s.MaxItemsPerKey, MaxItemsPerKeyPerHour: s.MaxItemsPerKeyPerHour}
 	}
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "# Komrade network parameters. Every node and client of a network uses\n"+

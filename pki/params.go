@@ -41,6 +41,9 @@ type SetParams struct {
 	PoWBits        int           `cbor:"3,keyasint"`
 	Dedup          bool          `cbor:"4,keyasint"`
 	MaxItemsPerKey int           `cbor:"5,keyasint"`
+	// MaxItemsPerKeyPerHour caps the appends one storage node accepts into
+	// one set in one hour (setitem.Rules.MaxItemsPerKeyPerHour); 0 for none.
+	MaxItemsPerKeyPerHour int `cbor:"6,keyasint"`
 }
 
 // Params are a network's parameters: everything every node and client of
@@ -112,7 +115,8 @@ func (p *Params) SetPoW(bits int) {
 		p.Sets = map[string]SetParams{}
 	}
 	for ns, r := range setitem.DefaultRules() {
-		sp := SetParams{MaxItemSize: r.MaxItemSize, TTL: r.TTL, PoWBits: r.PoWBits, Dedup: r.Dedup, MaxItemsPerKey: r.MaxItemsPerKey}
+		sp := SetParams{MaxItemSize: r.MaxItemSize, TTL: r.TTL, PoWBits: r.PoWBits, Dedup: r.Dedup,
+			MaxItemsPerKey: r.MaxItemsPerKey, MaxItemsPerKeyPerHour: r.MaxItemsPerKeyPerHour}
 		if old, ok := p.Sets[ns]; ok {
 			sp = old
 		}
@@ -130,7 +134,8 @@ func (p Params) SetRules() map[string]setitem.Rules {
 	out := make(map[string]setitem.Rules, len(p.Sets))
 	for ns, s := range p.Sets {
 		out[ns] = setitem.Rules{MaxItemSize: s.MaxItemSize, TTL: s.TTL, PoWBits: s.PoWBits,
-			Dedup: s.Dedup, MaxItemsPerKey: s.MaxItemsPerKey, Check: code[ns].Check}
+			Dedup: s.Dedup, MaxItemsPerKey: s.MaxItemsPerKey, MaxItemsPerKeyPerHour: s.MaxItemsPerKeyPerHour,
+			Check: code[ns].Check}
 	}
 	return out
 }
@@ -188,6 +193,8 @@ func (p Params) Validate() error {
 			return paramErr(f+"pow_bits", "%d, want 0..%d", s.PoWBits, wire.MaxPoWBits)
 		case s.MaxItemsPerKey < 0:
 			return paramErr(f+"max_items_per_key", "%d, want 0 (no cap) or more", s.MaxItemsPerKey)
+		case s.MaxItemsPerKeyPerHour < 0:
+			return paramErr(f+"max_items_per_key_per_hour", "%d, want 0 (no cap) or more", s.MaxItemsPerKeyPerHour)
 		}
 	}
 	return nil
@@ -272,6 +279,7 @@ func Diff(a, b Params) []ParamDiff {
 		add(f+"pow_bits", x.PoWBits, y.PoWBits)
 		add(f+"dedup", x.Dedup, y.Dedup)
 		add(f+"max_items_per_key", x.MaxItemsPerKey, y.MaxItemsPerKey)
+		add(f+"max_items_per_key_per_hour", x.MaxItemsPerKeyPerHour, y.MaxItemsPerKeyPerHour)
 	}
 	return out
 }

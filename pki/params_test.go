@@ -2,6 +2,7 @@ package pki
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -32,10 +33,24 @@ func TestParamsRoundTripAndID(t *testing.T) {
 	if got := p.SetRules()["rsvp"].PoWBits; got != 0 {
 		t.Fatalf("rsvp (signed, not anonymous) pow_bits %d, want 0", got)
 	}
-	for ns := range setitem.DefaultRules() {
-		if _, ok := p.SetRules()[ns]; !ok {
+	for ns, want := range setitem.DefaultRules() {
+		got, ok := p.SetRules()[ns]
+		if !ok {
 			t.Fatalf("namespace %s missing", ns)
 		}
+		if got.MaxItemsPerKey != want.MaxItemsPerKey || got.MaxItemsPerKeyPerHour != want.MaxItemsPerKeyPerHour {
+			t.Fatalf("namespace %s: caps %d, %d/h, want %d, %d/h", ns, got.MaxItemsPerKey, got.MaxItemsPerKeyPerHour, want.MaxItemsPerKey, want.MaxItemsPerKeyPerHour)
+		}
+	}
+	// The hourly cap is a parameter of its own: it changes the id, and Diff
+	// names it.
+	h := p
+	h.Sets = maps.Clone(p.Sets)
+	area := h.Sets["area"]
+	area.MaxItemsPerKeyPerHour++
+	h.Sets["area"] = area
+	if d := Diff(p, h); h.ID() == p.ID() || len(d) != 1 || d[0].Field != "sets.area.max_items_per_key_per_hour" {
+		t.Fatalf("hourly cap changed: same id %v, diff %v", h.ID() == p.ID(), d)
 	}
 	// Any change is another network.
 	q.Mu++
@@ -61,6 +76,8 @@ func TestParamsValidateNamesField(t *testing.T) {
 		{"sets.vote.ttl", func(p *Params) { s := p.Sets["vote"]; s.TTL = 0; p.Sets["vote"] = s }},
 		{"sets.area.max_item_size", func(p *Params) { s := p.Sets["area"]; s.MaxItemSize = 0; p.Sets["area"] = s }},
 		{"sets.pin", func(p *Params) { delete(p.Sets, "pin") }},
+		{"sets.rsvp.max_items_per_key", func(p *Params) { s := p.Sets["rsvp"]; s.MaxItemsPerKey = -1; p.Sets["rsvp"] = s }},
+		{"sets.area.max_items_per_key_per_hour", func(p *Params) { s := p.Sets["area"]; s.MaxItemsPerKeyPerHour = -1; p.Sets["area"] = s }},
 		{"version", func(p *Params) { p.Version = 9 }},
 	} {
 		p := DefaultParams()

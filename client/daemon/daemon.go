@@ -187,11 +187,11 @@ func (d *Daemon) pollLoop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		hellos := d.m.Hellos()
+		hellos, tasks := d.m.Hellos(), d.m.Tasks()
 		msgs, err := d.m.Receive(pctx)
 		cancel()
-		if d.m.Hellos() != hellos {
-			d.wake() // messages waiting for that hello can leave
+		if d.m.Hellos() != hellos || d.m.Tasks() != tasks {
+			d.wake() // messages waiting for that hello can leave; reports and re-writes of lost boxes too
 		}
 		d.mu.Lock()
 		d.received += len(msgs)
@@ -275,8 +275,15 @@ type Status struct {
 	// Skipped counts, by contact, boxes that could not be read.
 	Skipped map[string]uint64 `json:"skipped,omitempty"`
 	// Lost counts, by contact, messages the network lost after they were
-	// acknowledged (a later one arrived; the conversation went on).
+	// acknowledged (a later one arrived; the conversation went on) and that
+	// the sender could not write again.
 	Lost map[string]uint64 `json:"lost,omitempty"`
+	// Missing counts, by contact, their messages the network lost that we
+	// asked them to write again, and still wait for.
+	Missing map[string]uint64 `json:"missing,omitempty"`
+	// LostSent counts, by contact, our messages they never got (lost by
+	// the network, not written again); `komrade outbox` marks them.
+	LostSent map[string]uint64 `json:"lost_sent,omitempty"`
 	// OfflineSince is when the gateway link went down (absent while up).
 	OfflineSince *time.Time `json:"offline_since,omitempty"`
 }
@@ -480,6 +487,10 @@ func (d *Daemon) status() (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	missing, lostSent, err := d.m.Gaps()
+	if err != nil {
+		return nil, err
+	}
 	dir := d.cl.Directory()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -488,7 +499,8 @@ func (d *Daemon) status() (*Status, error) {
 		Departures: ls.Departures, Queued: ls.Queued}
 	s := &Status{Gateway: d.cl.Gateway().String(), Loops: loops, Unread: unread, Contacts: c,
 		LastPoll: d.lastPoll, PollError: strings.TrimSpace(d.pollErr + " " + d.introErr), Received: d.received, Fingerprint: d.m.Fingerprint(),
-		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers(), Skipped: skipped, Lost: lost}
+		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers(), Skipped: skipped, Lost: lost,
+		Missing: missing, LostSent: lostSent}
 	if dir != nil {
 		s.Epoch, s.Nodes = dir.Epoch, len(dir.Nodes)
 	}

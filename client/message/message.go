@@ -59,6 +59,13 @@ const (
 	// with when the sender wrote it: Unix seconds, 8 bytes big-endian, by
 	// the sender's clock (a claim the reader shows as such).
 	KindTextAt Kind = 3
+	// KindReport carries a report about boxes of the conversation that the
+	// network lost (see Report): one part, never shown as a text.
+	KindReport Kind = 4
+	// KindFriendsCap carries the read capability of the sender's friends
+	// stream, or asks for it again (see FriendsCap): one part, never shown
+	// as a text.
+	KindFriendsCap Kind = 5
 )
 
 // Frame is one decoded part of a message.
@@ -127,7 +134,7 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 	if b[0] != version {
 		return nil, fmt.Errorf("%w: version %d", ErrFrame, b[0])
 	}
-	if k := Kind(b[1]); k != KindText && k != KindHello && k != KindTextAt {
+	if k := Kind(b[1]); k != KindText && k != KindHello && k != KindTextAt && k != KindReport && k != KindFriendsCap {
 		return nil, fmt.Errorf("%w: kind %d", ErrFrame, b[1])
 	}
 	part, parts, blen := int(binary.BigEndian.Uint16(b[18:])), int(binary.BigEndian.Uint16(b[20:])), int(binary.BigEndian.Uint16(b[22:]))
@@ -138,6 +145,9 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 		// A hello's body starts with its sender's identity key, whoever
 		// decodes it; a shorter one is malformed even when signed.
 		return nil, fmt.Errorf("%w: hello of %d bytes in %d parts", ErrFrame, blen, parts)
+	}
+	if (Kind(b[1]) == KindReport || Kind(b[1]) == KindFriendsCap) && parts != 1 {
+		return nil, fmt.Errorf("%w: control frame of kind %d in %d parts", ErrFrame, b[1], parts)
 	}
 	n := headerSize + blen
 	for _, x := range b[n+ed25519.SignatureSize:] {

@@ -117,3 +117,28 @@ func LastOutBoxKeyForTest(m *Messenger, name string) (string, error) {
 	}
 	return record.BoxKey(*(*[32]byte)(idx.BoxIDForContext(wc.ReadCap(), boxContext).Bytes())), nil
 }
+
+// SetHoldForTest sets how long a reader keeps the key of a missing box.
+func SetHoldForTest(m *Messenger, d time.Duration) { m.holdFor = d }
+
+// DropKeptForTest deletes the copies m keeps of its boxes to contact name,
+// as if they had been pushed out or had expired: a box reported lost can
+// no longer be written again.
+func DropKeptForTest(m *Messenger, name string) error {
+	return m.st.Update(func(tx *store.Tx) error {
+		c, err := loadTx(tx, name)
+		if err != nil {
+			return err
+		}
+		for i := range c.OutChain.Index {
+			if err := tx.Delete("kept", boxKey(name, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// BoxWritesForTest is how many box writes m has sent since New: every try
+// of every box (a box retried after a lost ACK counts again).
+func BoxWritesForTest(m *Messenger) uint64 { return m.puts.Load() }

@@ -20,7 +20,10 @@
 // round ends without an ACK waits for the next round (the network may be
 // away); it fails only when it cannot be delivered: a final refusal, or no
 // ACK within maxPending.
-// Readers fetch boxes in index order, so messages arrive once and in order.
+// Readers fetch boxes in index order, so messages arrive once and in order;
+// a box the network lost is asked for again from its sender (gaps.go).
+// Each confirmed contact also gets the read capability of the user's
+// friends stream, which the social layer writes (friendscap.go).
 // All state lives in the encrypted client store, so a restart neither loses
 // nor repeats a message.
 package messenger
@@ -36,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -134,10 +138,17 @@ type contact struct {
 	// not open, do not decode, or make no sense): each is skipped once,
 	// never retried, and shown to the user.
 	Skipped uint64 `cbor:"15,keyasint,omitempty"`
-	// Lost counts this contact's boxes that the network lost: missing
-	// while a later one of the stream is stored. They are skipped, so that
-	// the conversation goes on, and shown to the user.
+	// Lost counts this contact's boxes that the network lost for good:
+	// missing while a later one of the stream is stored, and not written
+	// again by the sender (see gaps.go). The conversation goes on past
+	// them; the user sees the count.
 	Lost uint64 `cbor:"16,keyasint,omitempty"`
+	// Gaps is what the conversation keeps about lost boxes, both ways
+	// (gaps.go); nil when there is nothing.
+	Gaps *gapState `cbor:"17,keyasint,omitempty"`
+	// Friends are the read capabilities of the contact's friends stream
+	// they gave us (friendscap.go), ordered by the box that carried them.
+	Friends []friendsIn `cbor:"18,keyasint,omitempty"`
 }
 
 // Message is a received text.
@@ -164,11 +175,14 @@ type Messenger struct {
 	ch   chan struct{} // closed at the next outbox change
 
 	hellos atomic.Uint64 // hellos that confirmed a contact, since New
+	tasks  atomic.Uint64 // reports and re-writes that receiving gave Deliver, since New
 	tries  int           // tries per round of a request (MaxTries)
+	puts   atomic.Uint64 // box writes sent (every try of putWithRetry), since New
 
 	probeMu    sync.Mutex
 	probed     map[string]time.Time // when each contact's stream was last probed for a gap
 	probeEvery time.Duration
+	holdFor    time.Duration // how long a skipped box's key is kept (holdFor in gaps.go)
 
 	arrived atomic.Pointer[func(Message)] // see OnArrival
 }
@@ -185,29 +199,28 @@ func (m *Messenger) OnArrival(f func(Message)) {
 	m.arrived.Store(&f)
 }
 
+// announce hands saved messages to the OnArrival function.
+func (m *Messenger) announce(msgs ...Message) {
+	if f := m.arrived.Load(); f != nil {
+		for _, g := range msgs {
+			(*f)(g)
+		}
+	}
+}
+
 // receiveParallel is how many contacts' mailboxes are read at once. Each
 // read waits for its own λP slot, so reading contacts one after another
 // made a message from the last of n contacts wait n round trips.
 const receiveParallel = 8
 
-// Gap detection: a reader reads a contact's boxes in order, so a box that
-// the network lost (every replica gone after it was acknowledged) would stop
-// the conversation forever. When the next box is missing, a reader now and
-// then (probeEvery) looks up to gapWindow boxes ahead; a later box that is
-// there means the ones before it are lost: they are skipped and counted.
-// (A sender writes box i+1 only after box i was acknowledged, so a later box
-// that exists is proof that the missing one was written.) Probes are rare:
-// each is a read through the mix network that the poll waits for, and with
-// one every 30 s the p95 of delivery grew from 4.4 s to 10 s (a message that
-// arrived during a probe waited for it); a lost box is rarer still.
-const (
-	gapWindow  = 4
-	probeEvery = 5 * time.Minute
-)
-
 // Hellos counts the contacts a hello has confirmed since New: messages
 // queued for them can leave now.
 func (m *Messenger) Hellos() uint64 { return m.hellos.Load() }
+
+// Tasks counts, since New, the times receiving gave Deliver something to
+// do: a report to send about lost boxes, a lost box to write again, or our
+// friends capability to send again to a contact who asked.
+func (m *Messenger) Tasks() uint64 { return m.tasks.Load() }
 
 // New returns a messenger using client c (connected to a gateway), the
 // unlocked identity and the open store.
@@ -215,7 +228,7 @@ func New(c *client.Client, id *client.Identity, st *store.Store, log *slog.Logge
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Messenger{c: c, id: id, st: st, log: log, tries: MaxTries, probed: map[string]time.Time{}, probeEvery: probeEvery}
+	return &Messenger{c: c, id: id, st: st, log: log, tries: MaxTries, probed: map[string]time.Time{}, probeEvery: probeEvery, holdFor: holdFor}
 }
 
 var dec = detcbor.NewDecoder(message.MaxParts+4, 4)
@@ -253,6 +266,9 @@ func getTx[T any](tx *store.Tx, bucket, key, what string) (*T, error) {
 
 func (m *Messenger) save(tx *store.Tx, c *contact) error {
 	c.RetiredOutNext, c.RetiredInNext = 0, 0
+	if c.Gaps != nil && c.Gaps.empty() {
+		c.Gaps = nil
+	}
 	b, err := detcbor.Marshal(c)
 	if err != nil {
 		return err
@@ -467,7 +483,10 @@ func parseInviteBytes(b []byte) (*Invite, error) {
 	if err != nil || len(inv.Sig) != ed25519.SignatureSize || !ed25519.Verify(inv.Identity, msg, inv.Sig) {
 		return nil, errors.New("messenger: invite code damaged (its signature does not verify; check that it was copied whole)")
 	}
-	if _, err := bacap.ReadCapFromBytes(inv.ReadCap); err != nil {
+	// A read capability whose key is no curve point would panic the
+	// daemon at the first box id derived from it: the inviter may be
+	// hostile, so check before anything is saved.
+	if err := message.CheckReadCap(inv.ReadCap); err != nil {
 		return nil, fmt.Errorf("messenger: invite code damaged: %w", err)
 	}
 	if _, err := bacap.NewWriteCapFromBytes(inv.WriteCap); err != nil {
@@ -565,10 +584,13 @@ func (m *Messenger) accept(inv *Invite, name, requestID string) (helloID uint64,
 			}
 		}
 		hello, err := queue(tx, name, message.KindHello, helloBody)
-		if err == nil {
-			helloID = hello.ID
+		if err != nil {
+			return err
 		}
-		return err
+		helloID = hello.ID
+		// The inviter is confirmed (the invite is signed): our friends
+		// stream's capability follows the hello.
+		return giveFriendsCap(tx, name)
 	})
 	if err == nil {
 		m.changed()
@@ -587,6 +609,7 @@ func boxIndex(cap interface {
 // waits for the exit's ACK; a lost request or reply is sent again.
 func (m *Messenger) putWithRetry(ctx context.Context, id [32]byte, val []byte) error {
 	return m.retry(ctx, func(c context.Context) error {
+		m.puts.Add(1)
 		_, err := m.c.PutBox(c, id, val)
 		return err
 	})
@@ -687,7 +710,9 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			return err
 		})
 		if errors.Is(err, wire.ErrNotFound) {
-			skip, err := m.probeGap(ctx, name, rc, c.InChain.Index, id)
+			late, skip, err := m.probeGap(ctx, name, rc, c.InChain.Index, id)
+			out = append(out, late...)
+			m.announce(late...)
 			if err != nil || skip == 0 {
 				return out, err // nothing new
 			}
@@ -703,7 +728,7 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 			return out, err
 		}
 		i, key := c.InChain.Next()
-		got, rekeyed, err := m.readBox(c, name, i, key, id, box)
+		got, rekeyed, fx, err := m.readBox(c, name, i, key, id, box, false)
 		if err != nil {
 			// A box we cannot read is skipped (and its index with it), never
 			// retried; the user sees the count. Nothing of it is logged but
@@ -731,8 +756,14 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 				return errRaced
 			}
 			now.Identity, now.InChain, now.Partial, now.PartialID, now.Skipped = c.Identity, c.InChain, c.Partial, c.PartialID, c.Skipped
+			now.keepReading(c)
 			if rekeyed { // nothing was sent while awaiting the hello
 				now.OutChain, now.EphPriv = c.OutChain, nil
+			}
+			if fx != nil {
+				if err := fx(tx, now); err != nil {
+					return err
+				}
 			}
 			return m.save(tx, now)
 		})
@@ -747,101 +778,41 @@ func (m *Messenger) receiveFrom(ctx context.Context, name string) ([]Message, er
 		}
 		if got != nil {
 			out = append(out, *got)
-			if f := m.arrived.Load(); f != nil {
-				(*f)(*got)
-			}
+			m.announce(*got)
 		}
 	}
 	return out, ctx.Err()
 }
 
-// probeGap looks, at most once per probeEvery for each contact, for a box
-// up to gapWindow ahead of the missing box at index next (id). It returns
-// how many boxes are lost before the first later one found (0: none found,
-// so nothing is known to be lost).
-func (m *Messenger) probeGap(ctx context.Context, name string, rc *bacap.ReadCap, next uint64, id [32]byte) (int, error) {
-	m.probeMu.Lock()
-	last, seen := m.probed[name]
-	due := seen && time.Since(last) >= m.probeEvery || !seen && m.probeEvery == 0
-	if due || !seen {
-		m.probed[name] = time.Now() // the first probe of a contact comes probeEvery after its first miss
-	}
-	m.probeMu.Unlock()
-	if !due {
-		return 0, nil
-	}
-	for k := uint64(1); k <= gapWindow; k++ {
-		idx, err := boxIndex(rc, next+k)
-		if err != nil {
-			return 0, err
-		}
-		later := *(*[32]byte)(idx.BoxIDForContext(rc, boxContext).Bytes())
-		err = m.retry(ctx, func(c context.Context) error {
-			_, err := m.c.GetBox(c, later)
-			return err
-		})
-		if errors.Is(err, wire.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		// A later box is there: look once more at the missing one (it may
-		// have arrived meanwhile) before calling it lost.
-		err = m.retry(ctx, func(c context.Context) error {
-			_, err := m.c.GetBox(c, id)
-			return err
-		})
-		if errors.Is(err, wire.ErrNotFound) {
-			return int(k), nil
-		}
-		return 0, err
-	}
-	return 0, nil
-}
-
-// skipLost moves c's incoming stream past n lost boxes (their keys are
-// discarded unused), drops a message those boxes were part of, and counts
-// them; it saves the contact only if nobody read meanwhile.
-func (m *Messenger) skipLost(name string, c *contact, n int) error {
-	from := c.InChain.Index
-	for range n {
-		c.InChain.Next()
-	}
-	c.Partial, c.PartialID = nil, nil
-	c.Lost += uint64(n)
-	m.log.Warn("boxes lost by the network skipped", "contact", name, "count", n)
-	return m.st.Update(func(tx *store.Tx) error {
-		now, err := loadTx(tx, name)
-		if err != nil {
-			return err
-		}
-		if now.InChain.Index != from || !bytes.Equal(now.InRead, c.InRead) {
-			return errRaced
-		}
-		now.InChain, now.Partial, now.PartialID, now.Lost = c.InChain, nil, nil, c.Lost
-		return m.save(tx, now)
-	})
-}
-
-// readBox opens and interprets box i of c's incoming stream. Whatever the
-// box holds (it comes from another person), it returns an error rather
-// than stop the daemon: a panic while reading it is an error too.
-func (m *Messenger) readBox(c *contact, name string, i uint64, key [32]byte, id [32]byte, box *record.Box) (got *Message, rekeyed bool, err error) {
+// readBox opens and interprets box i of c's incoming stream; late is set
+// for a box read after later ones (a lost box written again, gaps.go).
+// Whatever the box holds (it comes from another person), it returns an
+// error rather than stop the daemon: a panic while reading it is an error
+// too. fx, when set, is what a report in the box asks for, to be done in
+// the transaction that saves the contact (now, as saved).
+func (m *Messenger) readBox(c *contact, name string, i uint64, key [32]byte, id [32]byte, box *record.Box, late bool) (got *Message, rekeyed bool, fx txEffect, err error) {
 	partial, partialID := c.Partial, c.PartialID
+	var stash []stashedPart
+	held, lost := c.heldCopy(), c.Lost
+	if c.Gaps != nil {
+		stash = slices.Clone(c.Gaps.Stash)
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			got, rekeyed, err = nil, false, fmt.Errorf("reading the box failed: %v", r)
+			got, rekeyed, fx, err = nil, false, nil, fmt.Errorf("reading the box failed: %v", r)
 		}
 		if err != nil {
 			// A box skipped as unreadable must not cost the message in
 			// progress its parts.
-			c.Partial, c.PartialID = partial, partialID
+			c.Partial, c.PartialID, c.Lost = partial, partialID, lost
+			if c.Gaps != nil {
+				c.Gaps.Stash, c.Gaps.Held = stash, held
+			}
 		}
 	}()
 	pt, err := message.Open(key, id[:], box.Blob)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	var sender ed25519.PublicKey
 	switch {
@@ -852,34 +823,48 @@ func (m *Messenger) readBox(c *contact, name string, i uint64, key [32]byte, id 
 	}
 	f, err := message.Decode(pt, i, sender)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
-	if f.Kind == message.KindHello {
+	switch f.Kind {
+	case message.KindHello:
 		who := f.Body[:ed25519.PublicKeySize] // Decode checked the length
-		if !c.awaiting() || (c.Expect != nil && !bytes.Equal(c.Expect, who)) {
-			return nil, false, nil // a hello we do not wait for: nothing to do
+		if late || !c.awaiting() || (c.Expect != nil && !bytes.Equal(c.Expect, who)) {
+			return nil, false, nil, nil // a hello we do not wait for: nothing to do
 		}
 		if err := c.helloRekey(f.Body); err != nil {
-			return nil, false, fmt.Errorf("bad hello: %w", err)
+			return nil, false, nil, fmt.Errorf("bad hello: %w", err)
 		}
 		c.Identity = bytes.Clone(who)
-		return nil, true, nil
+		// Confirmed: our friends stream's capability goes to them.
+		return nil, true, func(tx *store.Tx, _ *contact) error { return giveFriendsCap(tx, name) }, nil
+	case message.KindReport:
+		r, err := message.DecodeReport(f.Body)
+		if err != nil {
+			return nil, false, nil, fmt.Errorf("bad report: %w", err)
+		}
+		return nil, false, m.onReport(c, name, r), nil
+	case message.KindFriendsCap:
+		fc, err := message.DecodeFriendsCap(f.Body)
+		if err != nil {
+			return nil, false, nil, fmt.Errorf("bad friends capability: %w", err)
+		}
+		return nil, false, m.onFriendsCap(name, i, fc), nil
 	}
-	text, done, err := m.reassemble(c, f)
+	text, done, err := m.reassemble(c, f, late)
 	if err != nil {
-		return nil, false, fmt.Errorf("bad frame: %w", err)
+		return nil, false, nil, fmt.Errorf("bad frame: %w", err)
 	}
 	if done {
 		got = &Message{From: name, Text: string(text), At: time.Now()}
 		if f.Kind == message.KindTextAt {
 			if len(text) < 8 {
-				return nil, false, errors.New("bad frame: a dated text without its date")
+				return nil, false, nil, errors.New("bad frame: a dated text without its date")
 			}
 			got.Sent = time.Unix(int64(binary.BigEndian.Uint64(text)), 0)
 			got.Text = string(text[8:])
 		}
 	}
-	return got, false, nil
+	return got, false, nil, nil
 }
 
 // Skipped returns, by contact, how many of their boxes could not be read
@@ -905,9 +890,19 @@ func (m *Messenger) Skipped() (skipped, lost map[string]uint64, err error) {
 }
 
 // reassemble keeps the parts of the message in progress in the contact's
-// state, so a restart in the middle of a long message loses nothing.
-func (m *Messenger) reassemble(c *contact, f *message.Frame) ([]byte, bool, error) {
-	if !bytes.Equal(c.PartialID, f.ID[:]) {
+// state, so a restart in the middle of a long message loses nothing. While
+// boxes are held (gaps.go), parts that a late box may complete go to the
+// stash instead of being dropped: a late part, a part of a stashed message,
+// or the message in progress when another one starts.
+func (m *Messenger) reassemble(c *contact, f *message.Frame, late bool) ([]byte, bool, error) {
+	switch {
+	case bytes.Equal(c.PartialID, f.ID[:]):
+	case late || c.stashed(f.ID):
+		return c.stashPart(f)
+	default:
+		if c.Partial != nil && c.Gaps != nil && len(c.Gaps.Held) > 0 {
+			c.stash(c.PartialID, c.Partial)
+		}
 		c.PartialID, c.Partial = f.ID[:], make([][]byte, f.Parts)
 	}
 	if len(c.Partial) != f.Parts {

@@ -132,6 +132,13 @@ func pair(t *testing.T, a, b *user) {
 	if _, err := a.m.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The hello confirmed bob: alice's friends capability goes to him.
+	if err := a.m.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.m.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
 	ca, _ := a.m.Contacts()
 	cb, _ := b.m.Contacts()
 	if ca["bob"] != b.id.Fingerprint() || cb["alice"] != a.id.Fingerprint() {
@@ -466,7 +473,7 @@ func TestOutboxCrash(t *testing.T) {
 		}
 		var s []messenger.State
 		for _, o := range out {
-			if o.To == "bob" && o.Text != "(contact confirmation)" {
+			if o.To == "bob" && o.Text != "(contact confirmation)" && o.Text != "(friends key)" {
 				s = append(s, o.State)
 			}
 		}
@@ -615,20 +622,18 @@ func TestOutageWaitsNotFails(t *testing.T) {
 	}
 }
 
-// TestLostBoxSkipped: a box that every replica lost after it was
-// acknowledged does not stop the conversation: the reader finds the next
-// one, skips the lost one, shows it as lost, and reads on.
-func TestLostBoxSkipped(t *testing.T) {
-	net := startNet(t, nil)
-	a, b := newUser(t, net), newUser(t, net)
-	pair(t, a, b)
+// loseBox has a send bob "one", "two" and "three", deletes the box of "two"
+// from every node (as if every replica had lost it after it was
+// acknowledged), and checks that bob reads on past it: he gets "one" and
+// "three", holds the missing box and asks alice for it. It returns the
+// outbox id of "two".
+func loseBox(t *testing.T, ctx context.Context, net *testnet.Network, a, b *user) uint64 {
+	t.Helper()
 	messenger.SetProbeEveryForTest(b.m, 0)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	if err := a.m.Send(ctx, "bob", "one"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.m.Send(ctx, "bob", "two (lost)"); err != nil {
+	if err := a.m.Send(ctx, "bob", "two"); err != nil {
 		t.Fatal(err)
 	}
 	key, err := messenger.LastOutBoxKeyForTest(a.m, "bob")
@@ -650,14 +655,173 @@ func TestLostBoxSkipped(t *testing.T) {
 	if got := b.receive(t, 2, time.Minute); len(got) != 2 || got[0] != "one" || got[1] != "three" {
 		t.Fatalf("bob received %q, want one and three", got)
 	}
-	_, lost, err := b.m.Skipped()
-	if err != nil || lost["alice"] != 1 {
-		t.Fatalf("lost %v, %v; want alice: 1", lost, err)
+	missing, _, err := b.m.Gaps()
+	if err != nil || missing["alice"] != 1 {
+		t.Fatalf("missing %v, %v; want alice: 1", missing, err)
+	}
+	if _, lost, err := b.m.Skipped(); err != nil || len(lost) != 0 {
+		t.Fatalf("lost %v, %v before the sender answered", lost, err)
+	}
+	// Bob's report goes out through his outbox, not as a text.
+	if err := b.m.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.m.Outbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) == 0 || out[len(out)-1].State != messenger.Acknowledged || !strings.Contains(out[len(out)-1].Text, "report") {
+		t.Fatalf("bob's outbox after the gap: %+v", out)
+	}
+	sent, err := a.m.Outbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range sent {
+		if o.Text == "two" {
+			return o.ID
+		}
+	}
+	t.Fatalf("no message two in alice's outbox: %+v", sent)
+	return 0
+}
+
+// lostFlag returns whether message id in u's outbox is marked lost.
+func lostFlag(t *testing.T, u *user, id uint64) bool {
+	t.Helper()
+	sent, err := u.m.Outbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range sent {
+		if o.ID == id {
+			return o.Lost
+		}
+	}
+	t.Fatalf("no message %d in the outbox", id)
+	return false
+}
+
+// TestLostBoxWrittenAgain: a box that every replica lost after it was
+// acknowledged does not stop the conversation, and comes back: the reader
+// reads on, asks the sender, the sender writes the same box again from its
+// copy, and the missing message arrives, at its place in the inbox.
+func TestLostBoxWrittenAgain(t *testing.T) {
+	net := startNet(t, nil)
+	a, b := newUser(t, net), newUser(t, net)
+	pair(t, a, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	two := loseBox(t, ctx, net, a, b)
+	tasks := a.m.Tasks()
+	if msgs, err := a.m.Receive(ctx); err != nil || len(msgs) != 0 {
+		t.Fatalf("alice received %+v, %v: a report is not a text", msgs, err)
+	}
+	if a.m.Tasks() == tasks {
+		t.Fatal("reading the report gave the outbox nothing to do")
+	}
+	if err := a.m.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.receive(t, 1, time.Minute); len(got) != 1 || got[0] != "two" {
+		t.Fatalf("after the re-write bob received %q, want two", got)
+	}
+	if got := b.inbox(t, "alice"); !slices.Equal(got, []string{"one", "two", "three"}) {
+		t.Fatalf("bob's inbox: %q", got)
+	}
+	missing, _, err := b.m.Gaps()
+	_, lost, err2 := b.m.Skipped()
+	if err != nil || err2 != nil || len(missing) != 0 || len(lost) != 0 {
+		t.Fatalf("bob after the late box: missing %v lost %v (%v, %v)", missing, lost, err, err2)
+	}
+	if _, lostSent, err := a.m.Gaps(); err != nil || len(lostSent) != 0 || lostFlag(t, a, two) {
+		t.Fatalf("alice shows the message lost: %v, %v", lostSent, err)
 	}
 	if err := a.m.Send(ctx, "bob", "four"); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.receive(t, 1, time.Minute); len(got) != 1 || got[0] != "four" {
 		t.Fatalf("after the gap bob received %q", got)
+	}
+}
+
+// TestLostBoxGone: when the sender no longer has the lost box's bytes, it
+// says so; the reader destroys the key, and both show the message lost.
+func TestLostBoxGone(t *testing.T) {
+	net := startNet(t, nil)
+	a, b := newUser(t, net), newUser(t, net)
+	pair(t, a, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	two := loseBox(t, ctx, net, a, b)
+	if err := messenger.DropKeptForTest(a.m, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.m.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !lostFlag(t, a, two) {
+		t.Fatal("alice's outbox does not show the message lost")
+	}
+	if _, lostSent, err := a.m.Gaps(); err != nil || lostSent["bob"] != 1 {
+		t.Fatalf("alice's lost messages: %v, %v; want bob: 1", lostSent, err)
+	}
+	if err := a.m.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var lost map[string]uint64
+	for ctx.Err() == nil && lost["alice"] == 0 {
+		if msgs, err := b.m.Receive(ctx); err != nil || len(msgs) != 0 {
+			t.Fatalf("bob received %+v, %v", msgs, err)
+		}
+		var err error
+		if _, lost, err = b.m.Skipped(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if lost["alice"] != 1 {
+		t.Fatalf("bob's lost messages: %v; want alice: 1", lost)
+	}
+	if missing, _, err := b.m.Gaps(); err != nil || len(missing) != 0 {
+		t.Fatalf("bob still holds %v, %v", missing, err)
+	}
+	if err := a.m.Send(ctx, "bob", "four"); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.receive(t, 1, time.Minute); len(got) != 1 || got[0] != "four" {
+		t.Fatalf("after the gap bob received %q", got)
+	}
+}
+
+// TestLostBoxGivenUp: a reader that waited holdFor in vain destroys the key
+// and tells the sender, whose outbox then shows the message lost.
+func TestLostBoxGivenUp(t *testing.T) {
+	net := startNet(t, nil)
+	a, b := newUser(t, net), newUser(t, net)
+	pair(t, a, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	two := loseBox(t, ctx, net, a, b)
+	messenger.SetHoldForTest(b.m, 0)
+	if _, err := b.m.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	missing, _, err := b.m.Gaps()
+	_, lost, err2 := b.m.Skipped()
+	if err != nil || err2 != nil || len(missing) != 0 || lost["alice"] != 1 {
+		t.Fatalf("bob after holdFor: missing %v lost %v (%v, %v); want lost alice: 1", missing, lost, err, err2)
+	}
+	if err := b.m.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Alice reads bob's first report (write it again; she does not get to)
+	// and then his second (lost): the re-write is dropped.
+	for ctx.Err() == nil && !lostFlag(t, a, two) {
+		if _, err := a.m.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, lostSent, err := a.m.Gaps(); err != nil || lostSent["bob"] != 1 {
+		t.Fatalf("alice's lost messages: %v, %v; want bob: 1", lostSent, err)
 	}
 }

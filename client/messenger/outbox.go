@@ -4,10 +4,13 @@ package messenger
 // sent, then delivered box by box in order. Before a box first leaves, its
 // exact bytes are saved with the message, so a retry (after a lost ACK or a
 // crash) stores the same box again: a message is never lost once queued, and
-// never appears twice to its reader.
+// never appears twice to its reader. Once acknowledged, a box's bytes are
+// kept a while longer (gaps.go), to be written again if the network loses
+// it; a message whose box was lost for good is marked lost.
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -62,7 +65,11 @@ type Outgoing struct {
 	// contact, got no acknowledgement in its last round: it waits for the
 	// network and goes out by itself when the network answers again (Error
 	// says what the last round met).
-	Offline bool      `json:"offline,omitempty"`
+	Offline bool `json:"offline,omitempty"`
+	// Lost is set when the reader never got the message: the network lost
+	// a box of it after it was acknowledged, and it could not be written
+	// again (no copy left, or the reader gave up waiting).
+	Lost    bool      `json:"lost,omitempty"`
 	Queued  time.Time `json:"queued"`
 	Updated time.Time `json:"updated"`
 }
@@ -82,6 +89,9 @@ type outEntry struct {
 	// The box being delivered (index Done), sealed once and re-sent as is.
 	PendingID  []byte `cbor:"11,keyasint,omitempty"`
 	PendingVal []byte `cbor:"12,keyasint,omitempty"`
+	// First is the stream index of the message's first box, once sealed.
+	First *uint64 `cbor:"13,keyasint,omitempty"`
+	Lost  bool    `cbor:"14,keyasint,omitempty"` // the reader never got it
 }
 
 func (e *outEntry) frames() ([]message.Frame, error) {
@@ -96,13 +106,17 @@ func (e *outEntry) frames() ([]message.Frame, error) {
 }
 
 func (e *outEntry) public() Outgoing {
-	o := Outgoing{ID: e.ID, To: e.To, State: e.State, Done: e.Done, Error: e.Error,
+	o := Outgoing{ID: e.ID, To: e.To, State: e.State, Done: e.Done, Error: e.Error, Lost: e.Lost,
 		Queued: time.Unix(e.Queued, 0), Updated: time.Unix(e.Updated, 0)}
 	switch {
 	case e.Kind == message.KindText:
 		o.Text = string(e.Body)
 	case e.Kind == message.KindTextAt && len(e.Body) >= 8:
 		o.Text = string(e.Body[8:])
+	case e.Kind == message.KindReport:
+		o.Text = "(report about lost messages)"
+	case e.Kind == message.KindFriendsCap:
+		o.Text = "(friends key)"
 	default:
 		o.Text = "(contact confirmation)"
 	}
@@ -131,7 +145,14 @@ func listEntries(tx *store.Tx) ([]*outEntry, error) {
 	return out, err
 }
 
+// putEntry saves e. Lost is only ever set (by a report, while Deliver may
+// hold the entry): a copy read before keeps it.
 func putEntry(tx *store.Tx, e *outEntry) error {
+	if !e.Lost {
+		if cur, err := getEntry(tx, e.ID); err == nil && cur.Lost {
+			e.Lost = true
+		}
+	}
 	e.Updated = time.Now().Unix()
 	b, err := detcbor.Marshal(e)
 	if err != nil {
@@ -167,13 +188,27 @@ func queue(tx *store.Tx, name string, kind message.Kind, body []byte) (*outEntry
 // messages to them still in the outbox (queued, sent or failed). It also
 // cancels an invite or friend request not yet answered: its answer will
 // not be read. Messages already received stay in the inbox until read.
-// It returns how many outgoing messages were dropped.
+// If the contact was confirmed, the friends stream moves to fresh keys in
+// the same transaction (friendscap.go): the remaining contacts get the new
+// read capability, the removed one keeps only the old. It returns how many
+// outgoing messages were dropped.
 func (m *Messenger) RemoveContact(name string) (dropped int, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	err = m.st.Update(func(tx *store.Tx) error {
-		if _, err := loadTx(tx, name); err != nil {
+		c, err := loadTx(tx, name)
+		if err != nil {
 			return fmt.Errorf("messenger: no contact %q", name)
+		}
+		if err := forgetKept(tx, name, c.OutChain.Index); err != nil {
+			return err
+		}
+		if len(c.Identity) == ed25519.PublicKeySize {
+			// They may hold our friends stream's capability: it moves to
+			// fresh keys, which the remaining contacts get (friendscap.go).
+			if err := rotateFriends(tx, name); err != nil {
+				return err
+			}
 		}
 		es, err := listEntries(tx)
 		if err != nil {
@@ -410,6 +445,19 @@ func (m *Messenger) Deliver(ctx context.Context) error {
 		acked bool
 		first error
 	)
+	// Boxes that contacts reported lost are written again beside the
+	// contacts' messages.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := m.rewriteBoxes(ctx); err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}
+	}()
 	for _, to := range order {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -503,6 +551,9 @@ func (m *Messenger) deliver(ctx context.Context, e *outEntry) error {
 			if err != nil {
 				return err
 			}
+			if err := keepBox(tx, c, c.OutChain.Index, e.PendingID, e.PendingVal); err != nil {
+				return err
+			}
 			if err := c.sent(); err != nil {
 				return err
 			}
@@ -586,7 +637,8 @@ func (m *Messenger) sealNext(e *outEntry, f message.Frame) error {
 		if err != nil {
 			return err
 		}
-		e.PendingID, e.PendingVal, e.State = boxID[:], val, Sent
+		first := i - uint64(e.Done)
+		e.PendingID, e.PendingVal, e.State, e.First = boxID[:], val, Sent, &first
 		return putEntry(tx, e)
 	})
 	if err == nil {

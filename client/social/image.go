@@ -62,15 +62,20 @@ func DecodeImageRef(b []byte) (*ImageRef, error) {
 	return &r, nil
 }
 
-// imageRecords prepares the image read from r (photo.Prepare: upright,
-// metadata gone, full and thumbnail) and makes its records: the returned
-// reference names the thumbnail and manifest records; the records are to
-// be stored before anything that refers to them.
-func imageRecords(r io.Reader, created, expires int64) (*ImageRef, []keyed, error) {
+// prepareImage reads an image from r and prepares it (photo.Prepare:
+// upright, metadata gone, full image and thumbnail).
+func prepareImage(r io.Reader) (*photo.Prepared, error) {
 	p, err := photo.Prepare(r)
 	if err != nil {
-		return nil, nil, fmt.Errorf("image: %w", err)
+		return nil, fmt.Errorf("image: %w", err)
 	}
+	return p, nil
+}
+
+// imageRecords makes the records of a prepared image: the returned
+// reference names the thumbnail and manifest records; the records are to
+// be stored before anything that refers to them.
+func imageRecords(p *photo.Prepared, created, expires int64) (*ImageRef, []keyed, error) {
 	m, chunks, err := p.Split()
 	if err != nil {
 		return nil, nil, fmt.Errorf("image: %w", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/messenger"
+	"github.com/komrade-net/komrade/client/photo"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/internal/detcbor"
 	"github.com/komrade-net/komrade/wire"
@@ -271,6 +272,16 @@ type ProfileSettings struct {
 	Published int64 `cbor:"7,keyasint,omitempty"`
 	// Listed is when the local listing was last stored (unix seconds).
 	Listed int64 `cbor:"8,keyasint,omitempty"`
+	// PhotoFull is the photo as published (the prepared full JPEG, no
+	// metadata), kept so that it can go to the friends stream, or be
+	// published again when the visibility changes, without the original
+	// file. Photo is its public reference, nil while the profile is for
+	// friends only (its records are then not stored in the clear).
+	PhotoFull []byte `cbor:"9,keyasint,omitempty"`
+	// PhotoStored is when the public photo's records were stored (unix
+	// seconds): they expire with PostTTL, so they are stored again (as new
+	// records) once two thirds of it have passed.
+	PhotoStored int64 `cbor:"10,keyasint,omitempty"`
 }
 
 const (
@@ -305,8 +316,10 @@ func (s *Social) saveSettings(ps *ProfileSettings) error {
 
 // SetProfile changes the user's profile and publishes it: the signed
 // /kprof/ record (with name, bio and photo unless the visibility is
-// friends), and for a local profile its listing in the area set of the
-// cell around Near. A new photo is stored first (as a post's image is). It
+// friends), for a local profile its listing in the area set of the cell
+// around Near, and for a friends-only profile name, bio and photo in the
+// friends stream (SetFriendsProfile). A public photo's records are stored
+// first (as a post's image is); a friends-only one's only sealed. It
 // returns the user's address.
 func (s *Social) SetProfile(ctx context.Context, o ProfileOptions) (string, error) {
 	s.profileMu.Lock()
@@ -348,24 +361,27 @@ func (s *Social) SetProfile(ctx context.Context, o ProfileOptions) (string, erro
 	if ps.Visibility == VisibleLocal && ps.Near == nil {
 		return "", errors.New("a local profile needs a place: --near LAT,LON")
 	}
+	if ps.Visibility == VisibleFriends {
+		// The friends stream's own limits (friends_format.go).
+		switch {
+		case strings.TrimSpace(ps.Name) == "":
+			return "", errors.New("a profile for friends needs a name (--name)")
+		case utf8.RuneCountInString(ps.Name) > MaxFriendsName || utf8.RuneCountInString(strings.TrimSpace(ps.Bio)) > MaxFriendsBio:
+			return "", fmt.Errorf("a profile for friends has a name of at most %d characters and a bio of at most %d", MaxFriendsName, MaxFriendsBio)
+		}
+	}
+	var fresh *photo.Prepared
 	switch {
 	case o.Photo != nil:
-		// The photo's records are stored before anything refers to them.
-		now := time.Now()
-		ref, recs, err := imageRecords(o.Photo, now.Unix(), now.Add(PostTTL).Unix())
-		if err != nil {
+		if fresh, err = prepareImage(o.Photo); err != nil {
 			return "", err
 		}
-		enc, err := EncodeImageRef(ref)
-		if err != nil {
-			return "", err
-		}
-		if err := s.putRecords(ctx, recs); err != nil {
-			return "", fmt.Errorf("social: profile photo: %w", err)
-		}
-		ps.Photo = enc
+		ps.Photo, ps.PhotoFull = nil, fresh.Full
 	case o.ClearPhoto:
-		ps.Photo = nil
+		ps.Photo, ps.PhotoFull = nil, nil
+	}
+	if err := s.publicPhoto(ctx, ps, fresh); err != nil {
+		return "", err
 	}
 	// Saved before the profile record is published: the settings are the
 	// user's choice whether or not the publication goes through now, and a
@@ -377,10 +393,58 @@ func (s *Social) SetProfile(ctx context.Context, o ProfileOptions) (string, erro
 	return s.publishProfile(ctx, ps, true)
 }
 
-// publishProfile publishes the /kprof/ record of ps and, for a local
-// profile when list is set or the listing is due, the listing; it records
-// both in the store. The caller holds profileMu.
-func (s *Social) publishProfile(ctx context.Context, ps *ProfileSettings, list bool) (string, error) {
+// publicPhoto stores the records of the photo of a profile that is not
+// for friends only, when they are not stored yet (a new photo, or one
+// that was for friends only) or are old (see PhotoStored). fresh, if set,
+// is the photo prepared already. The caller holds profileMu.
+func (s *Social) publicPhoto(ctx context.Context, ps *ProfileSettings, fresh *photo.Prepared) error {
+	now := time.Now()
+	if ps.Visibility == VisibleFriends || ps.PhotoFull == nil ||
+		(ps.Photo != nil && now.Unix() < ps.PhotoStored+int64(2*PostTTL/3/time.Second)) {
+		return nil
+	}
+	if fresh == nil {
+		var err error
+		if fresh, err = prepareImage(bytes.NewReader(ps.PhotoFull)); err != nil {
+			return err
+		}
+	}
+	ref, recs, err := imageRecords(fresh, now.Unix(), now.Add(PostTTL).Unix())
+	if err != nil {
+		return err
+	}
+	enc, err := EncodeImageRef(ref)
+	if err != nil {
+		return err
+	}
+	// Stored before anything refers to them.
+	if err := s.putRecords(ctx, recs); err != nil {
+		return fmt.Errorf("social: profile photo: %w", err)
+	}
+	ps.Photo, ps.PhotoStored = enc, now.Unix()
+	return nil
+}
+
+// publishProfile publishes the /kprof/ record of ps (and the photo's
+// records when due, see publicPhoto); with all set, also what its
+// visibility publishes besides: a local profile's listing (which is also
+// stored when due), a friends-only profile's copy in the friends stream.
+// It records what it stored in the store. The caller holds profileMu.
+func (s *Social) publishProfile(ctx context.Context, ps *ProfileSettings, all bool) (string, error) {
+	if err := s.publicPhoto(ctx, ps, nil); err != nil {
+		return "", err
+	}
+	if all && ps.Visibility == VisibleFriends {
+		// For friends only: name, bio and photo go to the friends
+		// stream, which only current contacts read.
+		var pic io.Reader
+		if ps.PhotoFull != nil {
+			pic = bytes.NewReader(ps.PhotoFull)
+		}
+		if err := s.SetFriendsProfile(ctx, ps.Name, ps.Bio, pic); err != nil {
+			return "", fmt.Errorf("social: the profile for friends: %w", err)
+		}
+	}
 	body := &messenger.ProfileBody{Recent: ps.Recent, Visibility: uint8(ps.Visibility)}
 	if ps.Visibility != VisibleFriends {
 		body.Name, body.Bio, body.Photo = ps.Name, ps.Bio, ps.Photo
@@ -391,7 +455,7 @@ func (s *Social) publishProfile(ctx context.Context, ps *ProfileSettings, list b
 	}
 	now := time.Now()
 	ps.Published = now.Unix()
-	if ps.Visibility == VisibleLocal && (list || listingDue(ps, now, s.areaTTL())) {
+	if ps.Visibility == VisibleLocal && (all || listingDue(ps, now, s.areaTTL())) {
 		if err := s.listProfile(ctx, ps, now); err != nil {
 			s.saveSettings(ps)
 			return "", err
@@ -467,8 +531,8 @@ func (s *Social) addRecent(ctx context.Context, id PostID) error {
 
 // RefreshProfile publishes the profile again if it is due: its settings
 // changed since it was last stored (a publication failed), its record is
-// in the last third of its life, or its local listing in the last half of
-// its own. It does nothing for a user who never set a profile or posted.
+// in the last third of its life (its photo's records are then stored
+// again too), or its local listing in the last half of its own. It does nothing for a user who never set a profile or posted.
 // The daemon calls it now and then.
 func (s *Social) RefreshProfile(ctx context.Context) error {
 	s.profileMu.Lock()
@@ -482,6 +546,7 @@ func (s *Social) RefreshProfile(ctx context.Context) error {
 	if !due && !(ps.Visibility == VisibleLocal && listingDue(ps, now, s.areaTTL())) {
 		return nil
 	}
-	_, err = s.publishProfile(ctx, ps, false)
+	// A due record means the friends stream's copy is as old.
+	_, err = s.publishProfile(ctx, ps, due)
 	return err
 }

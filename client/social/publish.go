@@ -157,7 +157,11 @@ func (s *Social) Post(ctx context.Context, o PostOptions) (PostID, error) {
 		body.More = append(body.More, r.hash)
 	}
 	if o.Image != nil {
-		ref, recs, err := imageRecords(o.Image, created, expires)
+		img, err := prepareImage(o.Image)
+		if err != nil {
+			return none, err
+		}
+		ref, recs, err := imageRecords(img, created, expires)
 		if err != nil {
 			return none, err
 		}

@@ -94,7 +94,13 @@ func pair(t *testing.T, ctx context.Context, a, b *user) {
 	if err := b.m.Accept(ctx, code, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.m.Receive(ctx); err != nil {
+	if _, err := a.m.Receive(ctx); err != nil { // the hello and b's friends capability
+		t.Fatal(err)
+	}
+	if err := a.m.Deliver(ctx); err != nil { // a's friends capability
+		t.Fatal(err)
+	}
+	if _, err := b.m.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -606,8 +612,67 @@ func TestPublish(t *testing.T) {
 			t.Fatalf("friends-only profile as others read it: %+v", p)
 		}
 		ps, err := a.s.Settings()
-		if err != nil || ps.Name != "Alice" || ps.Bio != "new bio" || ps.Photo == nil {
+		if err != nil || ps.Name != "Alice" || ps.Bio != "new bio" || ps.PhotoFull == nil {
 			t.Fatalf("the settings kept for the friends stream: %+v %v", ps, err)
+		}
+		// Contact B reads name, bio and photo in A's friends stream.
+		if _, err := b.s.RefreshFriends(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fps, err := b.s.FriendsProfiles()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fp *social.FriendsProfile
+		for i := range fps {
+			if bytes.Equal(fps[i].Identity, a.pub()) {
+				fp = &fps[i]
+			}
+		}
+		if fp == nil || fp.Name != "Alice" || fp.Bio != "new bio" || fp.Photo == nil {
+			t.Fatalf("A's profile in the friends stream, as B reads it: %+v", fps)
+		}
+		img, err := b.s.FriendsImage(ctx, fp.Photo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(img)); err != nil || cfg.Width != 200 || cfg.Height != 400 {
+			t.Fatalf("the friends photo: %+v %v", cfg, err)
+		}
+		// Back to world: name, bio and photo are public again.
+		if _, err := a.s.SetProfile(ctx, social.ProfileOptions{Visibility: social.VisibleWorld}); err != nil {
+			t.Fatal(err)
+		}
+		p, err = b.s.Profile(ctx, messenger.Address(a.pub()))
+		if err != nil || p.Name != "Alice" || p.Photo == nil {
+			t.Fatalf("back to world: %+v %v", p, err)
+		}
+		if _, err := b.s.Image(ctx, p.Photo, true); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("FriendsProfilePhotoNotPublic", func(t *testing.T) {
+		// A photo set while the profile is for friends only is not stored
+		// in the clear.
+		c := newUser(t, net, nil)
+		name := "Carol"
+		if _, err := c.s.SetProfile(ctx, social.ProfileOptions{Name: &name, Visibility: social.VisibleFriends, Photo: bytes.NewReader(exifJPEG(t))}); err != nil {
+			t.Fatal(err)
+		}
+		ps, err := c.s.Settings()
+		if err != nil || ps.Photo != nil || ps.PhotoFull == nil {
+			t.Fatalf("settings: %+v %v", ps, err)
+		}
+		p, err := b.s.Profile(ctx, messenger.Address(c.pub()))
+		if err != nil || p.Name != "" || p.Photo != nil {
+			t.Fatalf("a friends-only profile as others read it: %+v %v", p, err)
+		}
+		if _, err := c.s.SetProfile(ctx, social.ProfileOptions{Visibility: social.VisibleWorld}); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := b.s.Profile(ctx, messenger.Address(c.pub())); err != nil || p.Name != "Carol" || p.Photo == nil {
+			t.Fatalf("made public: %+v %v", p, err)
 		}
 	})
 }

@@ -416,6 +416,9 @@ func outboxCommand() *cli.Command {
 				if o.Awaiting {
 					line += "  (until they answer your invite)"
 				}
+				if o.Lost {
+					line += "  LOST: the network lost it and it could not be sent again; the reader never got it"
+				}
 				fmt.Println(line)
 			}
 			return nil
@@ -470,6 +473,9 @@ func inboxCommand() *cli.Command {
 				}
 				for name, n := range s.Lost {
 					fmt.Printf("note: %d message(s) from %s were lost by the network (see komrade status)\n", n, termSafe(name, "      "))
+				}
+				for name, n := range s.Missing {
+					fmt.Printf("note: %d message(s) from %s are missing; asked them to send again (they arrive late)\n", n, termSafe(name, "      "))
 				}
 			}
 			for _, m := range msgs {
@@ -585,7 +591,13 @@ func statusCommand() *cli.Command {
 				fmt.Printf("unreadable  %d message(s) from %s could not be read and were skipped\n", n, termSafe(name, "            "))
 			}
 			for name, n := range s.Lost {
-				fmt.Printf("lost        %d message(s) from %s were lost by the network (later ones arrived)\n", n, termSafe(name, "            "))
+				fmt.Printf("lost        %d message(s) from %s were lost by the network and could not be sent again (later ones arrived)\n", n, termSafe(name, "            "))
+			}
+			for name, n := range s.Missing {
+				fmt.Printf("missing     %d message(s) from %s lost by the network; asked them to send again\n", n, termSafe(name, "            "))
+			}
+			for name, n := range s.LostSent {
+				fmt.Printf("lost sent   %d message(s) to %s were lost by the network and never reached them (see komrade outbox)\n", n, termSafe(name, "            "))
 			}
 			if s.PollError != "" {
 				fmt.Printf("last poll   %v: %s\n", s.LastPoll.Round(time.Second), termSafe(s.PollError, "            "))

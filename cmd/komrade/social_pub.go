@@ -96,8 +96,9 @@ func profileCommand() *cli.Command {
 				"signing key: anyone who has it can read the profile and leave you a friend\n" +
 				"request; nobody learns who reads or writes.\n\n" +
 				"Visibility: world (default) publishes name, bio and photo with the profile;\n" +
-				"friends leaves them out of it (friend requests still work, and your contacts\n" +
-				"get them through your friends stream); local publishes them and also lists\n" +
+				"friends leaves them out of it (friend requests still work) and gives them to\n" +
+				"your contacts only, in your friends stream (a name is needed there, and a bio\n" +
+				"of at most 200 characters); local publishes them and also lists\n" +
 				"your name in the area around --near, where anyone who reads that area finds\n" +
 				"it (see docs/threat-model.md). Publishing links the name to the address:\n" +
 				"choose it accordingly.\n\n" + imageLimits,

@@ -23,8 +23,8 @@ func printParams(p pki.Params, file string) {
 	fmt.Printf("  name %q  epoch_length %v  mu %v  max_delay %v  pow_bits %d\n", p.Name, p.EpochLength, p.Mu, p.MaxDelay, p.PoWBits)
 	for _, ns := range slices.Sorted(maps.Keys(p.Sets)) {
 		s := p.Sets[ns]
-		fmt.Printf("  sets.%-5s  max_item_size %d  ttl %v  pow_bits %d  dedup %v  max_items_per_key %d\n",
-			ns, s.MaxItemSize, s.TTL, s.PoWBits, s.Dedup, s.MaxItemsPerKey)
+		fmt.Printf("  sets.%-5s  max_item_size %d  ttl %v  pow_bits %d  dedup %v  max_items_per_key %d  per_hour %d\n",
+			ns, s.MaxItemSize, s.TTL, s.PoWBits, s.Dedup, s.MaxItemsPerKey, s.MaxItemsPerKeyPerHour)
 	}
 }
 

@@ -16,8 +16,13 @@
 //
 // Items and each namespace's rules are defined in wire/setitem, because
 // clients build them too. Storage nodes check the rules on every item they
-// accept and also rate-limit each remote peer. Refusals carry a wire.Status
-// and keep their type across the wire.
+// accept and also rate-limit each remote peer. The hourly cap of a
+// namespace (setitem.Rules.MaxItemsPerKeyPerHour) applies to appends only:
+// the [Store] counts, per set and hour of the node's clock, the items
+// appends stored (in the append's own bbolt transaction, so restarts keep
+// the counts), while items that re-replication pushes were accepted by
+// another replica within its own hour and pass, so that replicas converge.
+// Refusals carry a wire.Status and keep their type across the wire.
 //
 // # Replication
 //

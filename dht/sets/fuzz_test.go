@@ -17,9 +17,10 @@ import (
 )
 
 // fuzzRules accept any well-formed item that is not expired at the fuzz
-// clock, so that mutated items reach the store.
+// clock, so that mutated items reach the store; the hourly cap is below the
+// set cap so that both refusals are reached.
 func fuzzRules() setitem.Rules {
-	return setitem.Rules{MaxItemSize: setitem.ItemSizeCap, TTL: 365 * 24 * time.Hour, Dedup: true, MaxItemsPerKey: 8}
+	return setitem.Rules{MaxItemSize: setitem.ItemSizeCap, TTL: 365 * 24 * time.Hour, Dedup: true, MaxItemsPerKey: 8, MaxItemsPerKeyPerHour: 6}
 }
 
 func seedItems(tb testing.TB) [][]byte {

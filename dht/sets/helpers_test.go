@@ -478,6 +478,15 @@ func checkStore(tb testing.TB, s *Store) {
 		if n := b.sets.Stats().KeyN; n != len(counts) {
 			return fmt.Errorf("%d sets entries for %d sets", n, len(counts))
 		}
+		err = b.hourly.ForEach(func(k, v []byte) error {
+			if len(k) != hourKeyLen || len(v) != counterLen || binary.BigEndian.Uint32(v) == 0 {
+				return fmt.Errorf("malformed hourly counter %x → %x", k, v)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		return b.sets.ForEach(func(k, v []byte) error {
 			count, ns, key, ok := parseSetRec(v)
 			if !ok {

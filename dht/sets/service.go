@@ -260,7 +260,7 @@ func (s *Service) Append(ctx context.Context, it setitem.Item) (replicas int, er
 	req := &request{Op: uint8(opAppend), Items: [][]byte{enc}}
 	acks, reject, fail := s.fanout(ctx, cands, need, func(ctx context.Context, p peer.ID) error {
 		if p == s.host.ID() {
-			_, err := s.store.put(&it, enc, r, now)
+			_, err := s.store.put(&it, enc, r, now, fromAppend)
 			return err
 		}
 		_, err := s.call(ctx, p, req)
@@ -696,7 +696,7 @@ func (s *Service) serve(from peer.ID, req *request) *response {
 		if !lim.appends.AllowN(now, 1) {
 			return errResponse(fmt.Errorf("sets: append rate of %v/s (burst %d) exceeded: %w", s.opt.AppendRate, s.opt.AppendBurst, wire.ErrQuota))
 		}
-		if _, err := s.accept(req.Items[0], now); err != nil {
+		if _, err := s.accept(req.Items[0], now, fromAppend); err != nil {
 			return errResponse(err)
 		}
 		return &response{}
@@ -706,7 +706,7 @@ func (s *Service) serve(from peer.ID, req *request) *response {
 		}
 		var stored, refused uint32
 		for _, raw := range req.Items {
-			ok, err := s.accept(raw, now)
+			ok, err := s.accept(raw, now, fromPush)
 			switch {
 			case err == nil && ok:
 				stored++
@@ -751,8 +751,9 @@ func (s *Service) serve(from peer.ID, req *request) *response {
 	return errResponse(invalidf("unknown op"))
 }
 
-// accept checks an encoded item and stores it.
-func (s *Service) accept(raw []byte, now time.Time) (stored bool, err error) {
+// accept checks an encoded item and stores it; from says whether it is an
+// append or a replication push (see origin).
+func (s *Service) accept(raw []byte, now time.Time, from origin) (stored bool, err error) {
 	it, err := setitem.Decode(raw)
 	if err != nil {
 		return false, err
@@ -764,7 +765,7 @@ func (s *Service) accept(raw []byte, now time.Time) (stored bool, err error) {
 	if err := r.Verify(it, len(raw), now); err != nil {
 		return false, err
 	}
-	stored, err = s.store.put(it, raw, r, now)
+	stored, err = s.store.put(it, raw, r, now, from)
 	if err != nil && !wire.IsFinal(err) {
 		s.log.Error("store item", "err", err)
 	}

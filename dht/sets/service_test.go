@@ -108,14 +108,16 @@ func TestSets(t *testing.T) {
 			t.Fatalf("vote under another's nullifier: %v, want wire.ErrInvalid", err)
 		}
 		// Append refuses it before it leaves the writer; a replica refuses
-		// it too when it comes straight from a peer.
+		// it too when it comes straight from a peer, appended or pushed.
 		enc, err := setitem.Encode(&forged)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, i := range c.replicas("vote", key)[:3] {
-			if _, err := c.nodes[i].svc.accept(enc, time.Now()); !errors.Is(err, wire.ErrInvalid) {
-				t.Fatalf("replica %d took the forged vote: %v", i, err)
+			for _, from := range []origin{fromAppend, fromPush} {
+				if _, err := c.nodes[i].svc.accept(enc, time.Now(), from); !errors.Is(err, wire.ErrInvalid) {
+					t.Fatalf("replica %d took the forged vote (origin %d): %v", i, from, err)
+				}
 			}
 		}
 		for _, i := range c.replicas("vote", key)[:3] {
@@ -444,7 +446,14 @@ func TestStreamCaps(t *testing.T) {
 		}
 		held = append(held, st)
 	}
-	time.Sleep(200 * time.Millisecond) // let the handlers take their slots
+	// Wait until the handlers hold their slots.
+	deadline := time.Now().Add(10 * time.Second)
+	for target.svc.streamsOf(attacker.node.Host.ID()) < opts.MaxStreamsPerPeer {
+		if time.Now().After(deadline) {
+			t.Fatalf("the target holds %d of the attacker's streams, want %d", target.svc.streamsOf(attacker.node.Host.ID()), opts.MaxStreamsPerPeer)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	start := time.Now()
 
 	// Beyond the cap: reset at once, unread.
@@ -486,4 +495,93 @@ func TestProtocolLimited(t *testing.T) {
 	if ProtocolID != string(transport.SetProtocol) {
 		t.Fatalf("sets.ProtocolID %q, transport.SetProtocol %q", ProtocolID, transport.SetProtocol)
 	}
+}
+
+// TestHourlyCap: storage nodes refuse appends to a set beyond its hourly
+// cap with wire.ErrQuota, over the wire, and take them again the next hour
+// (by Options.Now). Replication is not held up by the cap: items that one
+// replica refused by its cap but the others took reach it by push, and
+// pushes do not use up its hour.
+func TestHourlyCap(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().Truncate(time.Hour).Add(30 * time.Minute).UnixNano())
+	opts := clusterOpts()
+	opts.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	c := newCluster(t, 4, opts, func(int) map[string]setitem.Rules {
+		r := testRules()
+		area := r["area"]
+		area.MaxItemsPerKeyPerHour = 2
+		r["area"] = area
+		return r
+	})
+	const writer = 0
+	w := c.nodes[writer].svc
+	item := func(key []byte, body string) setitem.Item { return newItem(t, "area", key, body, nil, 24*time.Hour) }
+
+	t.Run("RefusedUntilTheNextHour", func(t *testing.T) {
+		key := c.keyAvoiding(t, "area", 3, writer)
+		for i := range 2 {
+			if _, err := w.Append(testCtx(t), item(key, fmt.Sprint("post ", i))); err != nil {
+				t.Fatalf("append %d: %v", i, err)
+			}
+		}
+		third := item(key, "third post")
+		_, err := w.Append(testCtx(t), third)
+		var re *RemoteError
+		if !errors.Is(err, wire.ErrQuota) || !errors.As(err, &re) || !strings.Contains(err.Error(), "hourly cap") {
+			t.Fatalf("3rd append in the hour: %v, want a remote wire.ErrQuota naming the hourly cap", err)
+		}
+		clock.Add(int64(time.Hour))
+		if n, err := w.Append(testCtx(t), third); err != nil || n < 3 {
+			t.Fatalf("3rd append in the next hour: %d replicas, %v", n, err)
+		}
+	})
+
+	t.Run("PushesConverge", func(t *testing.T) {
+		// Replica x took two appends this hour that the others did not see
+		// (as if they had come through exits that reached only x).
+		key := c.keyAvoiding(t, "area", 3, writer)
+		reps := c.replicas("area", key)[:3]
+		x := c.nodes[reps[0]]
+		var xOnly [][32]byte
+		for i := range 2 {
+			it := item(key, fmt.Sprint("x only ", i))
+			enc, err := setitem.Encode(&it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := x.svc.accept(enc, opts.Now(), fromAppend); err != nil {
+				t.Fatal(err)
+			}
+			xOnly = append(xOnly, mustID(t, it))
+		}
+		// So x refuses the next append; the other two take it.
+		refused := item(key, "refused by x")
+		n, err := w.Append(testCtx(t), refused)
+		if !errors.Is(err, wire.ErrQuota) || n != 2 {
+			t.Fatalf("append that x refuses: %d replicas, %v; want 2 and wire.ErrQuota", n, err)
+		}
+		if h := c.holders("area", key, mustID(t, refused)); slices.Contains(h, x.idx) || len(h) != 2 {
+			t.Fatalf("held by %v right after the append, want the two replicas but %d", h, x.idx)
+		}
+		// Re-replication brings every item to every replica.
+		all := append([][32]byte{mustID(t, refused)}, xOnly...)
+		eventually(t, 20*time.Second, "the replicas converge", func() bool {
+			h := c.holders("area", key, all...)
+			return slices.Contains(h, reps[0]) && slices.Contains(h, reps[1]) && slices.Contains(h, reps[2])
+		})
+		// The pushes x took did not count: it still took exactly two appends
+		// this hour, and refuses a third.
+		late := item(key, "late")
+		enc, err := setitem.Encode(&late)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := x.svc.accept(enc, opts.Now(), fromAppend); !errors.Is(err, wire.ErrQuota) {
+			t.Fatalf("append to x after the pushes: %v, want wire.ErrQuota", err)
+		}
+		for _, i := range reps {
+			checkStore(t, c.nodes[i].store)
+		}
+	})
 }

@@ -24,6 +24,12 @@ import (
 //	nulls   sk‖nh     → exp‖id        (the item currently holding a nullifier)
 //	expiry  exp‖sk‖id → ()            (sweep order)
 //	sets    sk        → count(4)‖len(ns)(1)‖ns‖key
+//	hourly  hour‖sk   → count(4)      (appends stored this hour, hour = Unix s / 3600, 8 bytes)
+//
+// The hourly counters (setitem.Rules.MaxItemsPerKeyPerHour) are written in
+// the same transaction as the item they count, so a restart keeps them and
+// a crash cannot lose one without its item; Sweep deletes those of past
+// hours. Checking the cap costs one read and one write, never a scan.
 type Store struct {
 	db *bolt.DB
 }
@@ -34,6 +40,7 @@ var (
 	bucketNulls  = []byte("nulls")
 	bucketExpiry = []byte("expiry")
 	bucketSets   = []byte("sets")
+	bucketHourly = []byte("hourly")
 	bucketMeta   = []byte("meta")
 	metaVersion  = []byte("version")
 	storeVersion = []byte{1}
@@ -47,6 +54,23 @@ const (
 	itemKeyLen   = skLen + expLen + idLen
 	sweepBatch   = 1000
 	setRecHeader = 5
+	hourLen      = 8
+	hourKeyLen   = hourLen + skLen
+	counterLen   = 4
+)
+
+// origin says how an item reached the store, which decides whether the
+// hourly cap applies to it.
+type origin uint8
+
+const (
+	// fromAppend: a writer's append (opAppend, or Service.Append's own
+	// replica). The hourly cap applies and the item is counted.
+	fromAppend origin = iota
+	// fromPush: re-replication from another storage node, which accepted
+	// the item by its own hourly cap. It is neither counted nor refused by
+	// the cap: refusing it would keep the replicas apart for good.
+	fromPush
 )
 
 // Open opens or creates the store at path (file mode 0600, its directory
@@ -60,7 +84,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("sets: open store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketItems, bucketIDs, bucketNulls, bucketExpiry, bucketSets, bucketMeta} {
+		for _, name := range [][]byte{bucketItems, bucketIDs, bucketNulls, bucketExpiry, bucketSets, bucketHourly, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -89,9 +113,10 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Put checks it against r at time now and stores it. It returns stored=false
-// without an error if the item is already held or a held item with the same
-// nullifier supersedes it. A full set gives wire.ErrQuota.
+// Put checks it against r at time now and stores it as an append. It returns
+// stored=false without an error if the item is already held or a held item
+// with the same nullifier supersedes it. A full set, or one that took
+// r.MaxItemsPerKeyPerHour appends in now's hour, gives wire.ErrQuota.
 func (s *Store) Put(it setitem.Item, r setitem.Rules, now time.Time) (stored bool, err error) {
 	enc, err := setitem.Encode(&it)
 	if err != nil {
@@ -100,7 +125,7 @@ func (s *Store) Put(it setitem.Item, r setitem.Rules, now time.Time) (stored boo
 	if err := r.Verify(&it, len(enc), now); err != nil {
 		return false, err
 	}
-	return s.put(&it, enc, r, now)
+	return s.put(&it, enc, r, now, fromAppend)
 }
 
 // Scan returns up to limit (1..MaxScanLimit) unexpired items of a set that
@@ -160,14 +185,53 @@ func (s *Store) Sweep(now time.Time) (removed int, err error) {
 			return removed, fmt.Errorf("sets: sweep: %w", err)
 		}
 		if n < sweepBatch {
-			return removed, nil
+			break
+		}
+	}
+	if err := s.sweepCounters(now); err != nil {
+		return removed, fmt.Errorf("sets: sweep: %w", err)
+	}
+	return removed, nil
+}
+
+// sweepCounters deletes the hourly counters of the hours before now's. They
+// sort by hour, so the stale ones come first.
+func (s *Store) sweepCounters(now time.Time) error {
+	cur := hourOf(now)
+	for {
+		var keys [][]byte
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketHourly)
+			c := b.Cursor()
+			for k, _ := c.First(); k != nil && len(keys) < sweepBatch; k, _ = c.Next() {
+				if len(k) == hourKeyLen && binary.BigEndian.Uint64(k) >= cur {
+					break
+				}
+				keys = append(keys, bytes.Clone(k)) // past, or corrupt
+			}
+			for _, k := range keys {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(keys) < sweepBatch {
+			return nil
 		}
 	}
 }
 
+// hourOf is the hour of t that the hourly counters use: Unix seconds / 3600,
+// so hours start on the hour, UTC.
+func hourOf(t time.Time) uint64 { return unixU64(t.Unix()) / 3600 }
+
 // buckets are the store's buckets within one transaction.
 type buckets struct {
-	items, ids, nulls, expiry, sets *bolt.Bucket
+	items, ids, nulls, expiry, sets, hourly *bolt.Bucket
 }
 
 func openBuckets(tx *bolt.Tx) buckets {
@@ -177,6 +241,7 @@ func openBuckets(tx *bolt.Tx) buckets {
 		nulls:  tx.Bucket(bucketNulls),
 		expiry: tx.Bucket(bucketExpiry),
 		sets:   tx.Bucket(bucketSets),
+		hourly: tx.Bucket(bucketHourly),
 	}
 }
 
@@ -199,8 +264,9 @@ func unixU64(t int64) uint64 {
 	return uint64(t)
 }
 
-// put stores an item that passed the rules; enc is its encoding.
-func (s *Store) put(it *setitem.Item, enc []byte, r setitem.Rules, now time.Time) (stored bool, err error) {
+// put stores an item that passed the rules; enc is its encoding. from says
+// whether the hourly cap applies (see origin).
+func (s *Store) put(it *setitem.Item, enc []byte, r setitem.Rules, now time.Time, from origin) (stored bool, err error) {
 	id := sha256.Sum256(enc)
 	sk := setitem.SetKey(it.Namespace, it.Key)
 	exp := setitem.ExpiryBytes(it.Expires)
@@ -238,6 +304,11 @@ func (s *Store) put(it *setitem.Item, enc []byte, r setitem.Rules, now time.Time
 		if r.MaxItemsPerKey > 0 && count >= uint32(r.MaxItemsPerKey) {
 			return fmt.Errorf("sets: %s set holds %d items, the most allowed: %w", it.Namespace, count, wire.ErrQuota)
 		}
+		if from == fromAppend && r.MaxItemsPerKeyPerHour > 0 {
+			if err := b.countAppend(sk[:], it.Namespace, r.MaxItemsPerKeyPerHour, now); err != nil {
+				return err
+			}
+		}
 		if err := b.items.Put(cat(sk[:], exp, id[:]), enc); err != nil {
 			return err
 		}
@@ -265,6 +336,24 @@ func (s *Store) put(it *setitem.Item, enc []byte, r setitem.Rules, now time.Time
 		return false, fmt.Errorf("sets: store item: %w", err)
 	}
 	return stored, nil
+}
+
+// countAppend counts one more append to set sk in now's hour, or refuses it
+// with wire.ErrQuota if the set already took limit appends in that hour.
+func (b buckets) countAppend(sk []byte, ns string, limit int, now time.Time) error {
+	hour := hourOf(now)
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, hourKeyLen), hour)
+	k = append(k, sk...)
+	var n uint32
+	if v := b.hourly.Get(k); len(v) == counterLen {
+		n = binary.BigEndian.Uint32(v)
+	}
+	if n >= uint32(limit) {
+		next := time.Unix(int64(hour+1)*3600, 0).UTC()
+		return fmt.Errorf("sets: %s set took %d items this hour, its hourly cap (max_items_per_key_per_hour); it takes more from %s: %w",
+			ns, n, next.Format("15:04 UTC"), wire.ErrQuota)
+	}
+	return b.hourly.Put(k, binary.BigEndian.AppendUint32(nil, n+1))
 }
 
 // purgeExpired deletes the expired items of one set; they sort first.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/setitem"
+	bolt "go.etcd.io/bbolt"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)
@@ -422,6 +423,110 @@ func TestNullifierTieNotGrindable(t *testing.T) {
 	items, _, err := s.Scan("test", []byte("k"), nil, 10, t0)
 	if err != nil || len(items) != 1 || string(items[0].Body) != string(b.Body) || items[0].Nonce != 0 {
 		t.Fatalf("set holds %+v, %v", items, err)
+	}
+	checkStore(t, s)
+}
+
+// hourlyCounters is how many hourly counters the store holds.
+func hourlyCounters(tb testing.TB, s *Store) int {
+	tb.Helper()
+	var n int
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketHourly).Stats().KeyN
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// TestStoreHourlyCap: a set takes at most MaxItemsPerKeyPerHour appends in
+// one hour of the node's clock, then wire.ErrQuota until the next hour. An
+// item already held is acknowledged without counting, a replacement by
+// nullifier counts, a replication push is neither counted nor refused,
+// the counters survive a restart, and Sweep drops those of past hours.
+func TestStoreHourlyCap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sets.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	r := setitem.Rules{MaxItemSize: 1024, TTL: 48 * time.Hour, Dedup: true, MaxItemsPerKey: 100, MaxItemsPerKeyPerHour: 3}
+	hour := t0.Truncate(time.Hour)
+	now := hour.Add(10 * time.Minute)
+	exp := now.Unix() + 24*3600
+
+	a := storeItem("k", "a", exp, "")
+	if !mustPut(t, s, a, r, now) {
+		t.Fatal("first item not stored")
+	}
+	if mustPut(t, s, a, r, now) { // held: acknowledged, not counted
+		t.Fatal("the same item stored twice")
+	}
+	mustPut(t, s, storeItem("k", "v1", exp, "x"), r, now)
+	if !mustPut(t, s, storeItem("k", "v2", exp+1, "x"), r, now) { // replaces v1: counts
+		t.Fatal("replacement not stored")
+	}
+	over := storeItem("k", "over", exp, "")
+	_, err = s.Put(over, r, now)
+	if !errors.Is(err, wire.ErrQuota) || !strings.Contains(err.Error(), "took 3 items this hour") ||
+		!strings.Contains(err.Error(), "max_items_per_key_per_hour") || !strings.Contains(err.Error(), "from 23:00 UTC") {
+		t.Fatalf("4th append of the hour: %v, want wire.ErrQuota naming the hourly cap and the next hour", err)
+	}
+	// Another set has its own counter.
+	mustPut(t, s, storeItem("other", "b", exp, ""), r, now)
+	// A push of an item another replica accepted goes through and is not
+	// counted: the set still refuses appends, no more and no fewer.
+	pushed := storeItem("k", "pushed", exp, "")
+	enc, err := setitem.Encode(&pushed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.put(&pushed, enc, r, now, fromPush); err != nil || !ok {
+		t.Fatalf("push beyond the hourly cap: stored %v, %v", ok, err)
+	}
+	// The set cap still binds pushes.
+	full := r
+	full.MaxItemsPerKey = 3 // a, v2 and the pushed item
+	late := storeItem("k", "late push", exp, "")
+	enc, err = setitem.Encode(&late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.put(&late, enc, full, now, fromPush); !errors.Is(err, wire.ErrQuota) {
+		t.Fatalf("push into a full set: %v, want wire.ErrQuota", err)
+	}
+	checkStore(t, s)
+
+	// A restart keeps the counters: the set still refuses within the hour.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(over, r, hour.Add(59*time.Minute)); !errors.Is(err, wire.ErrQuota) {
+		t.Fatalf("after a restart in the same hour: %v, want wire.ErrQuota", err)
+	}
+	// The next hour takes appends again.
+	next := hour.Add(time.Hour)
+	if !mustPut(t, s, over, r, next) {
+		t.Fatal("not stored in the next hour")
+	}
+	if n := hourlyCounters(t, s); n != 3 {
+		t.Fatalf("%d counters, want 3 (k and other last hour, k this hour)", n)
+	}
+	if _, err := s.Sweep(next); err != nil {
+		t.Fatal(err)
+	}
+	if n := hourlyCounters(t, s); n != 1 {
+		t.Fatalf("%d counters after the sweep, want 1 (this hour's)", n)
+	}
+	// Without an hourly cap nothing is counted.
+	mustPut(t, s, storeItem("free", "c", next.Unix()+60, ""), plainRules(), next)
+	if n := hourlyCounters(t, s); n != 1 {
+		t.Fatalf("%d counters after an uncapped append, want 1", n)
 	}
 	checkStore(t, s)
 }

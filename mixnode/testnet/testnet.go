@@ -15,7 +15,11 @@ import (
 	"sync"
 	"time"
 
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+
 	"github.com/komrade-net/komrade/config"
+	"github.com/komrade-net/komrade/internal/testseam"
 	"github.com/komrade-net/komrade/mixnode"
 	"github.com/komrade-net/komrade/pki"
 )
@@ -37,6 +41,14 @@ type Options struct {
 	NodeOptions func(i int, o *mixnode.Options)
 	// Configure, when set, may change each node's configuration (tests).
 	Configure func(i int, c *config.Node)
+	// Delay, when its Max is positive, makes every link of the network
+	// slow: each node listens behind a TCP proxy on 127.0.0.1 (delay.go)
+	// and announces the proxy's address, so that every connection to it
+	// (from clients, and the other nodes' mix links and DHT) crosses the
+	// proxy, which holds each chunk of bytes, either way, for a time drawn
+	// uniformly from [Min, Max], in order. client.toml names the gateways
+	// at their proxies. Default: none.
+	Delay Delay
 }
 
 func (o *Options) defaults() {
@@ -83,6 +95,9 @@ type Network struct {
 	opts             Options
 	tmp              string
 	boot             []string
+
+	pmu     sync.Mutex
+	proxies map[int]*delayProxy // node index -> its delay proxy (Options.Delay)
 }
 
 // Params returns the test network's parameters: the defaults
@@ -117,7 +132,10 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	if opts.Nodes < 3 {
 		return nil, fmt.Errorf("testnet: need at least 3 nodes (one per layer), got %d", opts.Nodes)
 	}
-	net := &Network{opts: opts}
+	if err := opts.Delay.validate(); err != nil {
+		return nil, err
+	}
+	net := &Network{opts: opts, proxies: map[int]*delayProxy{}}
 	if opts.Dir == "" {
 		tmp, err := os.MkdirTemp("", "komrade-testnet-")
 		if err != nil {
@@ -215,7 +233,7 @@ func (n *Network) WaitDirectories(ctx context.Context, want int) error {
 	}
 }
 
-// Close stops every node and removes a temporary dir.
+// Close stops every node and delay proxy and removes a temporary dir.
 func (n *Network) Close() {
 	var wg sync.WaitGroup
 	for i, node := range n.Nodes {
@@ -226,6 +244,12 @@ func (n *Network) Close() {
 		}
 	}
 	wg.Wait()
+	n.pmu.Lock()
+	for i, p := range n.proxies {
+		p.Close()
+		delete(n.proxies, i)
+	}
+	n.pmu.Unlock()
 	if n.tmp != "" {
 		os.RemoveAll(n.tmp)
 	}
@@ -250,6 +274,13 @@ func (n *Network) startNode(ctx context.Context, i int, bootstrap []string) (*mi
 		cfg.ListenAddrs = []string{strings.TrimSpace(string(b))}
 	}
 	cfg.Bootstrap = bootstrap
+	var proxy *delayProxy
+	if opts.Delay.on() {
+		if proxy, err = n.proxy(i, dir); err != nil {
+			return nil, err
+		}
+		cfg.AnnounceAddrs = []string{proxy.multiaddr()}
+	}
 	if opts.Configure != nil {
 		opts.Configure(i, &cfg)
 	}
@@ -266,6 +297,22 @@ func (n *Network) startNode(ctx context.Context, i int, bootstrap []string) (*mi
 		return nil, err
 	}
 	addr, _, _ := strings.Cut(node.Addrs()[0], "/p2p/")
+	if proxy != nil {
+		// The node announces its proxy; the proxy relays to where the
+		// node really listens.
+		real, err := listenAddr(node)
+		if err != nil {
+			node.Close()
+			return nil, err
+		}
+		hp, err := manet.ToNetAddr(real)
+		if err != nil {
+			node.Close()
+			return nil, fmt.Errorf("testnet: node %d listen address: %w", i, err)
+		}
+		proxy.setTarget(hp.String())
+		addr = real.String()
+	}
 	if err := os.WriteFile(listenFile, []byte(addr+"\n"), 0o600); err != nil {
 		node.Close()
 		return nil, err
@@ -317,5 +364,61 @@ func (n *Network) StopNode(i int) error {
 		return fmt.Errorf("testnet: node %d is not running", i)
 	}
 	n.Nodes[i] = nil
+	n.pmu.Lock()
+	if p := n.proxies[i]; p != nil {
+		p.setTarget("") // refused while the node is down, as its port would be
+	}
+	n.pmu.Unlock()
 	return node.Close()
+}
+
+// proxy returns node i's delay proxy, started on the first call: on the
+// address saved in dir (a node keeps its announced address across restarts
+// of the testnet in the same dir), else on any free port of 127.0.0.1.
+func (n *Network) proxy(i int, dir string) (*delayProxy, error) {
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	if p := n.proxies[i]; p != nil {
+		return p, nil
+	}
+	file := filepath.Join(dir, "proxy-addr")
+	addr := "127.0.0.1:0"
+	if b, err := os.ReadFile(file); err == nil && len(b) > 0 {
+		addr = strings.TrimSpace(string(b))
+	}
+	p, err := listenDelayProxy(addr, n.opts.Delay)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(file, []byte(p.Addr()+"\n"), 0o600); err != nil {
+		p.Close()
+		return nil, err
+	}
+	n.proxies[i] = p
+	return p, nil
+}
+
+// delayed reports whether a connection whose far end, seen from a node,
+// is addr (host:port) crosses a delay proxy: addr is a proxy's listener
+// (the node dialed another node's proxy) or the near end of a proxy's
+// connection to its node (a peer came in through the node's proxy).
+func (n *Network) delayed(addr string) bool {
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	for _, p := range n.proxies {
+		if p.Addr() == addr || p.isDialed(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// listenAddr is the TCP address node listens on (not the one it announces).
+func listenAddr(node *mixnode.Node) (ma.Multiaddr, error) {
+	for _, a := range testseam.NodeDHT(node).Host.Network().ListenAddresses() {
+		if _, err := a.ValueForProtocol(ma.P_TCP); err == nil {
+			return a, nil
+		}
+	}
+	return nil, errors.New("testnet: the node listens on no TCP address")
 }

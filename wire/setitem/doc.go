@@ -11,6 +11,7 @@
 // optional deduplication key (the nullifier: among items of a set with the
 // same nullifier only the one with the latest expiry is kept, so a voter can
 // change a vote; it is an Ed25519 public key that signs the item, so nobody
-// else can) and a cap on items per set. Refusals unwrap to wire's sentinel
+// else can), a cap on items per set and a cap on the items a set takes by
+// append in an hour. Refusals unwrap to wire's sentinel
 // errors (wire.ErrTooLarge, wire.ErrPoW, ...).
 package setitem

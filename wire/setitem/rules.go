@@ -8,7 +8,8 @@ import (
 )
 
 // Rules are a namespace's limits. Storage nodes enforce them on every item
-// they accept (appended or replicated) and readers check them again on every
+// they accept (appended or replicated), except MaxItemsPerKeyPerHour, which
+// they enforce on appends only; readers check the item rules again on every
 // item a replica returns.
 type Rules struct {
 	// MaxItemSize is the largest encoded item, at most ItemSizeCap.
@@ -26,6 +27,14 @@ type Rules struct {
 	// MaxItemsPerKey caps a set; an append to a full set fails with ErrQuota
 	// (a replacement by nullifier does not count). 0 means no cap.
 	MaxItemsPerKey int
+	// MaxItemsPerKeyPerHour caps the items a storage node accepts into one
+	// set by append in one hour (UTC hours of the node's clock); beyond it an
+	// append fails with ErrQuota until the next hour. Every item the append
+	// stores counts, a replacement by nullifier included; an item already
+	// held does not. Items that replication pushes are not counted nor
+	// refused by it: another replica accepted them within its own hour, and
+	// refusing them would keep the replicas apart. 0 means no cap.
+	MaxItemsPerKeyPerHour int
 	// Check, if set, is called on every item that passed the other rules; a
 	// non-nil error rejects it (wrap wire.ErrInvalid to keep the wire code). Use
 	// it for namespace-specific proofs, e.g. that a vote's body is signed by
@@ -49,16 +58,21 @@ const DefaultPoWBits = 12
 //	reply  replies to a post (feed entries keyed by the parent), anonymous
 //	rsvp   event RSVPs (signed by the attendee), deduplicated
 //	pin    map pins, anonymous, deduplicated (a pin can be moved)
+//
+// The hourly caps (MaxItemsPerKeyPerHour) keep one writer from filling a
+// set's total cap within minutes and bound what a reader of the set must
+// fetch, through the mix network, for an hour of it; docs/protocol.md
+// ("Limits") gives the reason for each number.
 func DefaultRules() map[string]Rules {
 	const day = 24 * time.Hour
 	return map[string]Rules{
-		"intro": {MaxItemSize: 4096, TTL: 14 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 1000},
+		"intro": {MaxItemSize: 4096, TTL: 14 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 1000, MaxItemsPerKeyPerHour: 60},
 		"vote":  {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 10000},
-		"area":  {MaxItemSize: 2048, TTL: 7 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 5000},
-		"world": {MaxItemSize: 1024, TTL: 2 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 10000},
-		"reply": {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 5000},
+		"area":  {MaxItemSize: 2048, TTL: 7 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 5000, MaxItemsPerKeyPerHour: 600},
+		"world": {MaxItemSize: 1024, TTL: 2 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 10000, MaxItemsPerKeyPerHour: 2000},
+		"reply": {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 5000, MaxItemsPerKeyPerHour: 300},
 		"rsvp":  {MaxItemSize: 1024, TTL: 90 * day, Dedup: true, MaxItemsPerKey: 2000},
-		"pin":   {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 5000},
+		"pin":   {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 5000, MaxItemsPerKeyPerHour: 300},
 	}
 }
 
@@ -75,6 +89,8 @@ func (r Rules) Validate(ns string) error {
 		return fmt.Errorf("setitem: namespace %q: PoWBits %d, want 0..%d", ns, r.PoWBits, wire.MaxPoWBits)
 	case r.MaxItemsPerKey < 0:
 		return fmt.Errorf("setitem: namespace %q: negative MaxItemsPerKey", ns)
+	case r.MaxItemsPerKeyPerHour < 0:
+		return fmt.Errorf("setitem: namespace %q: negative MaxItemsPerKeyPerHour", ns)
 	}
 	return nil
 }
