@@ -104,6 +104,7 @@ func BenchmarkDeliveryLatency(b *testing.B) {
 				at   time.Time
 			}
 			got := make(chan arrival, 16)
+			returned := make(chan arrival, 16) // when the Receive that read it returned
 			bob.OnArrival(func(m messenger.Message) { got <- arrival{m.Text, time.Now()} })
 			errc := make(chan error, 1)
 			pollCtx, stopPoll := context.WithCancel(ctx)
@@ -112,9 +113,13 @@ func BenchmarkDeliveryLatency(b *testing.B) {
 				defer close(pollDone)
 				for pollCtx.Err() == nil {
 					msgs, err := bob.Receive(pollCtx)
+					now := time.Now()
 					if err != nil && pollCtx.Err() == nil {
 						errc <- err
 						return
+					}
+					for _, m := range msgs {
+						returned <- arrival{m.Text, now}
 					}
 					if len(msgs) == 0 {
 						time.Sleep(10 * time.Millisecond)
@@ -123,7 +128,7 @@ func BenchmarkDeliveryLatency(b *testing.B) {
 			}()
 			defer func() { stopPoll(); <-pollDone }()
 
-			var lat []time.Duration
+			var lat, ret []time.Duration
 			i := 0
 			for b.Loop() {
 				text := fmt.Sprintf("alice #%d", i)
@@ -143,13 +148,25 @@ func BenchmarkDeliveryLatency(b *testing.B) {
 				case <-time.After(2 * time.Minute):
 					b.Fatalf("%q not received after 2 minutes", text)
 				}
+				select {
+				case r := <-returned:
+					ret = append(ret, r.at.Sub(start))
+				case err := <-errc:
+					b.Fatal(err)
+				case <-time.After(2 * time.Minute):
+					b.Fatalf("%q not received after 2 minutes", text)
+				}
 			}
 			slices.Sort(lat)
-			pct := func(p int) float64 {
-				return float64(lat[(len(lat)-1)*p/100]) / float64(time.Millisecond)
+			slices.Sort(ret)
+			pct := func(d []time.Duration, p int) float64 {
+				return float64(d[(len(d)-1)*p/100]) / float64(time.Millisecond)
 			}
-			b.ReportMetric(pct(50), "p50-ms")
-			b.ReportMetric(pct(95), "p95-ms")
+			b.ReportMetric(pct(lat, 50), "p50-ms")
+			b.ReportMetric(pct(lat, 95), "p95-ms")
+			// What the benchmark timed before: Receive's return, one more
+			// (empty) read of the next box after the message was saved.
+			b.ReportMetric(pct(ret, 50), "p50-return-ms")
 			budget := 2 * (8*float64(bc.mu)/float64(time.Millisecond) + 1000/bc.rates.LambdaP)
 			b.ReportMetric(budget, "budget-ms")
 		})
