@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/komrade-net/komrade/client/messenger"
+	"github.com/komrade-net/komrade/client/social"
 )
 
 // API talks to a running daemon over its socket.
@@ -215,4 +216,82 @@ func (a *API) ShowProfile(ctx context.Context, who string, photo bool) (*Profile
 	var v ProfileView
 	err := a.call(ctx, "POST", "/profile/show", map[string]any{"who": who, "photo": photo}, &v)
 	return &v, err
+}
+
+// Feed returns a feed from the daemon's local copy (no network round trip).
+func (a *API) Feed(ctx context.Context, req FeedRequest) (*social.FeedPage, error) {
+	var p social.FeedPage
+	err := a.call(ctx, "POST", "/feed", req, &p)
+	return &p, err
+}
+
+// Thumbs returns the thumbnails (JPEG) the local copy holds for the given
+// post ids, by id.
+func (a *API) Thumbs(ctx context.Context, ids []string) (map[string][]byte, error) {
+	var r map[string][]byte
+	err := a.call(ctx, "POST", "/feed/thumbs", map[string][]string{"ids": ids}, &r)
+	return r, err
+}
+
+// Follow follows the author at address.
+func (a *API) Follow(ctx context.Context, address string) error {
+	return a.call(ctx, "POST", "/follow", map[string]string{"address": address}, nil)
+}
+
+// Unfollow stops following the author at address.
+func (a *API) Unfollow(ctx context.Context, address string) error {
+	return a.call(ctx, "POST", "/unfollow", map[string]string{"address": address}, nil)
+}
+
+// Following lists the authors the user follows.
+func (a *API) Following(ctx context.Context) ([]social.Followed, error) {
+	var r []social.Followed
+	err := a.call(ctx, "GET", "/following", nil, &r)
+	return r, err
+}
+
+// Vote votes up, down or clear on post (a 64-hex id) and returns the
+// post's tally as the local copy counts it.
+func (a *API) Vote(ctx context.Context, post, dir string) (*social.Tally, error) {
+	var t social.Tally
+	err := a.call(ctx, "POST", "/vote", map[string]string{"post": post, "dir": dir}, &t)
+	return &t, err
+}
+
+// Mute hides an author (address) or a thread (post id) from the feeds.
+func (a *API) Mute(ctx context.Context, target string) (*social.Muted, error) {
+	var m social.Muted
+	err := a.call(ctx, "POST", "/mute", map[string]string{"target": target}, &m)
+	return &m, err
+}
+
+// Unmute shows a muted author or thread again.
+func (a *API) Unmute(ctx context.Context, target string) error {
+	return a.call(ctx, "POST", "/unmute", map[string]string{"target": target}, nil)
+}
+
+// Mutes lists the muted authors and threads.
+func (a *API) Mutes(ctx context.Context) ([]social.Muted, error) {
+	var r []social.Muted
+	err := a.call(ctx, "GET", "/mutes", nil, &r)
+	return r, err
+}
+
+// AddArea adds an area the daemon keeps fresh.
+func (a *API) AddArea(ctx context.Context, near string, radiusKM float64) (*social.WatchedArea, error) {
+	var w social.WatchedArea
+	err := a.call(ctx, "POST", "/areas/add", AreaRequest{Near: near, RadiusKM: radiusKM}, &w)
+	return &w, err
+}
+
+// RemoveArea removes one of the user's areas.
+func (a *API) RemoveArea(ctx context.Context, near string, radiusKM float64) error {
+	return a.call(ctx, "POST", "/areas/remove", AreaRequest{Near: near, RadiusKM: radiusKM}, nil)
+}
+
+// Areas lists the user's areas.
+func (a *API) Areas(ctx context.Context) ([]social.WatchedArea, error) {
+	var r []social.WatchedArea
+	err := a.call(ctx, "GET", "/areas", nil, &r)
+	return r, err
 }

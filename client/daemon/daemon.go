@@ -3,8 +3,9 @@
 // directory: one gateway link (with failover), Loopix cover traffic with the
 // configured rates (mailbox fetches, sends and intro-set scans take the
 // slots of the λP stream), a mailbox poll loop, an outbox delivery loop, the
-// keeping of read messages for keep_read (history.go) and a small
-// JSON-over-HTTP API.
+// keeping of read messages for keep_read (history.go), the feeds' refresher
+// (social.Run: background requests in spare λP slots; social_feed.go) and a
+// small JSON-over-HTTP API.
 package daemon
 
 import (
@@ -116,10 +117,14 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	d := &Daemon{home: home, cl: cl, st: st, m: m, s: social.New(cl, id, st, m, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop}
 	d.hist.keep = cfg.KeepReadFor()
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
-	d.wg.Add(5)
+	d.wg.Add(6)
 	go func() {
 		defer d.wg.Done()
 		d.introLoop(ctx)
+	}()
+	go func() {
+		defer d.wg.Done()
+		d.s.Run(ctx) // the feeds' refresher: background requests only
 	}()
 	go func() {
 		defer d.wg.Done()
@@ -405,6 +410,7 @@ func (d *Daemon) routes() http.Handler {
 	})
 	d.historyRoutes(mux)
 	d.socialPubRoutes(mux) // social_pub.go: posts and profiles
+	d.feedRoutes(mux)
 	return mux
 }
 

@@ -26,6 +26,7 @@ type Social struct {
 
 	tries     int        // tries of one request (messenger.MaxTries)
 	profileMu sync.Mutex // one profile publication at a time (see SetProfile)
+	fs        feedState  // the refresher's state (refresh.go)
 }
 
 // New returns the social layer of a user.

@@ -54,6 +54,7 @@ func main() {
 			versionCommand(),
 		},
 	}
+	app.Commands = append(app.Commands, socialFeedCommands()...)
 	hideLeafHelpCommands(app)
 	if err := app.Run(context.Background(), os.Args); err != nil {
 		// Errors can carry text from the network (an exit's or a peer's
