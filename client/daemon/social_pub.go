@@ -3,7 +3,6 @@ package daemon
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -200,9 +199,6 @@ func postOptions(req *PostRequest) (*social.PostOptions, error) {
 		to, err := social.ParseAudience(req.To)
 		if err != nil {
 			return nil, err
-		}
-		if to == social.Friends {
-			return nil, errors.New("--to: a post goes to world or area")
 		}
 		o.To = to
 	}

@@ -44,7 +44,7 @@ const (
 	// stream; the next refresh goes on.
 	maxFriendsRead = 32
 	// friendsParallel is how many contacts' streams are read at once.
-	friendsParallel = 8
+	friendsParallel = 2
 	// friendsWriteTries bounds how often a post moves to the next box
 	// because the one it was sealed for is taken (a write of the same
 	// user that crashed before it was recorded, or ran beside it).

@@ -127,8 +127,23 @@ func (o *PostOptions) check() (*Area, error) {
 //
 // A post that fails half-way leaves records that nothing refers to; they
 // expire with PostTTL. Posting again makes a new post.
+//
+// A friends post (To Friends) goes to the user's friends stream instead
+// (PostFriends): only current contacts can read it; it is never anonymous,
+// has no place and is no reply.
 func (s *Social) Post(ctx context.Context, o PostOptions) (PostID, error) {
 	var none PostID
+	if o.To == Friends {
+		switch {
+		case o.Anonymous:
+			return none, errors.New("a friends post is never anonymous: your friends know who wrote it")
+		case o.Near != nil:
+			return none, errors.New("a friends post has no place: --near is for area posts (--to area)")
+		case o.Reply != nil:
+			return none, errors.New("a friends post cannot be a reply (replies go to the post's own audience)")
+		}
+		return s.PostFriends(ctx, o.Text, o.Image)
+	}
 	area, err := o.check()
 	if err != nil {
 		return none, err

@@ -222,3 +222,20 @@ func TestProfileRefAndImageRef(t *testing.T) {
 		t.Fatal("an image of width 0")
 	}
 }
+
+// TestFriendsPostOptions: a friends post is never anonymous, has no place
+// and is no reply; those are refused before anything is sent.
+func TestFriendsPostOptions(t *testing.T) {
+	s := &Social{} // nothing of it is reached
+	p := geo.Point{Lat: 1, Lon: 2}
+	var id PostID
+	for _, o := range []PostOptions{
+		{To: Friends, Text: "hi", Anonymous: true},
+		{To: Friends, Text: "hi", Near: &p, RadiusM: 1000},
+		{To: Friends, Text: "hi", Reply: &id},
+	} {
+		if _, err := s.Post(t.Context(), o); err == nil {
+			t.Errorf("Post(%+v) accepted", o)
+		}
+	}
+}

@@ -162,6 +162,11 @@ func (s *Social) Run(ctx context.Context) {
 		if st, err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
 			s.log.Debug("feed refresh incomplete", "err", err, "requests", st.Requests)
 		}
+		// The user's own profile and local listing are published again
+		// before they expire (a no-op on most rounds).
+		if err := s.RefreshProfile(client.Background(ctx)); err != nil && ctx.Err() == nil {
+			s.log.Debug("profile refresh", "err", err)
+		}
 		end = time.Now()
 		t.Reset(max(time.Until(start.Add(RefreshEvery)), minGap))
 	}

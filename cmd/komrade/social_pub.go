@@ -193,12 +193,13 @@ func printProfile(p *daemon.ProfileView, savedTo string) {
 func postCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "post",
-		Usage:     "publish a post to the world or to an area; prints its id",
+		Usage:     "publish a post to the world, your friends or an area; prints its id",
 		ArgsUsage: "TEXT...",
 		Description: "A post is at most 1000 characters (characters, not bytes) and at most one\n" +
-			"image (--image). It goes to the world feed (--to world, the default) or to the\n" +
-			"people around a place (--near LAT,LON --radius KM, at most 25 km; the place is\n" +
-			"published snapped to about 150 m). It is signed by your identity, so it names\n" +
+			"image (--image). It goes to the world feed (--to world, the default), to your\n" +
+			"contacts only (--to friends: sealed in your friends stream, never anonymous), or\n" +
+			"to the people around a place (--near LAT,LON --radius KM, at most 25 km; the place\n" +
+			"is published snapped to about 150 m). It is signed by your identity, so it names\n" +
 			"you, unless --anonymous: then it carries no key of yours and nothing linked to\n" +
 			"you or to your other posts, and proof-of-work instead of a signature.\n" +
 			"--reply ID answers a post (its id as `komrade post` printed it, or --json\n" +
@@ -208,7 +209,7 @@ func postCommand() *cli.Command {
 		HideHelpCommand: true, // `komrade post help me` is a post
 		Flags: []cli.Flag{homeFlag(), jsonFlag(),
 			&cli.StringFlag{Name: "image", Usage: "a JPEG, PNG or GIF `FILE` of at most 10 MiB (one image a post)"},
-			&cli.StringFlag{Name: "to", Usage: "world or area (default: world, or area with --near)"},
+			&cli.StringFlag{Name: "to", Usage: "world, friends (your contacts only: sealed in your friends stream) or area (default: world, or area with --near)"},
 			&cli.StringFlag{Name: "near", Usage: "the centre `LAT,LON` of an area post"},
 			&cli.FloatFlag{Name: "radius", Usage: "the radius of an area post in `KM` (more than 0, at most 25)", Value: 1},
 			&cli.BoolFlag{Name: "anonymous", Usage: "publish without your identity (proof-of-work instead)"},
