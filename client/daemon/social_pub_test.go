@@ -119,7 +119,7 @@ func TestSocialPublishAPI(t *testing.T) {
 	}{
 		{daemon.PostRequest{Text: strings.Repeat("a", 1001)}, "at most 1000"},
 		{daemon.PostRequest{Text: "x", Image: []byte("not an image")}, "not a JPEG, PNG or GIF"},
-		{daemon.PostRequest{Text: "x", To: "friends"}, "world or area"},
+		{daemon.PostRequest{Text: "x", To: "friends", Anonymous: true}, "never anonymous"},
 		{daemon.PostRequest{Text: "x", Near: "1,2", RadiusKM: 26}, "at most 25 km"},
 		{daemon.PostRequest{Text: "x", Reply: "abc"}, "64 hex"},
 	} {

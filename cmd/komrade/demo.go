@@ -12,6 +12,7 @@ import (
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/messenger"
+	"github.com/komrade-net/komrade/client/social"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/internal/seal"
 	"github.com/komrade-net/komrade/mixnode/testnet"
@@ -20,12 +21,13 @@ import (
 func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "demo",
-		Usage:     "start a local mix network, make two users, exchange an invite and messages",
+		Usage:     "start a local mix network, make two users, exchange an invite and messages, then post, read a feed and vote",
 		ArgsUsage: " ",
 		Description: "Runs everything in this process on 127.0.0.1: 9 mix nodes, then alice and bob,\n" +
 			"each with an encrypted store and Loopix cover traffic. Alice invites bob, they\n" +
 			"exchange messages both ways through the mix network and the mailboxes in the\n" +
-			"DHT, and every step is printed with its latency.",
+			"DHT. Then alice posts to the world feed, bob's feed shows it, bob votes, and\n" +
+			"alice's feed shows the vote. Every step is printed with its latency.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "messages", Value: 3, Usage: "messages each way"},
 			&cli.DurationFlag{Name: "mu", Value: 5 * time.Millisecond, Usage: "mean per-hop delay"},
@@ -53,6 +55,7 @@ func demoCommand() *cli.Command {
 			type user struct {
 				name string
 				m    *messenger.Messenger
+				s    *social.Social
 			}
 			newUser := func(name string) (*user, error) {
 				t := time.Now()
@@ -72,7 +75,8 @@ func demoCommand() *cli.Command {
 					return nil, err
 				}
 				step(fmt.Sprintf("%s: identity %s…, cover traffic on", name, id.Fingerprint()[:9]), t)
-				return &user{name: name, m: messenger.New(cl, id, st, quiet)}, nil
+				m := messenger.New(cl, id, st, quiet)
+				return &user{name: name, m: m, s: social.New(cl, id, st, m, quiet)}, nil
 			}
 			alice, err := newUser("alice")
 			if err != nil {
@@ -126,10 +130,66 @@ func demoCommand() *cli.Command {
 					}
 				}
 			}
+			if err := demoSocial(ctx, alice.s, bob.s, step); err != nil {
+				return err
+			}
 			fmt.Printf("demo complete in %v\n", time.Since(t0).Round(time.Millisecond))
 			return nil
 		},
 	}
+}
+
+// demoSocial: alice posts to the world, bob's refreshed world feed shows
+// it (under his name for her), bob votes it up, alice's feed counts the vote.
+func demoSocial(ctx context.Context, alice, bob *social.Social, step func(string, time.Time)) error {
+	t := time.Now()
+	id, err := alice.Post(ctx, social.PostOptions{To: social.World, Text: "march on saturday, 11:00, main square"})
+	if err != nil {
+		return err
+	}
+	step(fmt.Sprintf("alice: posted to the world, id %s…", id.String()[:8]), t)
+	find := func(u *social.Social) (*social.FeedItem, error) {
+		if _, err := u.Refresh(ctx); err != nil {
+			return nil, err
+		}
+		page, err := u.Feed(social.KindWorld, social.FeedQuery{})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Items {
+			if page.Items[i].ID == id.String() {
+				return &page.Items[i], nil
+			}
+		}
+		return nil, nil
+	}
+	t = time.Now()
+	var it *social.FeedItem
+	for it == nil {
+		if it, err = find(bob); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	step(fmt.Sprintf("bob: world feed shows %s's post %q", it.Author, truncate(it.Text, 16)), t)
+	t = time.Now()
+	if err := bob.Vote(ctx, id, social.VoteUp); err != nil {
+		return err
+	}
+	step("bob: voted up (anonymous, one per identity)", t)
+	t = time.Now()
+	for it == nil || it.Up == 0 {
+		if it, err = find(alice); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	step(fmt.Sprintf("alice: her post has %d up, %d down", it.Up, it.Down), t)
+	return nil
 }
 
 func truncate(s string, n int) string {
