@@ -119,7 +119,7 @@ func TestSocialPublishCLI(t *testing.T) {
 		want string
 	}{
 		{[]string{"post", strings.Repeat("x", 1001)}, "at most 1000"},
-		{[]string{"post", "x", "--to", "friends"}, "world or area"},
+		{[]string{"post", "x", "--to", "friends", "--anonymous"}, "never anonymous"},
 		{[]string{"post", "x", "--image", filepath.Join(dir, "pass")}, "not a JPEG, PNG or GIF"},
 		{[]string{"profile", "set", "--visibility", "local"}, "--near"},
 	} {
