@@ -33,7 +33,6 @@ import (
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/photo"
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/internal/backoff"
 	"github.com/komrade-net/komrade/internal/detcbor"
 	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/record"
@@ -141,34 +140,6 @@ func invalid(err error) error {
 	return err
 }
 
-// friendsTry runs f (one request through the mix network) until it
-// succeeds, up to messenger.MaxTries, each try with the client's reply
-// timeout; a final refusal (wire.IsFinal) ends it at once.
-func (s *Social) friendsTry(ctx context.Context, f func(context.Context) error) error {
-	var last error
-	bo := backoff.Backoff{Min: time.Second, Max: 8 * time.Second}
-	for try := 0; try < messenger.MaxTries; try++ {
-		start := time.Now()
-		tctx, cancel := context.WithTimeout(ctx, s.c.ReplyTimeout())
-		err := f(tctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if wire.IsFinal(err) {
-			return err
-		}
-		last = err
-		if err := backoff.Sleep(ctx, bo.Next()-time.Since(start)); err != nil {
-			return err
-		}
-	}
-	return fmt.Errorf("no answer after %d tries: %w", messenger.MaxTries, last)
-}
-
 // putSealed stores sealed records, a few at once.
 func (s *Social) putSealed(ctx context.Context, recs [][]byte) error {
 	errs := make([]error, len(recs))
@@ -180,7 +151,7 @@ func (s *Social) putSealed(ctx context.Context, recs [][]byte) error {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			key := record.PostKey(rec)
-			errs[i] = s.friendsTry(ctx, func(c context.Context) error {
+			errs[i] = s.retry(ctx, func(c context.Context) error {
 				_, err := s.c.PutRecord(c, key, rec)
 				return err
 			})
@@ -258,7 +229,7 @@ func (s *Social) writeFriends(ctx context.Context, w *friendsWire) ([]byte, erro
 		if err != nil {
 			return nil, err
 		}
-		err = s.friendsTry(ctx, func(c context.Context) error {
+		err = s.retry(ctx, func(c context.Context) error {
 			_, err := s.c.PutBox(c, id, val)
 			return err
 		})
@@ -476,7 +447,7 @@ func (s *Social) FriendsSkipped() (map[string]uint64, error) {
 // getSealed fetches the sealed record id and opens it.
 func (s *Social) getSealed(ctx context.Context, key []byte, role friendsRole, id PostID) ([]byte, error) {
 	var rec []byte
-	err := s.friendsTry(ctx, func(c context.Context) error {
+	err := s.retry(ctx, func(c context.Context) error {
 		var err error
 		rec, err = s.c.GetRecord(c, id.Key())
 		return err
@@ -740,7 +711,7 @@ func (s *Social) readStream(ctx context.Context, fc messenger.FriendsCaps, rc *b
 		}
 		id := friendsBoxID(rc, idx)
 		var box *record.Box
-		err = s.friendsTry(ctx, func(c context.Context) error {
+		err = s.retry(ctx, func(c context.Context) error {
 			var err error
 			box, err = s.c.GetBox(c, id)
 			return err

@@ -22,9 +22,7 @@ import (
 	"time"
 
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/internal/backoff"
 	"github.com/komrade-net/komrade/internal/detcbor"
-	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/setitem"
 )
 
@@ -67,8 +65,6 @@ const (
 	voteNamespace  = "vote"
 	replyNamespace = "reply"
 	voteSecretInfo = "komrade vote secret v1"
-	// voteTries is how often Vote tries to store its item.
-	voteTries = 5
 	// maxTallyPages bounds Tally's reading of one set.
 	maxTallyPages = 200
 	// maxHeld is the most votes or replies a tally holds for one post (a
@@ -152,7 +148,7 @@ func (s *Social) Vote(ctx context.Context, post PostID, d VoteDir) error {
 	if err != nil {
 		return err
 	}
-	if err := s.voteRetry(ctx, func(c context.Context) error {
+	if err := s.retry(ctx, func(c context.Context) error {
 		_, err := s.c.Append(c, enc)
 		return err
 	}); err != nil {
@@ -167,33 +163,6 @@ func (s *Social) Vote(ctx context.Context, post PostID, d VoteDir) error {
 	}
 	// The tally counts the vote at once; the refresher reads the others.
 	return s.holdVote(post, heldVote{N: it.Nullifier, Exp: it.Expires, Sig: it.Sig, Dir: uint8(d)})
-}
-
-// voteRetry runs f (one request) until it succeeds or fails for good, up
-// to voteTries times, each try within the client's reply timeout.
-func (s *Social) voteRetry(ctx context.Context, f func(context.Context) error) error {
-	var last error
-	bo := backoff.Backoff{Min: time.Second, Max: 8 * time.Second}
-	for range voteTries {
-		start := time.Now()
-		tctx, cancel := context.WithTimeout(ctx, s.c.ReplyTimeout())
-		err := f(tctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if wire.IsFinal(err) {
-			return err
-		}
-		last = err
-		if err := backoff.Sleep(ctx, bo.Next()-time.Since(start)); err != nil {
-			return err
-		}
-	}
-	return fmt.Errorf("no answer after %d tries: %w", voteTries, last)
 }
 
 // heldVote is one nullifier's latest vote read.
