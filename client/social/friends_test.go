@@ -475,3 +475,43 @@ func TestFriendsPrune(t *testing.T) {
 		t.Fatalf("profiles after pruning: %+v, %v", ps, err)
 	}
 }
+
+// TestFriendsProfileForNewContacts: a friends-only profile reaches a
+// contact made after it was written (whose capability starts at the
+// stream's next box) once the profile is refreshed, and is not written
+// again while nobody new can read it.
+func TestFriendsProfileForNewContacts(t *testing.T) {
+	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 9, LambdaM: -1, Dir: t.TempDir(), Logger: friendsQuiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	alice, bob := newFriendsUser(t, ctx, net), newFriendsUser(t, ctx, net)
+	name, bio := "Alice", "gardens"
+	if _, err := alice.s.SetProfile(ctx, ProfileOptions{Name: &name, Bio: &bio, Visibility: VisibleFriends}); err != nil {
+		t.Fatal(err)
+	}
+	friendsPair(t, ctx, alice, bob, "bob", "alice")
+	if n := bob.refresh(t, ctx); n != 0 {
+		t.Fatalf("bob read %d items before alice's refresh, want 0 (his capability starts after her profile)", n)
+	}
+	if err := alice.s.RefreshProfile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := bob.refresh(t, ctx); n != 1 {
+		t.Fatalf("bob read %d items after alice's refresh, want her profile", n)
+	}
+	profiles, err := bob.s.FriendsProfiles()
+	if err != nil || len(profiles) != 1 || profiles[0].Name != name || profiles[0].Bio != bio {
+		t.Fatalf("bob's copy of alice's profile: %+v, %v", profiles, err)
+	}
+	// Nobody new: nothing written again.
+	if err := alice.s.RefreshProfile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := bob.refresh(t, ctx); n != 0 {
+		t.Fatalf("a refresh with no new reader wrote %d items", n)
+	}
+}

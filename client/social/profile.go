@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -282,6 +285,11 @@ type ProfileSettings struct {
 	// seconds): they expire with PostTTL, so they are stored again (as new
 	// records) once two thirds of it have passed.
 	PhotoStored int64 `cbor:"10,keyasint,omitempty"`
+	// FriendsReach names who could read the friends-stream copy of a
+	// friends-only profile when it was last written (see friendsReach): a
+	// new contact, or the stream's move to fresh keys after a removal,
+	// changes it, and the copy is written again for the new readers.
+	FriendsReach []byte `cbor:"11,keyasint,omitempty"`
 }
 
 const (
@@ -441,9 +449,14 @@ func (s *Social) publishProfile(ctx context.Context, ps *ProfileSettings, all bo
 		if ps.PhotoFull != nil {
 			pic = bytes.NewReader(ps.PhotoFull)
 		}
+		reach, err := s.friendsReach()
+		if err != nil {
+			return "", err
+		}
 		if err := s.SetFriendsProfile(ctx, ps.Name, ps.Bio, pic); err != nil {
 			return "", fmt.Errorf("social: the profile for friends: %w", err)
 		}
+		ps.FriendsReach = reach
 	}
 	body := &messenger.ProfileBody{Recent: ps.Recent, Visibility: uint8(ps.Visibility)}
 	if ps.Visibility != VisibleFriends {
@@ -529,11 +542,36 @@ func (s *Social) addRecent(ctx context.Context, id PostID) error {
 	return err
 }
 
+// friendsReach is a digest of who can read the friends stream from its
+// next box on: the stream's keys and the confirmed contacts.
+func (s *Social) friendsReach() ([]byte, error) {
+	fs, err := s.m.FriendsStream()
+	if err != nil {
+		return nil, err
+	}
+	contacts, err := s.m.Contacts()
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write([]byte("komrade friends reach v1\x00"))
+	h.Write(fs.Write)
+	for _, name := range slices.Sorted(maps.Keys(contacts)) {
+		if fp := contacts[name]; fp != "" {
+			fmt.Fprintf(h, "%s\x00%s\x00", name, fp)
+		}
+	}
+	return h.Sum(nil), nil
+}
+
 // RefreshProfile publishes the profile again if it is due: its settings
 // changed since it was last stored (a publication failed), its record is
 // in the last third of its life (its photo's records are then stored
-// again too), or its local listing in the last half of its own. It does nothing for a user who never set a profile or posted.
-// The daemon calls it now and then.
+// again too), or its local listing in the last half of its own; a
+// friends-only profile's copy in the friends stream is written again when
+// the stream has new readers (a new contact, or fresh keys after a
+// removal). It does nothing for a user who never set a profile or posted.
+// The daemon's refresher calls it every round.
 func (s *Social) RefreshProfile(ctx context.Context) error {
 	s.profileMu.Lock()
 	defer s.profileMu.Unlock()
@@ -543,6 +581,19 @@ func (s *Social) RefreshProfile(ctx context.Context) error {
 	}
 	now := time.Now()
 	due := ps.Published == 0 || now.Unix() >= ps.Published+int64(2*record.MaxTTL/3/time.Second)
+	if !due && ps.Visibility == VisibleFriends {
+		// A reader's capability starts at the stream's next box: a new
+		// contact, or all of them after the stream moved to fresh keys,
+		// would never see the copy written before.
+		reach, err := s.friendsReach()
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(reach, ps.FriendsReach) {
+			_, err := s.publishProfile(ctx, ps, true)
+			return err
+		}
+	}
 	if !due && !(ps.Visibility == VisibleLocal && listingDue(ps, now, s.areaTTL())) {
 		return nil
 	}
