@@ -151,6 +151,11 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 // Close stops the daemon.
 func (d *Daemon) Close() error {
 	d.stop()
+	// Let running API calls (a post, a profile) finish for a few seconds
+	// before the client and the store they use close; then cut them off.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	d.srv.Shutdown(sctx)
+	cancel()
 	d.srv.Close()
 	err := d.cl.Close()
 	d.wg.Wait()

@@ -354,6 +354,22 @@ func friendsKey(it *storedFriends) string {
 	return "post/" + hex.EncodeToString(it.ID)
 }
 
+// ErrFriendsOnly refuses to name a friends post in public: a public reply
+// to it, or a vote on it, would publish its id, and the public replies and
+// votes on one id would mark its readers as one group of friends.
+var ErrFriendsOnly = errors.New("social: that is a friends post: its id stays among friends (no public reply or vote)")
+
+// isFriendsPost reports whether id is a friends post the local copy holds.
+func (s *Social) isFriendsPost(id PostID) (bool, error) {
+	found := false
+	err := s.st.View(func(tx *store.Tx) error {
+		_, err := tx.Get("friends", "post/"+id.String())
+		found = err == nil
+		return nil
+	})
+	return found, err
+}
+
 // saveFriends keeps it in the local copy; an older profile does not
 // replace a newer one.
 func (s *Social) saveFriends(it *storedFriends) error {
@@ -763,7 +779,10 @@ func (s *Social) nothingNew(name string, r *friendsRead, current bool) {
 		if err := s.m.AskFriendsCap(name); err != nil {
 			s.log.Warn("cannot ask for a friends capability", "contact", name, "err", err)
 		} else {
-			r.Asked = now.Unix()
+			// Asked (the outbox delivers it): an idle contact answers with
+			// the capability we hold, which changes nothing, so count the
+			// stream as looked at, or we would ask again every day.
+			r.Asked, r.Checked = now.Unix(), now.Unix()
 			s.log.Info("lost the place in a friends stream; asked the contact", "contact", name)
 		}
 	}

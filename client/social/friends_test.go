@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -513,5 +514,27 @@ func TestFriendsProfileForNewContacts(t *testing.T) {
 	}
 	if n := bob.refresh(t, ctx); n != 0 {
 		t.Fatalf("a refresh with no new reader wrote %d items", n)
+	}
+}
+
+// TestFriendsPostStaysAmongFriends: a friends post's id is refused as the
+// target of a public reply or a vote, which would publish it.
+func TestFriendsPostStaysAmongFriends(t *testing.T) {
+	st, err := store.Create(filepath.Join(t.TempDir(), "state.db"), []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := New(nil, nil, st, nil, friendsQuiet())
+	var id PostID
+	id[0] = 7
+	if err := s.saveFriends(&storedFriends{Kind: FriendsPostKind, ID: id[:], Author: "a", Created: 1, Read: 1, Text: "dinner"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Vote(t.Context(), id, VoteUp); !errors.Is(err, ErrFriendsOnly) {
+		t.Fatalf("vote on a friends post: %v", err)
+	}
+	if _, err := s.Post(t.Context(), PostOptions{To: World, Text: "re", Reply: &id}); !errors.Is(err, ErrFriendsOnly) {
+		t.Fatalf("public reply to a friends post: %v", err)
 	}
 }

@@ -148,6 +148,15 @@ func (s *Social) Post(ctx context.Context, o PostOptions) (PostID, error) {
 	if err != nil {
 		return none, err
 	}
+	if o.Reply != nil {
+		friends, err := s.isFriendsPost(*o.Reply)
+		if err != nil {
+			return none, err
+		}
+		if friends {
+			return none, ErrFriendsOnly
+		}
+	}
 	params := s.c.Params()
 	rules := params.SetRules()
 	for _, ns := range []string{nsWorld, nsArea, nsReply} {

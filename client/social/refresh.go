@@ -536,6 +536,16 @@ func (s *Social) scanSet(ctx context.Context, r *round, what, ns string, key []b
 			st.Cursor = cursor
 		}
 	}
+	// Never resume past where an honest item written from now on can
+	// sort (expiry now + TTL - 1 h, a writer's clock up to MaxClockSkew
+	// behind): storage nodes accept expiries up to now + TTL + skew, and
+	// one item with the latest allowed expiry (or a lying exit's cursor)
+	// would otherwise make this reader skip every honest item of the next
+	// hour or so.
+	limit := append(setitem.ExpiryBytes(time.Now().Add(rules.TTL-time.Hour-setitem.MaxClockSkew).Unix()), make([]byte, 32)...)
+	if bytes.Compare(st.Cursor, limit) > 0 {
+		st.Cursor = limit
+	}
 	st.Forget = forget
 	if serr := s.st.Update(func(tx *store.Tx) error { return putState(tx, skey, st) }); serr != nil {
 		return serr

@@ -122,6 +122,13 @@ func (s *Social) Vote(ctx context.Context, post PostID, d VoteDir) error {
 	if d > VoteDown {
 		return fmt.Errorf("social: vote direction %d", d)
 	}
+	friends, err := s.isFriendsPost(post)
+	if err != nil {
+		return err
+	}
+	if friends {
+		return ErrFriendsOnly
+	}
 	rules, ok := s.c.Params().SetRules()[voteNamespace]
 	if !ok {
 		return errors.New("social: the network has no vote namespace")
