@@ -430,7 +430,9 @@ func (s *Social) publicPhoto(ctx context.Context, ps *ProfileSettings, fresh *ph
 		return fmt.Errorf("social: profile photo: %w", err)
 	}
 	ps.Photo, ps.PhotoStored = enc, now.Unix()
-	return nil
+	// Saved at once: should the profile record fail next, the next try
+	// must not store the photo's records again.
+	return s.saveSettings(ps)
 }
 
 // publishProfile publishes the /kprof/ record of ps (and the photo's
@@ -580,7 +582,10 @@ func (s *Social) RefreshProfile(ctx context.Context) error {
 		return err
 	}
 	now := time.Now()
-	due := ps.Published == 0 || now.Unix() >= ps.Published+int64(2*record.MaxTTL/3/time.Second)
+	due := ps.Published == 0 || now.Unix() >= ps.Published+int64(2*record.MaxTTL/3/time.Second) ||
+		// The public photo's records expire with PostTTL, whenever the
+		// profile record itself was last stored (a post renews that).
+		ps.Visibility != VisibleFriends && ps.Photo != nil && now.Unix() >= ps.PhotoStored+int64(2*PostTTL/3/time.Second)
 	if !due && ps.Visibility == VisibleFriends {
 		// A reader's capability starts at the stream's next box: a new
 		// contact, or all of them after the stream moved to fresh keys,
