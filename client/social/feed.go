@@ -637,8 +637,9 @@ func (s *Social) markFresh(src string, t time.Time) error {
 func (s *Social) prune(now time.Time) error {
 	return s.st.Update(func(tx *store.Tx) error {
 		type aged struct {
-			key     string
-			created int64
+			key      string
+			created  int64
+			followed bool
 		}
 		var live []aged
 		var drop []string
@@ -647,14 +648,25 @@ func (s *Social) prune(now time.Time) error {
 			if localDec.Unmarshal(v, &k) != nil || k.Expires <= now.Unix() {
 				drop = append(drop, key)
 			} else {
-				live = append(live, aged{key, k.Line.Created})
+				live = append(live, aged{key, k.Line.Created, k.Sources&srcFollowing != 0})
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
 		if len(live) > MaxKept {
-			slices.SortFunc(live, func(a, b aged) int { return cmp.Compare(a.created, b.created) })
+			// Posts of followed authors go last: the refresher reads an
+			// author's posts again only when their profile changes, and
+			// anyone can fill the world index with new entries.
+			slices.SortFunc(live, func(a, b aged) int {
+				if a.followed != b.followed {
+					if a.followed {
+						return 1
+					}
+					return -1
+				}
+				return cmp.Compare(a.created, b.created)
+			})
 			for _, a := range live[:len(live)-MaxKept] {
 				drop = append(drop, a.key)
 			}
