@@ -292,7 +292,7 @@ func (s *Social) PostFriends(ctx context.Context, text string, image io.Reader) 
 	if err != nil {
 		return PostID{}, err
 	}
-	id := friendsItemID(plain)
+	id := friendsItemID(s.id.Sign.Public().(ed25519.PublicKey), plain)
 	own := &storedFriends{Kind: FriendsPostKind, ID: id[:], Identity: s.id.Sign.Public().(ed25519.PublicKey),
 		Created: w.Created, Read: time.Now().UnixNano(), Text: text, Thumb: thumb}
 	if body.Image != nil {
@@ -335,7 +335,7 @@ func (s *Social) SetFriendsProfile(ctx context.Context, name, bio string, photoF
 	if err != nil {
 		return err
 	}
-	id := friendsItemID(plain)
+	id := friendsItemID(s.id.Sign.Public().(ed25519.PublicKey), plain)
 	own := &storedFriends{Kind: FriendsProfileKind, ID: id[:], Identity: s.id.Sign.Public().(ed25519.PublicKey),
 		Created: w.Created, Read: time.Now().UnixNano(), Text: p.Name, Bio: p.Bio, Thumb: thumb}
 	if p.Photo != nil {
@@ -808,7 +808,7 @@ func (s *Social) readFriendsBox(ctx context.Context, fc messenger.FriendsCaps, i
 	if err != nil {
 		return nil, invalid(err)
 	}
-	itemID := friendsItemID(plain)
+	itemID := friendsItemID(fc.Identity, plain)
 	it = &storedFriends{Kind: w.Kind, ID: itemID[:], Author: fc.Contact, Identity: bytes.Clone(fc.Identity),
 		Created: w.Created, Read: time.Now().UnixNano()}
 	var img *ImageRef

@@ -221,9 +221,18 @@ func decodeFriendsPlain(b []byte) (*friendsWire, error) {
 	return &w, nil
 }
 
-// friendsItemID names an item: the SHA-256 of its plaintext (a post's
-// carries a random salt, so no two share an id).
-func friendsItemID(plain []byte) PostID { return sha256.Sum256(plain) }
+// friendsItemID names an item by its author (the contact whose stream
+// held it) and its plaintext (a post's carries a random salt, so no two
+// share an id). With the author in it, a contact who copies another's
+// decrypted item into their own stream makes an item of their own: it
+// cannot take the place of the original at a friend of both.
+func friendsItemID(author ed25519.PublicKey, plain []byte) PostID {
+	h := sha256.New()
+	h.Write([]byte("komrade friends item v1\x00"))
+	h.Write(author)
+	h.Write(plain)
+	return PostID(h.Sum(nil))
+}
 
 // friendsBoxIndex is box n (an absolute index) of the stream that cap
 // (a read or write capability) reaches.

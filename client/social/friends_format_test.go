@@ -2,6 +2,7 @@ package social
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"strings"
@@ -284,4 +285,18 @@ func FuzzDecodeFriendsManifest(f *testing.F) {
 			t.Fatalf("accepted manifest does not encode to itself: %v", err)
 		}
 	})
+}
+
+// TestFriendsItemIDNamesAuthor: the same plaintext from two streams is two
+// items, so a copy cannot replace the original.
+func TestFriendsItemIDNamesAuthor(t *testing.T) {
+	a, _, _ := ed25519.GenerateKey(nil)
+	b, _, _ := ed25519.GenerateKey(nil)
+	plain := []byte("the same item")
+	if friendsItemID(a, plain) == friendsItemID(b, plain) {
+		t.Fatal("two authors' copies of one item share an id")
+	}
+	if friendsItemID(a, plain) != friendsItemID(a, plain) {
+		t.Fatal("an item's id is not stable")
+	}
 }
