@@ -167,8 +167,15 @@ func TestTallyKeepsLatest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	acceptVote := func(post PostID, it *setitem.Item) error {
+		v, err := voteOf(it)
+		if err != nil {
+			return err
+		}
+		return s.holdVote(post, v)
+	}
 	for _, it := range []*setitem.Item{down, up} { // the later one first
-		if err := s.acceptVote(post, it); err != nil {
+		if err := acceptVote(post, it); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -177,7 +184,7 @@ func TestTallyKeepsLatest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.acceptVote(post, ov); err != nil {
+	if err := acceptVote(post, ov); err != nil {
 		t.Fatal(err)
 	}
 	tl, err := s.readTally(post)
@@ -186,8 +193,25 @@ func TestTallyKeepsLatest(t *testing.T) {
 	}
 	bad := *ov
 	bad.Body = []byte{3}
-	if err := s.acceptVote(post, &bad); !errors.Is(err, ErrMalformed) {
+	if err := acceptVote(post, &bad); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("vote body 3: %v", err)
+	}
+	// In one batch (one transaction), as a refresh holds a page's votes:
+	// the same outcome.
+	var batch []heldVote
+	for _, it := range []*setitem.Item{up, down, ov} {
+		v, err := voteOf(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, v)
+	}
+	post2 := PostID{8}
+	if err := s.holdVotes(post2, batch); err != nil {
+		t.Fatal(err)
+	}
+	if tl, err := s.readTally(post2); err != nil || tl.Up != 1 || tl.Down != 1 {
+		t.Fatalf("batched tally %+v %v, want 1 up and 1 down", tl, err)
 	}
 }
 

@@ -455,6 +455,13 @@ func (s *Social) try(ctx context.Context, r *round, what string, f func(context.
 // again from setitem.MaxClockSkew before that item, for writers whose
 // clocks run behind.
 func (s *Social) scanSet(ctx context.Context, r *round, what, ns string, key []byte, forget int64, accept func(*setitem.Item) error) error {
+	return s.scanSetFlush(ctx, r, what, ns, key, forget, accept, nil)
+}
+
+// scanSetFlush is scanSet with flush, if set, called before the set's new
+// cursor is saved: accept may collect items and flush store them in one
+// transaction (a failed flush leaves the cursor where it was).
+func (s *Social) scanSetFlush(ctx context.Context, r *round, what, ns string, key []byte, forget int64, accept func(*setitem.Item) error, flush func() error) error {
 	skey := cursorKey(ns, key)
 	var st state
 	if err := s.st.View(func(tx *store.Tx) error {
@@ -547,6 +554,11 @@ func (s *Social) scanSet(ctx context.Context, r *round, what, ns string, key []b
 		st.Cursor = limit
 	}
 	st.Forget = forget
+	if flush != nil {
+		if ferr := flush(); ferr != nil {
+			return ferr
+		}
+	}
 	if serr := s.st.Update(func(tx *store.Tx) error { return putState(tx, skey, st) }); serr != nil {
 		return serr
 	}

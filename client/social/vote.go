@@ -233,17 +233,32 @@ func (s *Social) updateTally(post PostID, f func(*tallyRec)) error {
 // holdVote counts v unless a later vote of its nullifier is held
 // (setitem.Supersedes decides, as storage nodes do).
 func (s *Social) holdVote(post PostID, v heldVote) error {
+	return s.holdVotes(post, []heldVote{v})
+}
+
+// holdVotes is holdVote for many votes in one transaction: the tally is
+// rewritten once, not once a vote (anyone can add votes to a set).
+func (s *Social) holdVotes(post PostID, vs []heldVote) error {
+	if len(vs) == 0 {
+		return nil
+	}
 	return s.updateTally(post, func(t *tallyRec) {
+		at := make(map[string]int, len(t.Votes))
 		for i, h := range t.Votes {
-			if bytes.Equal(h.N, v.N) {
+			at[string(h.N)] = i
+		}
+		for _, v := range vs {
+			if i, ok := at[string(v.N)]; ok {
+				h := t.Votes[i]
 				if setitem.Supersedes(setitem.ExpiryBytes(v.Exp), v.Sig, setitem.ExpiryBytes(h.Exp), h.Sig) {
 					t.Votes[i] = v
 				}
-				return
+				continue
 			}
-		}
-		if len(t.Votes) < maxHeld {
-			t.Votes = append(t.Votes, v)
+			if len(t.Votes) < maxHeld {
+				at[string(v.N)] = len(t.Votes)
+				t.Votes = append(t.Votes, v)
+			}
 		}
 	})
 }
@@ -317,14 +332,11 @@ func (s *Social) readTally(post PostID) (Tally, error) {
 // pages of each set at most).
 func (s *Social) readTallies(ctx context.Context, r *round, what string, post PostID) error {
 	forget := time.Now().Add(s.c.Params().Sets[voteNamespace].TTL + time.Hour).Unix()
-	err := s.scanSet(ctx, r, what, voteNamespace, post[:], forget, func(it *setitem.Item) error {
-		return s.acceptVote(post, it)
-	})
-	if err != nil {
+	if err := s.scanVotes(ctx, r, what, post, forget); err != nil {
 		return err
 	}
 	forget = time.Now().Add(s.c.Params().Sets[replyNamespace].TTL + time.Hour).Unix()
-	err = s.scanSet(ctx, r, what, replyNamespace, post[:], forget, func(it *setitem.Item) error {
+	err := s.scanSet(ctx, r, what, replyNamespace, post[:], forget, func(it *setitem.Item) error {
 		return s.acceptReply(post, it)
 	})
 	if err == nil {
@@ -333,17 +345,34 @@ func (s *Social) readTallies(ctx context.Context, r *round, what string, post Po
 	return err
 }
 
-// acceptVote holds a checked vote item (signed by its nullifier: the set
-// rules checked that).
-func (s *Social) acceptVote(post PostID, it *setitem.Item) error {
+// voteOf checks a vote item (signed by its nullifier: the set rules
+// checked that) and returns what a tally holds of it.
+func voteOf(it *setitem.Item) (heldVote, error) {
 	if len(it.Nullifier) != setitem.NullifierSize {
-		return fmt.Errorf("%w: a vote without a nullifier", ErrMalformed)
+		return heldVote{}, fmt.Errorf("%w: a vote without a nullifier", ErrMalformed)
 	}
 	d, err := DecodeVote(it.Body)
 	if err != nil {
-		return err
+		return heldVote{}, err
 	}
-	return s.holdVote(post, heldVote{N: bytes.Clone(it.Nullifier), Exp: it.Expires, Sig: bytes.Clone(it.Sig), Dir: uint8(d)})
+	return heldVote{N: bytes.Clone(it.Nullifier), Exp: it.Expires, Sig: bytes.Clone(it.Sig), Dir: uint8(d)}, nil
+}
+
+// scanVotes reads post's vote set from where the last read stopped and
+// holds its votes, in one tally transaction per read.
+func (s *Social) scanVotes(ctx context.Context, r *round, what string, post PostID, forget int64) error {
+	var batch []heldVote
+	return s.scanSetFlush(ctx, r, what, voteNamespace, post[:], forget, func(it *setitem.Item) error {
+		v, err := voteOf(it)
+		if err == nil {
+			batch = append(batch, v)
+		}
+		return err
+	}, func() error {
+		err := s.holdVotes(post, batch)
+		batch = nil
+		return err
+	})
 }
 
 // acceptReply holds a checked reply entry to post.
@@ -365,12 +394,14 @@ func (s *Social) Tally(ctx context.Context, post PostID) (Tally, error) {
 	r := &round{stats: RoundStats{Requests: map[string]int{}}, skip: map[string]int{}}
 	for _, ns := range []string{voteNamespace, replyNamespace} {
 		forget := time.Now().Add(s.c.Params().Sets[ns].TTL + time.Hour).Unix()
-		accept := func(it *setitem.Item) error { return s.acceptVote(post, it) }
+		scan := func() error { return s.scanVotes(ctx, r, "tallies", post, forget) }
 		if ns == replyNamespace {
-			accept = func(it *setitem.Item) error { return s.acceptReply(post, it) }
+			scan = func() error {
+				return s.scanSet(ctx, r, "tallies", ns, post[:], forget, func(it *setitem.Item) error { return s.acceptReply(post, it) })
+			}
 		}
 		for pages := 0; pages < maxTallyPages; pages += MaxPagesPerSet {
-			if err := s.scanSet(ctx, r, "tallies", ns, post[:], forget, accept); err != nil {
+			if err := scan(); err != nil {
 				return Tally{}, err
 			}
 			caught, err := s.caughtUp(ns, post[:])
