@@ -32,7 +32,6 @@ import (
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/internal/backoff"
 	"github.com/komrade-net/komrade/internal/detcbor"
 	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/record"
@@ -223,44 +222,11 @@ func (m *Messenger) ContactIdentity(name string) (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(bytes.Clone(c.Identity)), nil
 }
 
-// retry runs f (one request through the mix network) until it succeeds,
-// up to MaxTries, each try with client.ReplyTimeout. Tries are paced by a
-// backoff from one second (less the time the try took), so that tries that
-// fail at once (the send queue full, no directory yet) are spread over time
-// and not spent in a burst.
+// retry runs f (one request through the mix network) as client.Retry
+// does, up to m.tries times.
 func (m *Messenger) retry(ctx context.Context, f func(context.Context) error) error {
-	var last error
-	bo := backoff.Backoff{Min: time.Second, Max: 8 * time.Second}
-	for try := 0; try < m.tries; try++ {
-		start := time.Now()
-		// Every try waits ReplyTimeout, which follows the measured round
-		// trips. (Doubling it per try, as TCP backs off its timer, was
-		// taken back: lost packets here are losses, not congestion, and
-		// with 5% loss per node a read's tenth try waited 25 s; a read of
-		// 20 boxes then ran past two minutes.)
-		tctx, cancel := context.WithTimeout(ctx, m.c.ReplyTimeout())
-		err := f(tctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if !retryable(err) {
-			return err
-		}
-		last = err
-		m.log.Debug("no answer; trying again", "try", try+1, "err", err)
-		if err := backoff.Sleep(ctx, bo.Next()-time.Since(start)); err != nil {
-			return err
-		}
-	}
-	return fmt.Errorf("no answer after %d tries: %w", m.tries, last)
+	return m.c.Retry(ctx, m.tries, f)
 }
-
-// retryable is false for answers that another try cannot change.
-func retryable(err error) bool { return !wire.IsFinal(err) }
 
 // lookupProfile fetches and checks the profile of pub.
 func (m *Messenger) lookupProfile(ctx context.Context, pub ed25519.PublicKey) (*ProfileBody, error) {

@@ -2,16 +2,12 @@ package social
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/internal/backoff"
-	"github.com/komrade-net/komrade/wire"
 )
 
 // Social is one user's social layer: what they publish and the local copy
@@ -37,37 +33,10 @@ func New(c *client.Client, id *client.Identity, st *store.Store, m *messenger.Me
 	return &Social{c: c, id: id, st: st, m: m, log: log, tries: messenger.MaxTries}
 }
 
-// retry runs f, one request through the mix network, until it succeeds,
-// up to s.tries times, each try with client.ReplyTimeout, paced as package
-// messenger paces its tries (a backoff from one second, less the time the
-// try took). A request or its reply may be lost on the way; every request
-// this package repeats is a read or the put of the same bytes, which
-// storage nodes take as often as it comes. Final refusals (invalid, not
-// found, too large…) are not tried again.
+// retry runs f, one request through the mix network, as client.Retry
+// does, up to s.tries times.
 func (s *Social) retry(ctx context.Context, f func(context.Context) error) error {
-	var last error
-	bo := backoff.Backoff{Min: time.Second, Max: 8 * time.Second}
-	for try := 0; try < s.tries; try++ {
-		start := time.Now()
-		tctx, cancel := context.WithTimeout(ctx, s.c.ReplyTimeout())
-		err := f(tctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if wire.IsFinal(err) {
-			return err
-		}
-		last = err
-		s.log.Debug("no answer; trying again", "try", try+1, "err", err)
-		if err := backoff.Sleep(ctx, bo.Next()-time.Since(start)); err != nil {
-			return err
-		}
-	}
-	return fmt.Errorf("no answer after %d tries: %w", s.tries, last)
+	return s.c.Retry(ctx, s.tries, f)
 }
 
 // window is how many requests one call keeps in flight. They wait for slots
