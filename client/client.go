@@ -75,6 +75,7 @@ type Client struct {
 	refreshTried time.Time // last background refresh started (currentDirectory)
 	cross        crossView // another gateway's view (crosscheck.go)
 	pending      map[[16]byte]*pending
+	lastForget   time.Time // the last forgetGivenUp (under mu)
 	closed       bool
 
 	quit chan struct{} // closed by Close: stops failover
@@ -93,6 +94,10 @@ type pending struct {
 	// gaveUp is set once the request's caller stopped waiting: a reply
 	// that still comes is only a round-trip sample (see readFrames).
 	gaveUp bool
+	// background marks a request made with Background: it waits behind
+	// every other for its λP slot, so its round trip is no sample of what
+	// the others wait (see readFrames).
+	background bool
 }
 
 // forgetGivenUp forgets the requests given up more than rtoMax ago: their
@@ -610,7 +615,11 @@ func (c *Client) readFrames(s network.Stream, buf []byte) error {
 		// TCP skips retransmitted segments), and without these samples a
 		// timeout below the real round trip would never learn better: no
 		// reply would ever arrive in time to be measured.
-		c.rtt.sample(time.Since(p.start))
+		// A background request's wait for a slot behind all others is not
+		// what a message or poll waits: it would raise their timeout.
+		if !p.background {
+			c.rtt.sample(time.Since(p.start))
+		}
 		if !gaveUp {
 			p.ch <- reply // buffered: never blocks
 		}
@@ -629,13 +638,16 @@ func (c *Client) Request(ctx context.Context, op wire.Op, body []byte) (wire.Sta
 	if err != nil {
 		return 0, nil, err
 	}
-	p := &pending{surb: surb, ch: make(chan []byte, 1), start: time.Now()}
+	p := &pending{surb: surb, ch: make(chan []byte, 1), start: time.Now(), background: isBackground(ctx)}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return 0, nil, ErrClosed
 	}
-	c.forgetGivenUp()
+	if time.Since(c.lastForget) > time.Minute { // not a walk of every pending reply per request
+		c.forgetGivenUp()
+		c.lastForget = time.Now()
+	}
 	c.pending[surb.ID] = p
 	c.mu.Unlock()
 	gaveUp := false

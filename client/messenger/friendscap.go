@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/katzenpost/hpqc/bacap"
 
@@ -234,16 +235,27 @@ func rotateFriends(tx *store.Tx, removed string) error {
 	return nil
 }
 
+// askAnswerEvery is how often a contact's request for our friends
+// capability is answered at most (readers ask once a day, see
+// client/social).
+const askAnswerEvery = 23 * time.Hour
+
 // onFriendsCap interprets a friends-capability frame from contact name,
 // carried by box i of their stream: a capability is kept with the contact,
 // a request answered with ours.
 func (m *Messenger) onFriendsCap(name string, i uint64, fc *message.FriendsCap) txEffect {
 	if fc.Op == message.FriendsCapAsk {
 		return func(tx *store.Tx, now *contact) error {
+			// Each answer is a box we write: a contact that asks again
+			// and again (hostile or broken) gets one a day.
+			if time.Since(time.Unix(now.AskAnswered, 0)) < askAnswerEvery {
+				return nil
+			}
 			o, err := loadFriendsOut(tx)
 			if err != nil || o == nil {
 				return err // no stream: the next one made is given to them
 			}
+			now.AskAnswered = time.Now().Unix()
 			m.tasks.Add(1)
 			return queueFriendsCap(tx, name, o)
 		}

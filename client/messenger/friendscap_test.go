@@ -84,8 +84,11 @@ func TestFriendsCaps(t *testing.T) {
 	if firstIndex(t, fromA[0]) != out.Next {
 		t.Fatalf("the capability starts at box %d, the stream's next box is %d", firstIndex(t, fromA[0]), out.Next)
 	}
-	for _, u := range []*user{a, b, d} {
-		if got := u.inbox(t, "alice"); len(got) != 0 {
+	for _, c := range []struct {
+		u    *user
+		from string
+	}{{a, "bob"}, {a, "dave"}, {b, "alice"}, {d, "alice"}} {
+		if got := c.u.inbox(t, c.from); len(got) != 0 {
 			t.Fatalf("a friends capability shown as a text: %q", got)
 		}
 	}
@@ -117,6 +120,21 @@ func TestFriendsCaps(t *testing.T) {
 	caps := friendsCaps(t, d, "alice")
 	if len(caps) != 2 || firstIndex(t, caps[1]) != out.Next+1 || !bytes.Equal(caps[1][:32], fromA[0][:32]) {
 		t.Fatalf("dave's capabilities after asking: %d", len(caps))
+	}
+	// Asking again at once (a hostile or broken contact) costs alice no
+	// box: one answer a day.
+	if err := d.m.AskFriendsCap("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.m.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tasks = a.m.Tasks()
+	if _, err := a.m.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a.m.Tasks() != tasks {
+		t.Fatal("a second request within a day was answered")
 	}
 
 	// Alice removes Bob: fresh keys for Dave, nothing for Bob.

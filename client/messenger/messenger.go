@@ -149,6 +149,9 @@ type contact struct {
 	// Friends are the read capabilities of the contact's friends stream
 	// they gave us (friendscap.go), ordered by the box that carried them.
 	Friends []friendsIn `cbor:"18,keyasint,omitempty"`
+	// AskAnswered is when we last answered the contact's request for our
+	// friends capability (unix seconds): one answer a day at most.
+	AskAnswered int64 `cbor:"19,keyasint,omitempty"`
 }
 
 // Message is a received text.

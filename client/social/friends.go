@@ -716,12 +716,18 @@ func (s *Social) readStream(ctx context.Context, fc messenger.FriendsCaps, rc *b
 		r = &friendsRead{Next: rc.GetFirstMessageBoxIndex().Idx64, Checked: time.Now().Unix()}
 	}
 	var n int
+	var idx *bacap.MessageBoxIndex // box r.Next: derived once, then stepped (each step is one HKDF)
 	for k := 0; k < maxFriendsRead && !r.Done; k++ {
 		if r.Next >= stop {
 			r.Done = true
 			break
 		}
-		idx, err := friendsBoxIndex(rc, r.Next)
+		var err error
+		if idx == nil {
+			idx, err = friendsBoxIndex(rc, r.Next)
+		} else {
+			idx, err = idx.NextIndex()
+		}
 		if err != nil {
 			return n, err
 		}

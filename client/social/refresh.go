@@ -58,7 +58,7 @@ const (
 	// requestTries is how often a refresh request is tried in one round.
 	requestTries = 2
 	// scanLimit is the page size asked for (the exit returns what fits
-	// one reply: about two world entries, a dozen votes).
+	// one reply: about four world entries of 200 characters, a dozen votes).
 	scanLimit = 16
 	// maxShown is the most shown posts whose tallies are kept fresh.
 	maxShown = 200

@@ -37,8 +37,8 @@ func feedCommand() *cli.Command {
 		Description: "Answers at once from what the daemon read in the background (a post\n" +
 			"read through the mix network takes seconds, so the daemon keeps its copy\n" +
 			"fresh in its spare λP slots) and says how fresh it is. Newest first; each\n" +
-			"line has the post id that vote, mute and post --reply take (--json gives\n" +
-			"it whole). area: posts for the places you watch (`komrade area add`), or\n" +
+			"line starts with the first 12 digits of the post's id; vote, mute and post\n" +
+			"--reply take the whole id, which --json gives. area: posts for the places you watch (`komrade area add`), or\n" +
 			"for --near/--radius within them. friends: your contacts' friends posts.",
 		Flags: append([]cli.Flag{homeFlag(), jsonFlag(),
 			&cli.DurationFlag{Name: "since", Usage: "only posts at most this old, e.g. 2h"},

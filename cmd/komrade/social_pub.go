@@ -54,7 +54,7 @@ func saveFile(path string, b []byte) error {
 func profileCommand() *cli.Command {
 	setFlags := []cli.Flag{homeFlag(),
 		&cli.StringFlag{Name: "name", Usage: "display name (at most 64 bytes)"},
-		&cli.StringFlag{Name: "bio", Usage: "a few words about you (at most 280 bytes)"},
+		&cli.StringFlag{Name: "bio", Usage: "a few words about you (at most 280 bytes; 200 characters with --visibility friends)"},
 		&cli.StringFlag{Name: "photo", Usage: "a JPEG, PNG or GIF `FILE` of at most 10 MiB"},
 		&cli.BoolFlag{Name: "no-photo", Usage: "remove the photo"},
 		&cli.StringFlag{Name: "visibility", Usage: "world, friends or local: who sees name, bio and photo"},
