@@ -80,9 +80,33 @@ type gapState struct {
 	// LostSent counts our boxes that the contact never got: lost by the
 	// network and not written again.
 	LostSent uint64 `cbor:"3,keyasint,omitempty"`
+	// Marked are the last maxMarked boxes of ours counted lost: a report
+	// that names one again (repeated, or from a hostile contact) is not
+	// counted, and not answered, twice.
+	Marked []uint64 `cbor:"4,keyasint,omitempty"`
 }
 
-func (g *gapState) empty() bool { return len(g.Held) == 0 && len(g.Stash) == 0 && g.LostSent == 0 }
+// maxMarked bounds gapState.Marked.
+const maxMarked = 256
+
+func (g *gapState) empty() bool {
+	return len(g.Held) == 0 && len(g.Stash) == 0 && g.LostSent == 0 && len(g.Marked) == 0
+}
+
+// newlyLost returns the boxes of idx not counted lost yet, and counts them.
+func (g *gapState) newlyLost(idx []uint64) []uint64 {
+	var out []uint64
+	for _, i := range idx {
+		if !slices.Contains(g.Marked, i) && !slices.Contains(out, i) {
+			out = append(out, i)
+		}
+	}
+	g.Marked = append(g.Marked, out...)
+	if over := len(g.Marked) - maxMarked; over > 0 {
+		g.Marked = slices.Clone(g.Marked[over:])
+	}
+	return out
+}
 
 // heldBox is the key of a missing box of the incoming stream.
 type heldBox struct {
@@ -484,7 +508,7 @@ func (m *Messenger) onReport(c *contact, name string, r *message.Report) txEffec
 					ours = append(ours, i)
 				}
 			}
-			if len(ours) == 0 {
+			if ours = now.gaps().newlyLost(ours); len(ours) == 0 {
 				return nil
 			}
 			m.log.Warn("the contact reports boxes of ours lost", "contact", name, "count", len(ours))
@@ -517,6 +541,9 @@ func (m *Messenger) onMissing(tx *store.Tx, now *contact, idx []uint64) error {
 	m.tasks.Add(1)
 	if len(gone) == 0 {
 		return nil
+	}
+	if gone = now.gaps().newlyLost(gone); len(gone) == 0 {
+		return nil // answered before
 	}
 	m.log.Warn("the contact misses boxes of ours that we no longer have", "contact", now.Name, "count", len(gone))
 	if err := markLost(tx, now, gone); err != nil {
