@@ -163,33 +163,43 @@ func Assemble(m *Manifest, chunks [][]byte) ([]byte, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
-	n := len(m.Hashes)
-	if len(chunks) != n {
-		return nil, fmt.Errorf("%w: %d chunks, manifest lists %d", ErrMismatch, len(chunks), n)
+	if len(chunks) != len(m.Hashes) {
+		return nil, fmt.Errorf("%w: %d chunks, manifest lists %d", ErrMismatch, len(chunks), len(m.Hashes))
 	}
-	out := make([]byte, 0, m.Size)
 	for i, c := range chunks {
-		want := m.ChunkSize
+		if sha256.Sum256(c) != m.Hashes[i] {
+			return nil, fmt.Errorf("%w: chunk %d has the wrong hash", ErrMismatch, i)
+		}
+	}
+	return Join(chunks, m.Size, m.ChunkSize, m.Width, m.Height)
+}
+
+// Join is Assemble for chunks whose integrity the caller checked by other
+// means (e.g. each came from a record whose key is its hash): it checks
+// their lengths (every chunk chunkSize bytes but the last, size in all)
+// and that the whole is a JPEG of width × height, and joins them.
+func Join(chunks [][]byte, size, chunkSize, width, height int) ([]byte, error) {
+	n := len(chunks)
+	if n == 0 || chunkSize <= 0 || size <= 0 || size > (n)*chunkSize || size <= (n-1)*chunkSize {
+		return nil, fmt.Errorf("%w: %d chunks of %d bytes cannot make %d bytes", ErrMismatch, n, chunkSize, size)
+	}
+	out := make([]byte, 0, size)
+	for i, c := range chunks {
+		want := chunkSize
 		if i == n-1 {
-			want = m.Size - (n-1)*m.ChunkSize
+			want = size - (n-1)*chunkSize
 		}
 		if len(c) != want {
 			return nil, fmt.Errorf("%w: chunk %d has %d bytes, not %d", ErrMismatch, i, len(c), want)
 		}
-		if sha256.Sum256(c) != m.Hashes[i] {
-			return nil, fmt.Errorf("%w: chunk %d has the wrong hash", ErrMismatch, i)
-		}
 		out = append(out, c...)
-	}
-	if len(out) != m.Size {
-		return nil, fmt.Errorf("%w: %d bytes, manifest says %d", ErrMismatch, len(out), m.Size)
 	}
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(out))
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a JPEG: %v", ErrMismatch, err)
 	}
-	if cfg.Width != m.Width || cfg.Height != m.Height {
-		return nil, fmt.Errorf("%w: JPEG of %dx%d, manifest says %dx%d", ErrMismatch, cfg.Width, cfg.Height, m.Width, m.Height)
+	if cfg.Width != width || cfg.Height != height {
+		return nil, fmt.Errorf("%w: JPEG of %dx%d, manifest says %dx%d", ErrMismatch, cfg.Width, cfg.Height, width, height)
 	}
 	return out, nil
 }

@@ -19,7 +19,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image/jpeg"
 	"io"
 	"slices"
 	"sort"
@@ -526,25 +525,11 @@ func assembleFriendsImage(m *friendsManifest, chunks [][]byte) ([]byte, error) {
 	if len(chunks) != n {
 		return nil, fmt.Errorf("%w: %d chunks, the manifest lists %d", ErrMalformed, len(chunks), n)
 	}
-	out := make([]byte, 0, m.Size)
-	for i, c := range chunks {
-		want := photo.ChunkSize
-		if i == n-1 {
-			want = int(m.Size) - (n-1)*photo.ChunkSize
-		}
-		if len(c) != want {
-			return nil, fmt.Errorf("%w: chunk %d has %d bytes, not %d", ErrMalformed, i, len(c), want)
-		}
-		out = append(out, c...)
-	}
-	cfg, err := jpeg.DecodeConfig(bytes.NewReader(out))
+	img, err := photo.Join(chunks, int(m.Size), photo.ChunkSize, int(m.W), int(m.H))
 	if err != nil {
-		return nil, fmt.Errorf("%w: friends image is not a JPEG: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: friends image: %v", ErrMalformed, err)
 	}
-	if cfg.Width != int(m.W) || cfg.Height != int(m.H) {
-		return nil, fmt.Errorf("%w: JPEG of %dx%d, the manifest says %dx%d", ErrMalformed, cfg.Width, cfg.Height, m.W, m.H)
-	}
-	return out, nil
+	return img, nil
 }
 
 // readKey names the reading state of capability rc of contact name.
