@@ -130,7 +130,10 @@ func (n *Node) openSets() error {
 	}
 	opts := sets.Options{
 		ReplicateInterval: n.cfg.SetReplicateInterval.Duration,
-		Logger:            n.log,
+		// A push from a peer outside the directory is an append: the
+		// hourly caps of pins, alerts and feeds hold against it.
+		Replica: n.knownPeer,
+		Logger:  n.log,
 	}
 	if len(n.allow) > 0 {
 		opts.Allow = n.dht.Allowed

@@ -22,6 +22,8 @@
 // appends stored (in the append's own bbolt transaction, so restarts keep
 // the counts), while items that re-replication pushes were accepted by
 // another replica within its own hour and pass, so that replicas converge.
+// Only storage nodes re-replicate: a push from any other peer
+// ([Options.Replica] says which) is counted and capped as an append.
 // Refusals carry a wire.Status and keep their type across the wire.
 //
 // # Replication

@@ -73,6 +73,12 @@ type Options struct {
 	// other peers are refused and other peers are never chosen as replicas
 	// (a node's allow_list). Nil means every peer.
 	Allow func(peer.ID) bool
+	// Replica, when set, reports whether a peer is a storage node (a mix
+	// node of the directory), whose pushes are re-replication. Items that
+	// any other peer pushes are taken as appends: counted and refused by
+	// the namespace's hourly cap, which a push would otherwise bypass. Nil
+	// treats every push as re-replication (tests of the store alone).
+	Replica func(peer.ID) bool
 
 	// Now is the clock for expiry and rate limits; nil means time.Now.
 	Now func() time.Time
@@ -704,9 +710,15 @@ func (s *Service) serve(from peer.ID, req *request) *response {
 		if !lim.pushes.AllowN(now, len(req.Items)) {
 			return errResponse(fmt.Errorf("sets: push rate of %v items/s (burst %d) exceeded: %w", s.opt.PushRate, s.opt.PushBurst, wire.ErrQuota))
 		}
+		// Only a storage node re-replicates; anyone else's push is an
+		// append in disguise and meets the hourly cap.
+		origin := fromPush
+		if s.opt.Replica != nil && !s.opt.Replica(from) {
+			origin = fromAppend
+		}
 		var stored, refused uint32
 		for _, raw := range req.Items {
-			ok, err := s.accept(raw, now, fromPush)
+			ok, err := s.accept(raw, now, origin)
 			switch {
 			case err == nil && ok:
 				stored++

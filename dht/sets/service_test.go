@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -584,4 +585,40 @@ func TestHourlyCap(t *testing.T) {
 			checkStore(t, c.nodes[i].store)
 		}
 	})
+}
+
+// TestPushFromStrangerIsCapped: a peer that is no storage node cannot pass
+// the hourly cap by pushing instead of appending; a storage node's
+// re-replication still passes it, so that replicas converge.
+func TestPushFromStrangerIsCapped(t *testing.T) {
+	rules := setitem.Rules{MaxItemSize: 1024, TTL: 48 * time.Hour, MaxItemsPerKey: 100, MaxItemsPerKeyPerHour: 2}
+	mk := func(key string, n int) [][]byte {
+		var out [][]byte
+		for i := range n {
+			it := setitem.Item{Namespace: "test", Key: []byte(key), Body: []byte{byte(i)}, Expires: t0.Unix() + 60 + int64(i)}
+			b, err := setitem.Encode(&it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b)
+		}
+		return out
+	}
+	svc := &Service{
+		store: openTestStore(t), rules: map[string]setitem.Rules{"test": rules},
+		opt: Options{
+			AppendRate: -1, PushRate: -1, ReadRate: -1,
+			Replica: func(p peer.ID) bool { return p == "replica" },
+			Now:     func() time.Time { return t0 },
+			Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		}.withDefaults(),
+		limits: map[peer.ID]*peerLimits{},
+	}
+	svc.log = svc.opt.Logger
+	if resp := svc.serve("stranger", &request{Op: uint8(opPush), Items: mk("a", 5)}); resp.Code != 0 || resp.Stored != 2 {
+		t.Fatalf("stranger's push of 5 items under a cap of 2: %+v, want 2 stored", resp)
+	}
+	if resp := svc.serve("replica", &request{Op: uint8(opPush), Items: mk("b", 5)}); resp.Code != 0 || resp.Stored != 5 {
+		t.Fatalf("replica's push of 5 items: %+v, want all 5 stored", resp)
+	}
 }
