@@ -207,6 +207,17 @@ func snapPoint(p *geo.Point) (*Point, error) {
 	return &Point{LatE6: int32(math.Round(c.Lat * 1e6)), LonE6: int32(math.Round(c.Lon * 1e6))}, nil
 }
 
+// checkInput checks what the user gave, with reasons a user reads.
+func checkInput(b *Body) error {
+	if err := CheckText("title", b.Title, MaxTitleChars, MaxTitleBytes); err != nil {
+		return err
+	}
+	if err := CheckText("place (--where)", b.Where, MaxWhereChars, MaxWhereBytes); err != nil {
+		return err
+	}
+	return b.check()
+}
+
 // Create makes an event and publishes it: its record, the invitations
 // (queued to each invitee) or, for a public event, its announcement in
 // the world or area feed. The event's keys are kept in the encrypted store
@@ -248,8 +259,8 @@ func (e *Events) Create(ctx context.Context, o CreateOptions) (*Created, error) 
 		return nil, err
 	}
 	body := &Body{Title: o.Title, When: o.When.Unix(), Where: o.Where, Near: near, RSVPKey: rk.PublicKey().Bytes()}
-	if err := body.check(); err != nil {
-		return nil, errors.Unwrap(err) // the reason, without "malformed"
+	if err := checkInput(body); err != nil {
+		return nil, err
 	}
 	if o.Anonymous {
 		nonce, err := wire.SolvePoW(ctx, powPrefix(id), e.c.Params().PoWBits)
@@ -404,8 +415,8 @@ func (e *Events) Update(ctx context.Context, id ID, o UpdateOptions) (*View, err
 		}
 	}
 	b.Cancelled = o.Cancel
-	if err := b.check(); err != nil {
-		return nil, errors.Unwrap(err)
+	if err := checkInput(b); err != nil {
+		return nil, err
 	}
 	bb, err := EncodeBody(b)
 	if err != nil {

@@ -76,6 +76,13 @@ func TestOpenChecks(t *testing.T) {
 	if _, err := Open(id, forged, readKey, 16); !errors.Is(err, wire.ErrInvalid) {
 		t.Fatalf("an update signed by another key: %v", err)
 	}
+	forgedPublic, err := build(other, 3, exp, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(id, forgedPublic, nil, 16); !errors.Is(err, wire.ErrInvalid) {
+		t.Fatalf("a public update signed by another key: %v", err)
+	}
 	if err := (record.ProfileValidator{}).Validate(id.Key(), forged); !errors.Is(err, record.ErrWrongKey) {
 		t.Fatalf("storage nodes take a forged update: %v", err)
 	}
