@@ -176,12 +176,18 @@ type Created struct {
 	Invited []string
 }
 
-// expiry is how long an event's record lives: a day after the event, at
-// most record.MaxTTL from now less an hour for clocks.
-func expiry(when, now time.Time) time.Time {
+// expiry is when an event's record expires: a public event's a day after
+// the event (at most record.MaxTTL from now, less an hour for clocks); an
+// invite-only event's always that longest lifetime from now, so that its
+// record does not tell a non-invitee when the event is.
+func expiry(when, now time.Time, sealed bool) time.Time {
+	lim := now.Add(record.MaxTTL - time.Hour)
 	exp := when.Add(After)
-	if lim := now.Add(record.MaxTTL - time.Hour); exp.After(lim) {
-		exp = lim
+	if sealed || exp.After(lim) {
+		return lim
+	}
+	if !exp.After(now) { // an update after the event
+		return now.Add(After)
 	}
 	return exp
 }
@@ -282,7 +288,7 @@ func (e *Events) Create(ctx context.Context, o CreateOptions) (*Created, error) 
 			return nil, err
 		}
 	}
-	rec, err := build(key, h.Seq, expiry(o.When, now), body, h.ReadKey)
+	rec, err := build(key, h.Seq, expiry(o.When, now, h.ReadKey != nil), body, h.ReadKey)
 	if err != nil {
 		return nil, err
 	}
@@ -423,11 +429,7 @@ func (e *Events) Update(ctx context.Context, id ID, o UpdateOptions) (*View, err
 		return nil, err
 	}
 	key := ed25519.NewKeyFromSeed(h.Seed)
-	exp := expiry(time.Unix(b.When, 0), now)
-	if !exp.After(now) {
-		exp = now.Add(After)
-	}
-	rec, err := build(key, h.Seq+1, exp, b, h.ReadKey)
+	rec, err := build(key, h.Seq+1, expiry(time.Unix(b.When, 0), now, h.ReadKey != nil), b, h.ReadKey)
 	if err != nil {
 		return nil, err
 	}
@@ -609,7 +611,8 @@ func (e *Events) myRSVP(id ID) (*myRSVP, error) {
 }
 
 // List returns the events kept (hosted, invited to, or read), soonest
-// first, after taking new invitations; it makes no request.
+// first, after taking new invitations; it makes no request. Events over
+// for a day are forgotten (forget).
 func (e *Events) List() ([]View, error) {
 	if _, err := e.Sync(); err != nil {
 		return nil, err
@@ -654,6 +657,7 @@ func (e *Events) List() ([]View, error) {
 	hosted := map[ID]bool{}
 	out := []View{}
 	now := time.Now()
+	var gone []ID
 	for _, x := range all {
 		var (
 			raw    []byte
@@ -667,8 +671,9 @@ func (e *Events) List() ([]View, error) {
 		case hosted[x.id]:
 			continue
 		default:
-			if x.k.Expires != 0 && x.k.Expires < now.Unix() {
-				continue // gone from the network
+			if x.k.Body == nil && time.Unix(x.k.Invited, 0).Add(record.MaxTTL).Before(now) {
+				gone = append(gone, x.id) // an invitation to an event that expired unread
+				continue
 			}
 			raw, seq, sealed = x.k.Body, x.k.Seq, x.k.Sealed || x.k.ReadKey != nil
 		}
@@ -678,7 +683,8 @@ func (e *Events) List() ([]View, error) {
 				return nil, fmt.Errorf("event: kept event damaged: %w", err)
 			}
 			if time.Unix(b.When, 0).Add(After).Before(now) {
-				continue // over
+				gone = append(gone, x.id) // over: its keys are not kept
+				continue
 			}
 		}
 		v, err := e.view(x.id, x.h, x.k, b, seq, sealed)
@@ -687,6 +693,9 @@ func (e *Events) List() ([]View, error) {
 		}
 		out = append(out, *v)
 	}
+	if err := e.forget(gone); err != nil {
+		return nil, err
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Read != out[j].Read {
 			return !out[i].Read
@@ -694,6 +703,25 @@ func (e *Events) List() ([]View, error) {
 		return out[i].When.Before(out[j].When)
 	})
 	return out, nil
+}
+
+// forget deletes what is kept of events that are over: a hosted event's
+// keys, a read event's read key and body, our RSVP. A confiscated device
+// holds nothing of an event a day after it.
+func (e *Events) forget(ids []ID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return e.st.Update(func(tx *store.Tx) error {
+		for _, id := range ids {
+			for _, b := range []string{bucketHost, bucketKnown, bucketMyRSVP} {
+				if err := tx.Delete(b, id.String()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // Resolve finds the event an id or a unique prefix of one (at least 8 hex
@@ -893,7 +921,9 @@ func (e *Events) RSVP(ctx context.Context, id ID, a Answer) error {
 	if err != nil {
 		return err
 	}
-	exp := min(end.Unix(), now.Add(rules.TTL-time.Hour).Unix())
+	// The namespace's lifetime less an hour (clocks), whatever the
+	// event's time: an item's expiry does not tell when the event is.
+	exp := now.Add(rules.TTL - time.Hour).Unix()
 	if last != nil {
 		exp = max(exp, last.Exp+1) // later than the RSVP it replaces
 	}
