@@ -675,7 +675,10 @@ func (e *Events) List() ([]View, error) {
 				gone = append(gone, x.id) // an invitation to an event that expired unread
 				continue
 			}
-			raw, seq, sealed = x.k.Body, x.k.Seq, x.k.Sealed || x.k.ReadKey != nil
+			raw, seq, sealed = x.k.Body, x.k.Seq, x.k.Sealed
+			if raw == nil {
+				sealed = x.k.ReadKey != nil // an invitation not read yet
+			}
 		}
 		var b *Body
 		if raw != nil {

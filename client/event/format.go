@@ -319,8 +319,9 @@ type Record struct {
 
 // Open checks raw as the record of event id: a /kprof/ record signed by
 // the event's key itself (anything else is refused, whoever signed it),
-// whose body is a public event, or one sealed with readKey (nil: a public
-// event is expected). A named host's signature or an anonymous event's
+// whose body is a public event (whatever readKey is: an invitation
+// cannot hide a public event from its reader), or one sealed with
+// readKey. A named host's signature or an anonymous event's
 // powBits of proof-of-work is checked too. Expiry is not (the client
 // checks records as storage nodes do).
 func Open(id ID, raw []byte, readKey []byte, powBits int) (*Record, error) {
@@ -343,8 +344,6 @@ func Open(id ID, raw []byte, readKey []byte, powBits int) (*Record, error) {
 		if data, err = unseal(id, readKey, data); err != nil {
 			return nil, fmt.Errorf("event %s: %w", id, err)
 		}
-	case readKey != nil:
-		return nil, fmt.Errorf("event %s: public, but the invitation named it invite-only: %w", id, ErrMalformed)
 	}
 	b, err := DecodeBody(data)
 	if err != nil {
