@@ -20,6 +20,7 @@ import (
 	"github.com/komrade-net/komrade/internal/seal"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/geo"
 	"github.com/komrade-net/komrade/wire/record"
 	"github.com/komrade-net/komrade/wire/setitem"
 )
@@ -189,6 +190,17 @@ func TestEvents(t *testing.T) {
 		if v, err := bob.e.Show(ctx, id); err != nil || v.Title != title || v.Seq != 2 {
 			t.Fatalf("bob after the update: %+v, %v", v, err)
 		}
+		// A version older than one read (a replica that missed an update,
+		// a replay) is refused.
+		if err := bob.e.SetSeenSeq(id, 3); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.e.Show(ctx, id); !errors.Is(err, event.ErrStale) {
+			t.Fatalf("an older version read: %v", err)
+		}
+		if err := bob.e.SetSeenSeq(id, 2); err != nil {
+			t.Fatal(err)
+		}
 		_, carolKey, _ := ed25519.GenerateKey(nil)
 		p, err := record.DecodeProfile(raw)
 		if err != nil {
@@ -350,6 +362,40 @@ func TestEvents(t *testing.T) {
 		}
 		if c := av.RSVPs; c == nil || c.Yes != 1 || len(c.Named) != 0 {
 			t.Fatalf("alice counts %+v", c)
+		}
+	})
+
+	t.Run("public in the area feed, named", func(t *testing.T) {
+		place := geo.Point{Lat: 48.8566, Lon: 2.3522}
+		if _, err := bob.s.AddArea(place, 3000); err != nil {
+			t.Fatal(err)
+		}
+		cr, err := alice.e.Create(ctx, event.CreateOptions{Title: "Street party", When: when, Where: "Place de la République", Near: &place, RadiusM: 2000, Public: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for found := false; !found; {
+			rctx, cancel := context.WithTimeout(ctx, time.Minute)
+			_, rerr := bob.s.Refresh(rctx)
+			cancel()
+			page, err := bob.s.Feed(social.KindArea, social.FeedQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Items {
+				found = found || (it.ID == cr.Announcement.String() && it.Author == "alice" && strings.Contains(it.Text, cr.ID.String()))
+			}
+			if !found && time.Now().After(deadline) {
+				t.Fatalf("the announcement never reached bob's area feed (last refresh: %v)", rerr)
+			}
+		}
+		v, err := bob.e.Show(ctx, cr.ID)
+		if err != nil || v.Host != "alice" || v.HostAddress != messenger.Address(alice.pub()) || v.Near == nil {
+			t.Fatalf("bob reads %+v, %v", v, err)
+		}
+		if d := geo.Distance(place, geo.Point{Lat: v.Near.Lat, Lon: v.Near.Lon}); d > 150 {
+			t.Fatalf("the place is published %.0f m away", d)
 		}
 	})
 }
