@@ -30,8 +30,9 @@ func TestParamsRoundTripAndID(t *testing.T) {
 	if got := p.SetRules()["intro"].PoWBits; got != DefaultPoWBits {
 		t.Fatalf("intro pow_bits %d, want %d", got, DefaultPoWBits)
 	}
-	if got := p.SetRules()["rsvp"].PoWBits; got != 0 {
-		t.Fatalf("rsvp (signed, not anonymous) pow_bits %d, want 0", got)
+	// RSVPs are anonymous items (sealed to the host): they ask for work too.
+	if got := p.SetRules()["rsvp"].PoWBits; got != DefaultPoWBits {
+		t.Fatalf("rsvp pow_bits %d, want %d", got, DefaultPoWBits)
 	}
 	for ns, want := range setitem.DefaultRules() {
 		got, ok := p.SetRules()[ns]

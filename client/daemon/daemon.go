@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/client/event"
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/social"
 	"github.com/komrade-net/komrade/client/store"
@@ -56,6 +57,7 @@ type Daemon struct {
 	st   *store.Store
 	m    *messenger.Messenger
 	s    *social.Social // profiles, posts, feeds, votes
+	ev   *event.Events  // events, invitations, RSVPs (organize_event.go)
 	log  *slog.Logger
 	ln   net.Listener
 	srv  *http.Server
@@ -115,6 +117,7 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	ctx, stop := context.WithCancel(ctx) // the loops end with ctx or Close
 	m := messenger.New(cl, id, st, log)
 	d := &Daemon{home: home, cl: cl, st: st, m: m, s: social.New(cl, id, st, m, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop}
+	d.ev = event.New(cl, id, st, m, d.s, log)
 	d.hist.keep = cfg.KeepReadFor()
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
 	d.wg.Add(6)
@@ -416,6 +419,7 @@ func (d *Daemon) routes() http.Handler {
 	d.historyRoutes(mux)
 	d.socialPubRoutes(mux) // social_pub.go: posts and profiles
 	d.feedRoutes(mux)
+	d.eventRoutes(mux) // organize_event.go
 	return mux
 }
 

@@ -66,6 +66,9 @@ const (
 	// stream, or asks for it again (see FriendsCap): one part, never shown
 	// as a text.
 	KindFriendsCap Kind = 5
+	// KindEvent carries an invitation to an event (see client/event): one
+	// part, never shown as a text; the body's format is client/event's.
+	KindEvent Kind = 6
 )
 
 // Frame is one decoded part of a message.
@@ -134,7 +137,7 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 	if b[0] != version {
 		return nil, fmt.Errorf("%w: version %d", ErrFrame, b[0])
 	}
-	if k := Kind(b[1]); k != KindText && k != KindHello && k != KindTextAt && k != KindReport && k != KindFriendsCap {
+	if k := Kind(b[1]); k != KindText && k != KindHello && k != KindTextAt && k != KindReport && k != KindFriendsCap && k != KindEvent {
 		return nil, fmt.Errorf("%w: kind %d", ErrFrame, b[1])
 	}
 	part, parts, blen := int(binary.BigEndian.Uint16(b[18:])), int(binary.BigEndian.Uint16(b[20:])), int(binary.BigEndian.Uint16(b[22:]))
@@ -146,7 +149,7 @@ func Decode(b []byte, index uint64, sender ed25519.PublicKey) (*Frame, error) {
 		// decodes it; a shorter one is malformed even when signed.
 		return nil, fmt.Errorf("%w: hello of %d bytes in %d parts", ErrFrame, blen, parts)
 	}
-	if (Kind(b[1]) == KindReport || Kind(b[1]) == KindFriendsCap) && parts != 1 {
+	if (Kind(b[1]) == KindReport || Kind(b[1]) == KindFriendsCap || Kind(b[1]) == KindEvent) && parts != 1 {
 		return nil, fmt.Errorf("%w: control frame of kind %d in %d parts", ErrFrame, b[1], parts)
 	}
 	n := headerSize + blen

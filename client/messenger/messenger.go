@@ -852,6 +852,8 @@ func (m *Messenger) readBox(c *contact, name string, i uint64, key [32]byte, id 
 			return nil, false, nil, fmt.Errorf("bad friends capability: %w", err)
 		}
 		return nil, false, m.onFriendsCap(name, i, fc), nil
+	case message.KindEvent:
+		return nil, false, m.onEvent(name, f.Body), nil
 	}
 	text, done, err := m.reassemble(c, f, late)
 	if err != nil {

@@ -117,6 +117,8 @@ func (e *outEntry) public() Outgoing {
 		o.Text = "(report about lost messages)"
 	case e.Kind == message.KindFriendsCap:
 		o.Text = "(friends key)"
+	case e.Kind == message.KindEvent:
+		o.Text = "(event invitation)"
 	default:
 		o.Text = "(contact confirmation)"
 	}

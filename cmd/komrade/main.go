@@ -41,6 +41,7 @@ func main() {
 			contactCommand(),
 			profileCommand(),
 			postCommand(),
+			eventCommand(),
 			sendCommand(),
 			outboxCommand(),
 			inboxCommand(),

@@ -56,7 +56,7 @@ const DefaultPoWBits = 12
 //	area   local-area feed index entries, anonymous
 //	world  world feed index entries, anonymous
 //	reply  replies to a post (feed entries keyed by the parent), anonymous
-//	rsvp   event RSVPs (signed by the attendee), deduplicated
+//	rsvp   event RSVPs (sealed to the event's host), anonymous, deduplicated
 //	pin    map pins, anonymous, deduplicated (a pin can be moved)
 //
 // The hourly caps (MaxItemsPerKeyPerHour) keep one writer from filling a
@@ -71,7 +71,7 @@ func DefaultRules() map[string]Rules {
 		"area":  {MaxItemSize: 2048, TTL: 7 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 5000, MaxItemsPerKeyPerHour: 600},
 		"world": {MaxItemSize: 1024, TTL: 2 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 10000, MaxItemsPerKeyPerHour: 2000},
 		"reply": {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 5000, MaxItemsPerKeyPerHour: 300},
-		"rsvp":  {MaxItemSize: 1024, TTL: 90 * day, Dedup: true, MaxItemsPerKey: 2000},
+		"rsvp":  {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 2000, MaxItemsPerKeyPerHour: 300},
 		"pin":   {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 5000, MaxItemsPerKeyPerHour: 300},
 	}
 }

@@ -1,0 +1,401 @@
+package event_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/komrade-net/komrade/client"
+	"github.com/komrade-net/komrade/client/event"
+	"github.com/komrade-net/komrade/client/messenger"
+	"github.com/komrade-net/komrade/client/social"
+	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/internal/seal"
+	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/wire"
+	"github.com/komrade-net/komrade/wire/geo"
+	"github.com/komrade-net/komrade/wire/record"
+	"github.com/komrade-net/komrade/wire/setitem"
+)
+
+func quiet() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+type user struct {
+	name string
+	c    *client.Client
+	id   *client.Identity
+	m    *messenger.Messenger
+	s    *social.Social
+	e    *event.Events
+}
+
+func (u *user) pub() ed25519.PublicKey { return u.id.Sign.Public().(ed25519.PublicKey) }
+
+func newUser(t *testing.T, net *testnet.Network, name string) *user {
+	t.Helper()
+	st, err := store.Create(filepath.Join(t.TempDir(), "state.db"), []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	id, err := client.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, net.Client, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	m := messenger.New(c, id, st, quiet())
+	s := social.New(c, id, st, m, quiet())
+	return &user{name: name, c: c, id: id, m: m, s: s, e: event.New(c, id, st, m, s, quiet())}
+}
+
+// pair makes a and b contacts, each under the other's name.
+func pair(t *testing.T, ctx context.Context, a, b *user) {
+	t.Helper()
+	code, err := a.m.Invite(b.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.m.Accept(ctx, code, a.name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.m.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.m.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.m.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestEvents runs every network scenario on one network: alice hosts, bob
+// is invited, carol is alice's contact too but not invited.
+func TestEvents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("network test")
+	}
+	net, err := testnet.Start(context.Background(), testnet.Options{Dir: t.TempDir(), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	alice, bob, carol := newUser(t, net, "alice"), newUser(t, net, "bob"), newUser(t, net, "carol")
+	ctx := ctxFor(t, 8*time.Minute)
+	pair(t, ctx, alice, bob)
+	pair(t, ctx, alice, carol)
+	when := time.Now().Add(72 * time.Hour).Truncate(time.Minute)
+
+	t.Run("invite-only", func(t *testing.T) {
+		cr, err := alice.e.Create(ctx, event.CreateOptions{Title: "Strike meeting", When: when, Where: "Union hall, back room", Invite: []string{"bob"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cr.Announcement != nil || len(cr.Invited) != 1 {
+			t.Fatalf("created %+v", cr)
+		}
+		id := cr.ID
+		if err := alice.m.Deliver(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.m.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := carol.m.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Bob reads it.
+		v, err := bob.e.Show(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Title != "Strike meeting" || v.Public || v.InvitedBy != "alice" || v.Host != "alice" || v.RSVPs != nil {
+			t.Fatalf("bob sees %+v", v)
+		}
+		// Carol, not invited, has nothing; given the id, she reads nothing.
+		if l, err := carol.e.List(); err != nil || len(l) != 0 {
+			t.Fatalf("carol's events: %+v, %v", l, err)
+		}
+		if _, err := carol.e.Show(ctx, id); !errors.Is(err, wire.ErrInvalid) {
+			t.Fatalf("carol reads the event: %v", err)
+		}
+		if err := carol.e.RSVP(ctx, id, event.Yes); err == nil {
+			t.Fatal("carol answered an event she cannot read")
+		}
+		raw, err := carol.c.GetRecord(ctx, id.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte("Strike")) || bytes.Contains(raw, []byte("Union")) || bytes.Contains(raw, alice.pub()) {
+			t.Fatal("the stored record shows the event or its host")
+		}
+
+		// Bob answers yes, then maybe: one answer per identity, the last.
+		if err := bob.e.RSVP(ctx, id, event.Yes); err != nil {
+			t.Fatal(err)
+		}
+		if err := bob.e.RSVP(ctx, id, event.Maybe); err != nil {
+			t.Fatal(err)
+		}
+		av, err := alice.e.Show(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := av.RSVPs
+		if c == nil || c.Yes != 0 || c.Maybe != 1 || len(c.Named) != 1 || c.Named[0].Who != "bob" || c.Named[0].Answer != "maybe" {
+			t.Fatalf("alice counts %+v", c)
+		}
+		// Only the host sees RSVPs: the stored items name nobody, and
+		// nobody else has the key that opens them.
+		res, err := carol.c.Scan(ctx, wire.ScanRequest{Namespace: "rsvp", Key: id[:], Limit: 16})
+		if err != nil || len(res.Items) == 0 {
+			t.Fatalf("scan: %v", err)
+		}
+		for _, raw := range res.Items {
+			if bytes.Contains(raw, bob.pub()) || bytes.Contains(raw, []byte("maybe")) {
+				t.Fatal("an RSVP item shows its attendee")
+			}
+		}
+		if bv, err := bob.e.Show(ctx, id); err != nil || bv.RSVPs != nil || bv.MyRSVP != "maybe" {
+			t.Fatalf("bob's view: %+v, %v", bv, err)
+		}
+
+		// An update by the event's key reaches bob; one by another key
+		// is refused by the storage nodes, and by bob's reader.
+		title := "Strike meeting (moved)"
+		if _, err := alice.e.Update(ctx, id, event.UpdateOptions{Title: &title}); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := bob.e.Show(ctx, id); err != nil || v.Title != title || v.Seq != 2 {
+			t.Fatalf("bob after the update: %+v, %v", v, err)
+		}
+		// A version older than one read (a replica that missed an update,
+		// a replay) is refused.
+		if err := bob.e.SetSeenSeq(id, 3); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.e.Show(ctx, id); !errors.Is(err, event.ErrStale) {
+			t.Fatalf("an older version read: %v", err)
+		}
+		if err := bob.e.SetSeenSeq(id, 2); err != nil {
+			t.Fatal(err)
+		}
+		_, carolKey, _ := ed25519.GenerateKey(nil)
+		p, err := record.DecodeProfile(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged, err := record.SignProfile(&record.Profile{Seq: 99, Expires: p.Expires, Body: p.Body}, carolKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := carol.c.PutRecord(ctx, id.Key(), forged); !errors.Is(err, wire.ErrInvalid) {
+			t.Fatalf("the network took an update not signed by the event key: %v", err)
+		}
+		if _, err := event.Open(id, forged, bytes.Repeat([]byte{1}, 32), 0); !errors.Is(err, wire.ErrInvalid) {
+			t.Fatalf("a reader took an update not signed by the event key: %v", err)
+		}
+		if _, err := bob.e.Update(ctx, id, event.UpdateOptions{Title: &title}); !errors.Is(err, event.ErrNotHost) {
+			t.Fatalf("bob updated alice's event: %v", err)
+		}
+		if v, err := bob.e.Show(ctx, id); err != nil || v.Title != title || v.Seq != 2 {
+			t.Fatalf("bob after the forgery: %+v, %v", v, err)
+		}
+
+		// Cancelled: bob sees it and cannot answer any more.
+		if _, err := alice.e.Update(ctx, id, event.UpdateOptions{Cancel: true}); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := bob.e.Show(ctx, id); err != nil || !v.Cancelled {
+			t.Fatalf("bob after the cancellation: %+v, %v", v, err)
+		}
+		if err := bob.e.RSVP(ctx, id, event.Yes); err == nil || !strings.Contains(err.Error(), "cancelled") {
+			t.Fatalf("an RSVP to a cancelled event: %v", err)
+		}
+	})
+
+	t.Run("anonymous", func(t *testing.T) {
+		var ids []event.ID
+		for i, o := range []event.CreateOptions{
+			{Title: "Banner drop", When: when, Where: "bridge", Anonymous: true, Invite: []string{"bob", "carol"}},
+			{Title: "Banner drop", When: when, Where: "bridge", Anonymous: true, Invite: []string{"bob"}},
+		} {
+			cr, err := alice.e.Create(ctx, o)
+			if err != nil {
+				t.Fatalf("event %d: %v", i, err)
+			}
+			ids = append(ids, cr.ID)
+		}
+		if err := alice.m.Deliver(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.m.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var raws [][]byte
+		forbidden := [][]byte{alice.pub(), bob.pub(), carol.pub(), alice.id.DH.PublicKey().Bytes()}
+		secret, err := social.VoteSecret(alice.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forbidden = append(forbidden, secret)
+		for _, id := range ids {
+			nk, err := setitem.NullifierKey(secret, "rsvp", id[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			forbidden = append(forbidden, nk.Public().(ed25519.PublicKey))
+		}
+		for i, id := range ids {
+			v, err := bob.e.Show(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Host != "anonymous" || v.HostAddress != "" || v.Title != "Banner drop" {
+				t.Fatalf("event %d: %+v", i, v)
+			}
+			raw, err := bob.c.GetRecord(ctx, id.Key())
+			if err != nil {
+				t.Fatal(err)
+			}
+			raws = append(raws, raw)
+			for _, f := range forbidden {
+				if bytes.Contains(raw, f) {
+					t.Fatalf("event %d's record carries an identity or contact value", i)
+				}
+			}
+		}
+		// Nothing equal across the two records beyond the format's own
+		// constants: their fields differ, and no 8 bytes of one record
+		// appear in the other's key, signature or sealed body.
+		var ps []*record.Profile
+		var envs []event.Envelope
+		for _, raw := range raws {
+			p, err := record.DecodeProfile(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, err := event.DecodeEnvelope(p.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps, envs = append(ps, p), append(envs, *env)
+		}
+		for _, part := range [][2][]byte{{ps[0].Author, ps[1].Author}, {ps[0].Sig, ps[1].Sig}, {envs[0].Data, envs[1].Data}} {
+			a, b := part[0], part[1]
+			for i := 0; i+8 <= len(a); i++ {
+				if bytes.Contains(b, a[i:i+8]) {
+					t.Fatalf("the two anonymous events share bytes %x", a[i:i+8])
+				}
+			}
+		}
+	})
+
+	t.Run("public in the world feed", func(t *testing.T) {
+		cr, err := alice.e.Create(ctx, event.CreateOptions{Title: "Open march", When: when, Where: "Main station", Public: true, Anonymous: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cr.Announcement == nil {
+			t.Fatal("no announcement")
+		}
+		id := cr.ID
+		post, err := bob.s.Fetch(ctx, *cr.Announcement)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if post.Author != nil || !strings.Contains(post.Text, id.String()) || !strings.Contains(post.Text, "Open march") {
+			t.Fatalf("the announcement: %+v", post)
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			rctx, cancel := context.WithTimeout(ctx, time.Minute)
+			_, rerr := bob.s.Refresh(rctx)
+			cancel()
+			page, err := bob.s.Feed(social.KindWorld, social.FeedQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, it := range page.Items {
+				found = found || (it.ID == cr.Announcement.String() && strings.Contains(it.Text, id.String()))
+			}
+			if found {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the announcement never reached bob's world feed (last refresh: %v)", rerr)
+			}
+		}
+		// Anyone reads a public event; a public RSVP is counted, unnamed.
+		v, err := carol.e.Show(ctx, id)
+		if err != nil || !v.Public || v.Host != "anonymous" {
+			t.Fatalf("carol reads %+v, %v", v, err)
+		}
+		if err := carol.e.RSVP(ctx, id, event.Yes); err != nil {
+			t.Fatal(err)
+		}
+		av, err := alice.e.Show(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := av.RSVPs; c == nil || c.Yes != 1 || len(c.Named) != 0 {
+			t.Fatalf("alice counts %+v", c)
+		}
+	})
+
+	t.Run("public in the area feed, named", func(t *testing.T) {
+		place := geo.Point{Lat: 48.8566, Lon: 2.3522}
+		if _, err := bob.s.AddArea(place, 3000); err != nil {
+			t.Fatal(err)
+		}
+		cr, err := alice.e.Create(ctx, event.CreateOptions{Title: "Street party", When: when, Where: "Place de la République", Near: &place, RadiusM: 2000, Public: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for found := false; !found; {
+			rctx, cancel := context.WithTimeout(ctx, time.Minute)
+			_, rerr := bob.s.Refresh(rctx)
+			cancel()
+			page, err := bob.s.Feed(social.KindArea, social.FeedQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Items {
+				found = found || (it.ID == cr.Announcement.String() && it.Author == "alice" && strings.Contains(it.Text, cr.ID.String()))
+			}
+			if !found && time.Now().After(deadline) {
+				t.Fatalf("the announcement never reached bob's area feed (last refresh: %v)", rerr)
+			}
+		}
+		v, err := bob.e.Show(ctx, cr.ID)
+		if err != nil || v.Host != "alice" || v.HostAddress != messenger.Address(alice.pub()) || v.Near == nil {
+			t.Fatalf("bob reads %+v, %v", v, err)
+		}
+		if d := geo.Distance(place, geo.Point{Lat: v.Near.Lat, Lon: v.Near.Lon}); d > 150 {
+			t.Fatalf("the place is published %.0f m away", d)
+		}
+	})
+}
