@@ -54,17 +54,27 @@ func DefaultHome() (string, error) {
 // Init creates a client home (0700) with a new identity in an encrypted
 // store sealed by passphrase. It refuses to overwrite an existing one.
 func Init(home string, passphrase []byte) (*Identity, error) {
-	return initWith(home, passphrase, seal.DefaultParams)
+	return initWith(home, passphrase, nil, seal.DefaultParams)
 }
 
-func initWith(home string, passphrase []byte, p seal.Params) (*Identity, error) {
+// InitDuress is Init with a duress passphrase: given at unlock instead of
+// the passphrase, it destroys the store as `komrade panic` does, and the
+// unlock fails as for a wrong passphrase (store.CreateWithDuress).
+func InitDuress(home string, passphrase, duress []byte) (*Identity, error) {
+	if len(duress) == 0 {
+		return nil, errors.New("client: an empty duress passphrase")
+	}
+	return initWith(home, passphrase, duress, seal.DefaultParams)
+}
+
+func initWith(home string, passphrase, duress []byte, p seal.Params) (*Identity, error) {
 	if len(passphrase) == 0 {
 		return nil, errors.New("client: an empty passphrase protects nothing")
 	}
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("client: home: %w", err)
 	}
-	st, err := store.Create(filepath.Join(home, StateFile), passphrase, p)
+	st, err := store.CreateWithDuress(filepath.Join(home, StateFile), passphrase, duress, p)
 	if err != nil {
 		return nil, err
 	}
@@ -97,9 +107,16 @@ func OpenIdentity(home string, passphrase []byte) (*Identity, error) {
 
 // OpenHome opens the encrypted store of a client home with its passphrase
 // (one argon2id derivation) and reads the identity from it. The caller
-// closes the store.
+// closes the store. The home's duress passphrase destroys the home (Panic)
+// and fails with store.ErrWrongPassphrase.
 func OpenHome(home string, passphrase []byte) (*store.Store, *Identity, error) {
 	st, err := store.Open(filepath.Join(home, StateFile), passphrase)
+	if errors.Is(err, store.ErrDuress) {
+		// The store is destroyed; the log goes too. Whoever watches sees
+		// a wrong passphrase.
+		Panic(home, nil)
+		return nil, nil, store.ErrWrongPassphrase
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil, fmt.Errorf("client: no identity in %s: run `komrade init` first", home)

@@ -13,14 +13,14 @@ import (
 
 func TestIdentity(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "home")
-	id, err := initWith(home, []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
+	id, err := initWith(home, []byte("pass"), nil, seal.Params{Time: 1, Memory: 64, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fi, _ := os.Stat(home); fi.Mode().Perm() != 0o700 {
 		t.Fatalf("home mode %v", fi.Mode().Perm())
 	}
-	if _, err := initWith(home, []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1}); err == nil {
+	if _, err := initWith(home, []byte("pass"), nil, seal.Params{Time: 1, Memory: 64, Threads: 1}); err == nil {
 		t.Fatal("existing identity overwritten")
 	}
 	if _, err := OpenIdentity(home, []byte("wrong")); !errors.Is(err, store.ErrWrongPassphrase) {

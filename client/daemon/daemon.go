@@ -5,7 +5,8 @@
 // slots of the λP stream), a mailbox poll loop, an outbox delivery loop, the
 // keeping of read messages for keep_read (history.go), the feeds' refresher
 // (social.Run: background requests in spare λP slots; social_feed.go) and a
-// small JSON-over-HTTP API.
+// small JSON-over-HTTP API, whose POST /panic destroys the store and stops
+// the daemon (panic.go).
 package daemon
 
 import (
@@ -65,7 +66,10 @@ type Daemon struct {
 	stop context.CancelFunc // ends the loops' context
 
 	kick chan struct{} // wakes the delivery loop
-	hist history       // read messages kept for keep_read (history.go)
+
+	panicOnce sync.Once
+	panicked  chan struct{} // closed by Panic (panic.go)
+	hist      history       // read messages kept for keep_read (history.go)
 
 	mu       sync.Mutex
 	received int
@@ -116,7 +120,7 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	}
 	ctx, stop := context.WithCancel(ctx) // the loops end with ctx or Close
 	m := messenger.New(cl, id, st, log)
-	d := &Daemon{home: home, cl: cl, st: st, m: m, s: social.New(cl, id, st, m, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop}
+	d := &Daemon{home: home, cl: cl, st: st, m: m, s: social.New(cl, id, st, m, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop, panicked: make(chan struct{})}
 	d.ev = event.New(cl, id, st, m, d.s, log)
 	d.hist.keep = cfg.KeepReadFor()
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
@@ -156,7 +160,7 @@ func (d *Daemon) Close() error {
 	d.stop()
 	// Let running API calls (a post, a profile) finish for a few seconds
 	// before the client and the store they use close; then cut them off.
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), d.shutdownWait())
 	d.srv.Shutdown(sctx)
 	cancel()
 	d.srv.Close()
@@ -420,6 +424,7 @@ func (d *Daemon) routes() http.Handler {
 	d.socialPubRoutes(mux) // social_pub.go: posts and profiles
 	d.feedRoutes(mux)
 	d.eventRoutes(mux) // organize_event.go
+	d.panicRoutes(mux) // panic.go: komrade panic
 	return mux
 }
 

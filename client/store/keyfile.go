@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -64,6 +65,8 @@ type keyFile struct {
 	gen     uint64
 	views   map[uint64]int
 	pending []pendingSlot
+
+	destroyed atomic.Bool // by Store.Destroy: nothing is read or written any more
 }
 
 type pendingSlot struct {
@@ -124,6 +127,9 @@ func (kf *keyFile) newKey() (uint32, []byte, error) {
 	}
 	kf.mu.Lock()
 	defer kf.mu.Unlock()
+	if kf.destroyed.Load() {
+		return 0, nil, errDestroyed
+	}
 	i := 0
 	for i < len(kf.inUse) && kf.inUse[i] {
 		i++
@@ -142,6 +148,9 @@ func (kf *keyFile) newKey() (uint32, []byte, error) {
 
 // write puts b (slotSize bytes) in slot i, in the file and in img. Holds mu.
 func (kf *keyFile) write(i uint32, b []byte) error {
+	if kf.destroyed.Load() {
+		return errDestroyed
+	}
 	off := int(i) * slotSize
 	if _, err := kf.f.WriteAt(b, int64(off)); err != nil {
 		return fmt.Errorf("store: key file: %w", err)
@@ -157,6 +166,10 @@ func (kf *keyFile) write(i uint32, b []byte) error {
 // key returns the key in slot i.
 func (kf *keyFile) key(i uint32) ([]byte, error) {
 	kf.mu.Lock()
+	if kf.destroyed.Load() {
+		kf.mu.Unlock()
+		return nil, errDestroyed
+	}
 	off := int(i) * slotSize
 	if off+slotSize > len(kf.img) {
 		kf.mu.Unlock()
@@ -172,6 +185,9 @@ func (kf *keyFile) key(i uint32) ([]byte, error) {
 }
 
 func (kf *keyFile) sync() error {
+	if kf.destroyed.Load() {
+		return errDestroyed
+	}
 	if err := kf.f.Sync(); err != nil {
 		return fmt.Errorf("store: key file: %w", err)
 	}
@@ -276,9 +292,25 @@ func (kf *keyFile) sweep(used map[uint32]bool) error {
 	return errors.Join(kf.zero(stale), kf.sync())
 }
 
+// destroy wipes the keys held in memory and closes the file; from then on
+// no key is read or written. Store.Destroy then destroys the file itself.
+func (kf *keyFile) destroy() {
+	kf.mu.Lock()
+	defer kf.mu.Unlock()
+	if kf.destroyed.Swap(true) {
+		return
+	}
+	clear(kf.img)
+	kf.img, kf.inUse, kf.pending = nil, nil, nil
+	kf.f.Close()
+}
+
 func (kf *keyFile) close() error {
 	kf.mu.Lock()
 	defer kf.mu.Unlock()
+	if kf.destroyed.Load() {
+		return nil
+	}
 	err := kf.reclaim(true)
 	return errors.Join(err, kf.f.Close())
 }

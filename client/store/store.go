@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"crypto/hkdf"
@@ -43,6 +44,9 @@ var (
 	metaSalt   = []byte("salt")
 	metaParams = []byte("params")
 	metaCheck  = []byte("check")
+	// metaDuress holds the duress verifier (duress.go): a value derived
+	// from the duress passphrase, or random bytes when there is none.
+	metaDuress = []byte("duress")
 	// metaFormat is absent in stores written before values had keys of
 	// their own (Open migrates them); formatMigrated marks a store whose
 	// values were migrated but whose file still holds the old values'
@@ -69,12 +73,28 @@ type Store struct {
 	wrap   cipher.AEAD // wraps the key file's slots
 	keys   *keyFile
 	path   string
+	// duress is the verifier the passphrase given to Open or Create
+	// derives (compared with the stored one when the check fails).
+	duress []byte
+	// destroyed is set by Destroy.
+	destroyed atomic.Bool
 }
 
 // Create makes a new store at path (mode 0600); it fails if one exists.
 func Create(path string, passphrase []byte, p seal.Params) (*Store, error) {
+	return CreateWithDuress(path, passphrase, nil, p)
+}
+
+// CreateWithDuress is Create with a duress passphrase (none if empty):
+// giving it to Open destroys the store (see Destroy), and Open then fails
+// as for a wrong passphrase. Whether a store has one cannot be told from
+// its files (duress.go); it can be set only here, at creation.
+func CreateWithDuress(path string, passphrase, duress []byte, p seal.Params) (*Store, error) {
 	if len(passphrase) == 0 {
 		return nil, errors.New("store: empty passphrase")
+	}
+	if len(duress) > 0 && bytes.Equal(duress, passphrase) {
+		return nil, errors.New("store: the duress passphrase must differ from the passphrase")
 	}
 	// Created exclusively: of two inits racing, one gets the file.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -104,6 +124,15 @@ func Create(path string, passphrase []byte, p seal.Params) (*Store, error) {
 	if err != nil {
 		return fail(err)
 	}
+	verifier := newDuressVerifier()
+	if len(duress) > 0 {
+		d, err := newStore(db, duress, salt, p)
+		if err != nil {
+			return fail(err)
+		}
+		verifier = d.duress
+		clear(d.macKey)
+	}
 	s.path = path
 	// The store file is ours (created exclusively): a key file left
 	// beside it belongs to no store.
@@ -123,6 +152,9 @@ func Create(path string, passphrase []byte, p seal.Params) (*Store, error) {
 			return err
 		}
 		if err := b.Put(metaFormat, formatKeyed); err != nil {
+			return err
+		}
+		if err := b.Put(metaDuress, verifier); err != nil {
 			return err
 		}
 		return b.Put(metaCheck, s.seal([]byte("check"), []byte("komrade store v1")))
@@ -155,7 +187,7 @@ func Open(path string, passphrase []byte) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	var salt, params, check, format []byte
+	var salt, params, check, format, verifier []byte
 	err = db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(metaBucket)
 		if b == nil {
@@ -165,6 +197,7 @@ func Open(path string, passphrase []byte) (*Store, error) {
 		params = append([]byte(nil), b.Get(metaParams)...)
 		check = append([]byte(nil), b.Get(metaCheck)...)
 		format = append([]byte(nil), b.Get(metaFormat)...)
+		verifier = append([]byte(nil), b.Get(metaDuress)...)
 		return nil
 	})
 	if err != nil {
@@ -187,6 +220,15 @@ func Open(path string, passphrase []byte) (*Store, error) {
 	}
 	if pt, err := s.open([]byte("check"), check); err != nil || string(pt) != "komrade store v1" {
 		db.Close()
+		clear(s.macKey)
+		if len(verifier) == duressLen && hmac.Equal(verifier, s.duress) {
+			// The duress passphrase: destroy, then fail as a wrong
+			// passphrase does.
+			if _, err := Destroy(path); err != nil {
+				return nil, errors.Join(duressError{}, err)
+			}
+			return nil, duressError{}
+		}
 		return nil, ErrWrongPassphrase
 	}
 	s.path = path
@@ -195,6 +237,17 @@ func Open(path string, passphrase []byte) (*Store, error) {
 			s.db.Close()
 		}
 		return nil, err
+	}
+	if len(verifier) == 0 {
+		// A store made before duress passphrases: give it random bytes in
+		// their place, so that it looks like every other store.
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(metaBucket).Put(metaDuress, newDuressVerifier())
+		})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -221,12 +274,16 @@ func newStore(db *bolt.DB, passphrase, salt []byte, p seal.Params) (*Store, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, aead: aead, macKey: derive("keys"), wrap: wrap}, nil
+	return &Store{db: db, aead: aead, macKey: derive("keys"), wrap: wrap, duress: derive("duress")}, nil
 }
 
-// Close closes the files.
+// Close closes the files; after Destroy it does nothing.
 func (s *Store) Close() error {
+	if s.destroyed.Load() {
+		return nil
+	}
 	clear(s.macKey)
+	clear(s.duress)
 	err := s.db.Close()
 	return errors.Join(err, s.keys.close())
 }

@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/daemon"
 )
 
@@ -41,8 +43,11 @@ func startInBackground(ctx context.Context, home string, pass []byte) error {
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(home, "daemon.log")
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logPath := filepath.Join(home, client.LogFile)
+	// Read and write: if the daemon stops, its last lines are read from
+	// this file even when the path is gone (a duress passphrase wipes the
+	// log, and its failure must read as a wrong passphrase's).
+	logf, err := os.OpenFile(logPath, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("daemon log: %w", err)
 	}
@@ -77,7 +82,7 @@ func startInBackground(ctx context.Context, home string, pass []byte) error {
 	for {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("the daemon stopped (%v); the end of %s:\n%s", err, logPath, tail(logPath, 10))
+			return fmt.Errorf("the daemon stopped (%v); the end of %s:\n%s", err, logPath, tail(logf, 10))
 		case <-deadline.C:
 			return fmt.Errorf("the daemon did not answer within 2 minutes; it goes on (pid %d): see %s", c.Process.Pid, logPath)
 		case <-ctx.Done():
@@ -94,17 +99,21 @@ func startInBackground(ctx context.Context, home string, pass []byte) error {
 	}
 }
 
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
-	f, err := os.Open(path)
+// tail returns the last n lines of an open file, without the zeros a
+// wipe left (client.Panic).
+func tail(f *os.File, n int) string {
+	fi, err := f.Stat()
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
 	var lines []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(io.NewSectionReader(f, 0, fi.Size()))
 	for sc.Scan() {
-		lines = append(lines, sc.Text())
+		l := strings.ReplaceAll(sc.Text(), "\x00", "")
+		if l == "" {
+			continue
+		}
+		lines = append(lines, l)
 		if len(lines) > n {
 			lines = lines[1:]
 		}

@@ -38,6 +38,7 @@ func main() {
 		Commands: []*cli.Command{
 			initCommand(),
 			daemonCommand(),
+			panicCommand(),
 			contactCommand(),
 			profileCommand(),
 			postCommand(),

@@ -81,7 +81,12 @@ func daemonCommand() *cli.Command {
 				fmt.Println("daemon running; stop it with Ctrl-C")
 			}
 			os.Stdout.Sync()
-			<-ctx.Done()
+			select {
+			case <-ctx.Done():
+			case <-d.Done():
+				// komrade panic: the store is destroyed; stop now.
+				fmt.Fprintln(os.Stderr, "komrade panic: store destroyed; the daemon stops")
+			}
 			return d.Close()
 		},
 	}
