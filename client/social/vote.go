@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/internal/detcbor"
 	"github.com/komrade-net/komrade/wire/setitem"
@@ -85,8 +86,13 @@ func DecodeVote(b []byte) (VoteDir, error) {
 }
 
 // voteSecret is the secret the user's nullifier keys derive from.
-func (s *Social) voteSecret() ([]byte, error) {
-	return hkdf.Key(sha256.New, s.id.Sign.Seed(), nil, voteSecretInfo, 32)
+func (s *Social) voteSecret() ([]byte, error) { return VoteSecret(s.id) }
+
+// VoteSecret is the secret an identity's nullifier keys derive from (votes,
+// pin confirmations: setitem.NullifierKey(secret, namespace, key)). The
+// caller clears it after use.
+func VoteSecret(id *client.Identity) ([]byte, error) {
+	return hkdf.Key(sha256.New, id.Sign.Seed(), nil, voteSecretInfo, 32)
 }
 
 // VoteItem builds the user's signed vote item for a post, without its
