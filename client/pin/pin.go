@@ -353,7 +353,7 @@ func (s *Service) publishPin(ctx context.Context, body []byte) error {
 	if err := s.confirm(ctx, IDOf(body), cell, Still, p.Created); err != nil {
 		s.log.Warn("pin published; the author's confirmation is not", "err", err)
 	}
-	return nil
+	return s.announce([]ID{IDOf(body)}) // to the author's own watchers
 }
 
 // solve gives an item the namespace's proof-of-work and encodes it.
@@ -454,7 +454,7 @@ func (s *Service) Alert(ctx context.Context, o AlertOptions) (ID, error) {
 			return none, err
 		}
 	}
-	return IDOf(body), nil
+	return IDOf(body), s.announce([]ID{IDOf(body)})
 }
 
 // myConf is the user's last confirmation of a pin ("mine/<id>"): a new one

@@ -790,7 +790,7 @@ func (s *Service) List(q Query) ([]Marker, error) {
 	}
 	slices.SortFunc(out, func(a, b Marker) int {
 		if a.Type != b.Type {
-			return strings.Compare(b.Type, a.Type) // "pin" > "alert": alerts first
+			return strings.Compare(a.Type, b.Type) // "alert" < "pin": alerts first
 		}
 		if a.DistanceM != b.DistanceM {
 			if a.DistanceM < b.DistanceM {
