@@ -11,8 +11,9 @@ import (
 // same sets), and docs/pins.md ("Reader rules") states them:
 //
 //   - A pin lives from its creation for its lifetime (its TTL).
-//   - Confirmations are taken in the order of their minutes; of one
-//     nullifier only the latest counts (storage nodes keep no other).
+//   - Confirmations are taken in the order of their minutes, "still"
+//     before "gone" within a minute; of one nullifier only the latest
+//     counts (storage nodes keep no other).
 //   - A "still" at time t makes the pin live until at least t + its TTL.
 //   - A "gone" at time t, while the pin lives, halves what is left of its
 //     life from t on; once k distinct nullifiers said "gone" it ends at the
@@ -60,7 +61,7 @@ func PinState(p *Pin, setExp int64, confs []Conf, k int, now time.Time) State {
 			valid = append(valid, c)
 		}
 	}
-	slices.SortStableFunc(valid, func(a, b Conf) int { return cmp.Compare(a.At, b.At) })
+	slices.SortStableFunc(valid, func(a, b Conf) int { return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Say, b.Say)) })
 	var st State
 	for _, c := range valid {
 		switch c.Say {

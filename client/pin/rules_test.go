@@ -42,6 +42,11 @@ func TestPinState(t *testing.T) {
 	if !st.Live || !st.Expires.Equal(t0.Add(40*time.Minute)) || st.Gone != 1 {
 		t.Fatalf("one gone: %+v", st)
 	}
+	// Within a minute "still" comes first, whatever the order held.
+	tie := []Conf{{Nullifier: n(2), Say: Gone, At: p.Created}, author}
+	if st := PinState(p, setExp, tie, 2, t0); !st.Expires.Equal(t0.Add(30 * time.Minute)) {
+		t.Fatalf("a gone and a still of one minute: %+v", st)
+	}
 	// k gones end it at the k-th.
 	gone2 := append(gone, Conf{Nullifier: n(3), Say: Gone, At: at(25 * time.Minute)})
 	if st := PinState(p, setExp, gone2, 2, t0.Add(26*time.Minute)); st.Live {
