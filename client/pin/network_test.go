@@ -414,6 +414,56 @@ func TestPins(t *testing.T) {
 		}
 	})
 
+	t.Run("burst", func(t *testing.T) {
+		// More items than a round reads of a cell (4 pages of 16), all
+		// within the clock-skew window: the watch reads through them.
+		cell, _ := geo.CellOf(here, social.AreaLevel)
+		r := alice.c.Params().SetRules()[pin.Namespace]
+		const n = 70
+		ids := make([]string, n)
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			body, err := pin.EncodePin(&pin.Pin{Kind: pin.KindOther, LatE6: int32(here.Lat * 1e6), LonE6: int32(here.Lon * 1e6),
+				Created: time.Now().Unix() / 60 * 60, TTL: 3600, Salt: bytes.Repeat([]byte{byte(i)}, pin.SaltSize)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = pin.IDOf(body).String()
+			it := &setitem.Item{Namespace: pin.Namespace, Key: pin.SetKey(cell), Body: body, Expires: time.Now().Add(r.TTL - time.Hour).Unix()}
+			if err := it.Solve(ctx, r.PoWBits); err != nil {
+				t.Fatal(err)
+			}
+			enc, err := setitem.Encode(it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- alice.c.Retry(ctx, 5, func(ctx context.Context) error {
+					_, err := alice.c.Append(ctx, enc)
+					return err
+				})
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFor(t, "bob sees all of the burst", time.Minute, func() bool {
+			for _, id := range ids {
+				if !bob.saw(id) {
+					return false
+				}
+			}
+			return true
+		})
+	})
+
 	t.Run("restart", func(t *testing.T) {
 		// A pin queued by a service that stops before its delay is
 		// published by the next one on the same store.

@@ -95,7 +95,8 @@ type Service struct {
 
 	pubKick   chan struct{}
 	watchKick chan struct{}
-	round     sync.Mutex // one read of cells at a time (their cursors)
+	done      chan struct{} // closed when Run returns
+	round     sync.Mutex    // one read of cells at a time (their cursors)
 
 	mu    sync.Mutex
 	temp  map[string]*tempArea // areas of running `komrade watch` commands
@@ -103,15 +104,15 @@ type Service struct {
 	stats counters
 }
 
-// New returns the pin service of a user. Its loop (Run) publishes pending
-// pins and watches the areas.
+// New returns the pin service of a user. Its loop (Run, to be called once)
+// publishes pending pins and watches the areas.
 func New(c *client.Client, id *client.Identity, st *store.Store, cfg Config, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
 	cfg.defaults()
 	return &Service{c: c, id: id, st: st, log: log, cfg: cfg, now: time.Now,
-		pubKick: make(chan struct{}, 1), watchKick: make(chan struct{}, 1),
+		pubKick: make(chan struct{}, 1), watchKick: make(chan struct{}, 1), done: make(chan struct{}),
 		temp: map[string]*tempArea{}, subs: map[*sub]struct{}{}}
 }
 

@@ -49,9 +49,6 @@ const (
 	decoyUp = 1
 	// minGap is the least pause between two rounds.
 	minGap = 2 * time.Second
-	// subBuffer is how many markers wait for a slow watcher before the
-	// newest are dropped for it.
-	subBuffer = 64
 )
 
 // heldRec is a pin or an alert in the local copy.
@@ -69,9 +66,11 @@ type confRec struct {
 	SetExp int64 `cbor:"3,keyasint"`
 }
 
-// cursorRec is where the last read of a cell's set stopped.
+// cursorRec is where the last read of a cell's set stopped, and whether
+// it had reached the set's end.
 type cursorRec struct {
 	Cursor []byte `cbor:"1,keyasint"`
+	Caught bool   `cbor:"2,keyasint,omitempty"`
 }
 
 // counters are the service's statistics since it started.
@@ -298,6 +297,7 @@ func (s *Service) plan(areas []Area) (all []geo.Cell, isDecoy map[geo.Cell]bool,
 // Run publishes pending pins when they are due and watches the areas,
 // until ctx ends. The daemon starts it.
 func (s *Service) Run(ctx context.Context) {
+	defer close(s.done) // ends the watchers (Watch)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -447,9 +447,11 @@ dispatch:
 // scanCell reads a cell's set on from where the last read stopped, up to
 // maxPages pages. Items sort by expiry, which writers set to the writing
 // time plus a fixed lifetime, so items written since come after the
-// cursor; a read starts setitem.MaxClockSkew before it, for writers whose
-// clocks run behind. Items of a decoy cell are checked the same way and
-// dropped.
+// cursor; once a read reached the set's end, the next starts
+// setitem.MaxClockSkew before where it stopped, for writers whose clocks
+// run behind (a read that did not resumes where it stopped, so that a burst
+// of items is read through). Items of a decoy cell are checked the same
+// way and dropped.
 func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules setitem.Rules) error {
 	key := SetKey(cell)
 	ckey := "cur/" + cell.String()
@@ -461,12 +463,13 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	var cursor []byte
-	if len(cur.Cursor) == 8+32 {
+	cursor := cur.Cursor
+	if cur.Caught && len(cur.Cursor) == 8+32 {
 		exp := int64(binary.BigEndian.Uint64(cur.Cursor[:8])) - int64(setitem.MaxClockSkew/time.Second)
 		cursor = append(setitem.ExpiryBytes(exp), make([]byte, 32)...)
 	}
 	last := cur.Cursor
+	caught := false
 	var err error
 	for range maxPages {
 		var res *wire.ScanResult
@@ -477,7 +480,7 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 		res, err = s.c.Scan(tctx, wire.ScanRequest{Namespace: Namespace, Key: key, Cursor: cursor, Limit: scanLimit})
 		cancel()
 		if errors.Is(err, wire.ErrNotFound) {
-			err = nil
+			err, caught = nil, true
 			break
 		}
 		if err != nil {
@@ -508,18 +511,26 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 			return aerr
 		}
 		if len(res.Next) == 0 || bytes.Equal(res.Next, cursor) {
+			caught = true
 			break
 		}
 		cursor = res.Next
 	}
 	// Never resume past where an honest item written from now on can
-	// sort (a lying exit's cursor, an item with the latest expiry allowed).
-	limit := append(setitem.ExpiryBytes(s.now().Add(rules.TTL-time.Hour-setitem.MaxClockSkew).Unix()), make([]byte, 32)...)
+	// sort (an item with the latest expiry allowed): once at the set's
+	// end, not past where a writer whose clock runs behind writes; in a
+	// burst not read through yet, not past where one whose clock runs
+	// ahead does (or the read could not pass items just written).
+	ahead := -setitem.MaxClockSkew
+	if !caught {
+		ahead = setitem.MaxClockSkew
+	}
+	limit := append(setitem.ExpiryBytes(s.now().Add(rules.TTL-time.Hour+ahead).Unix()), make([]byte, 32)...)
 	if bytes.Compare(last, limit) > 0 {
 		last = limit
 	}
-	if !bytes.Equal(last, cur.Cursor) {
-		b, merr := detcbor.Marshal(&cursorRec{Cursor: last})
+	if !bytes.Equal(last, cur.Cursor) || caught != cur.Caught {
+		b, merr := detcbor.Marshal(&cursorRec{Cursor: last, Caught: caught})
 		if merr != nil {
 			return merr
 		}
@@ -594,17 +605,15 @@ func (s *Service) accept(cell geo.Cell, it *setitem.Item, b *Body, now time.Time
 	return nil
 }
 
-// announce tells the watchers of new pins and alerts.
+// announce tells the watchers that there are new pins or alerts.
 func (s *Service) announce(ids []ID) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	ms, err := s.List(Query{IDs: ids})
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		s.notify(m)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for w := range s.subs {
+		kick(w.kick)
 	}
 	return nil
 }
@@ -852,24 +861,15 @@ func (s *Service) Stats() (Stats, error) {
 
 // ---- Watchers ----
 
+// sub is a running Watch: kicked when new pins or alerts are held, it
+// lists its area again and shows those it has not shown.
 type sub struct {
-	ch chan Marker
-}
-
-func (s *Service) notify(m Marker) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for w := range s.subs {
-		select {
-		case w.ch <- m:
-		default:
-			s.log.Warn("a watcher is too slow; a marker was not shown to it")
-		}
-	}
+	kick chan struct{}
 }
 
 // Watch calls show with the live pins and alerts of area a (nil: of every
-// watched area), then with every new one read, until ctx ends. While it
+// watched area), then with every new one read, until ctx ends or Run
+// returns. While it
 // runs a is watched (with its decoys, kept for the next time it is).
 func (s *Service) Watch(ctx context.Context, a *Area, show func(Marker) error) error {
 	q := Query{}
@@ -882,7 +882,7 @@ func (s *Service) Watch(ctx context.Context, a *Area, show func(Marker) error) e
 	} else if len(s.cfg.Areas) == 0 {
 		return errors.New("pin: no watched areas: give --near and --radius, or add [[watch]] areas to client.toml")
 	}
-	w := &sub{ch: make(chan Marker, subBuffer)}
+	w := &sub{kick: make(chan struct{}, 1)}
 	s.mu.Lock()
 	s.subs[w] = struct{}{}
 	s.mu.Unlock()
@@ -891,41 +891,27 @@ func (s *Service) Watch(ctx context.Context, a *Area, show func(Marker) error) e
 		delete(s.subs, w)
 		s.mu.Unlock()
 	}()
-	ms, err := s.List(q)
-	if err != nil {
-		return err
-	}
 	shown := map[string]bool{}
-	for _, m := range ms {
-		shown[m.ID] = true
-		if err := show(m); err != nil {
+	for {
+		ms, err := s.List(q)
+		if err != nil {
 			return err
 		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m := <-w.ch:
+		for _, m := range ms {
 			if shown[m.ID] {
 				continue
 			}
-			in, err := s.List(Query{Near: q.Near, RadiusM: q.RadiusM, IDs: []ID{mustID(m.ID)}})
-			if err != nil {
+			shown[m.ID] = true
+			if err := show(m); err != nil {
 				return err
 			}
-			for _, m := range in {
-				shown[m.ID] = true
-				if err := show(m); err != nil {
-					return err
-				}
-			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.done:
+			return nil
+		case <-w.kick:
 		}
 	}
-}
-
-func mustID(s string) ID {
-	var id ID
-	hex.Decode(id[:], []byte(s))
-	return id
 }
