@@ -240,6 +240,14 @@ type Client struct {
 	// value of the store; "0s" keeps none (a message is destroyed when it
 	// is read). Absent means DefaultKeepRead; see KeepReadFor.
 	KeepRead *Duration `toml:"keep_read,omitempty"`
+	// Pins and alerts (organize.go): the watched areas, the confirmations
+	// that make a pin confirmed, a pin's publication delay and the watch
+	// interval. Zero values mean the defaults of package client/pin.
+	Watch            []WatchArea `toml:"watch,omitempty"`
+	PinConfirmations int         `toml:"pin_confirmations,omitempty"`
+	PinDelayMin      *Duration   `toml:"pin_delay_min,omitempty"`
+	PinDelayMax      *Duration   `toml:"pin_delay_max,omitempty"`
+	WatchEvery       *Duration   `toml:"watch_every,omitempty"`
 }
 
 // DefaultKeepRead is how long read messages are kept when the client
@@ -326,6 +334,9 @@ func (c *Client) Validate() error {
 	}
 	if k := c.KeepRead; k != nil && (k.Duration < 0 || k.Duration > MaxKeepRead) {
 		return fieldErr("keep_read", fmt.Sprintf("is %v: must be between \"0s\" (read messages are destroyed at once) and \"8760h\" (365 days), e.g. \"24h\"", k.Duration))
+	}
+	if err := validateOrganize(c); err != nil {
+		return err
 	}
 	return validateClientTor(c)
 }

@@ -530,3 +530,37 @@ func TestLoadParseErrorAtLineZero(t *testing.T) {
 		}
 	}
 }
+
+// TestClientOrganize: [[watch]] areas and the pin settings load, and a
+// wrong value is refused naming its key.
+func TestClientOrganize(t *testing.T) {
+	gw := `gateways = ["` + testBootstrap + `"]` + "\n" + `network = "` + testNetwork + `"` + "\n"
+	c, err := LoadClient(writeFile(t, gw+`pin_confirmations = 3
+pin_delay_min = "10s"
+pin_delay_max = "1m"
+watch_every = "15s"
+
+[[watch]]
+near = "52.52,13.405"
+radius_km = 2
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Watch) != 1 || c.Watch[0].Point().Lat != 52.52 || c.Watch[0].RadiusKM != 2 || c.PinConfirmations != 3 ||
+		c.PinDelayMin.Duration != 10*time.Second || c.PinDelayMax.Duration != time.Minute || c.WatchEvery.Duration != 15*time.Second {
+		t.Fatalf("loaded %+v", c)
+	}
+	for field, toml := range map[string]string{
+		"watch[0].near":      "[[watch]]\nnear = \"north\"\nradius_km = 1\n",
+		"watch[0].radius_km": "[[watch]]\nnear = \"1,2\"\nradius_km = 26\n",
+		"pin_confirmations":  "pin_confirmations = 21\n",
+		"pin_delay_max":      "pin_delay_min = \"2m\"\npin_delay_max = \"1m\"\n",
+		"watch_every":        "watch_every = \"1s\"\n",
+	} {
+		_, err := LoadClient(writeFile(t, gw+toml))
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+}

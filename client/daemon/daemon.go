@@ -4,9 +4,10 @@
 // configured rates (mailbox fetches, sends and intro-set scans take the
 // slots of the λP stream), a mailbox poll loop, an outbox delivery loop, the
 // keeping of read messages for keep_read (history.go), the feeds' refresher
-// (social.Run: background requests in spare λP slots; social_feed.go) and a
-// small JSON-over-HTTP API, whose POST /panic destroys the store and stops
-// the daemon (panic.go).
+// (social.Run: background requests in spare λP slots; social_feed.go), the
+// pins' publication and watch (pin.Run: normal requests in λP slots;
+// organize_pin.go) and a small JSON-over-HTTP API, whose POST /panic
+// destroys the store and stops the daemon (panic.go).
 package daemon
 
 import (
@@ -28,6 +29,7 @@ import (
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/event"
 	"github.com/komrade-net/komrade/client/messenger"
+	"github.com/komrade-net/komrade/client/pin"
 	"github.com/komrade-net/komrade/client/social"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/config"
@@ -59,6 +61,7 @@ type Daemon struct {
 	m    *messenger.Messenger
 	s    *social.Social // profiles, posts, feeds, votes
 	ev   *event.Events  // events, invitations, RSVPs (organize_event.go)
+	pins *pin.Service   // danger pins, alerts, the watch (organize_pin.go)
 	log  *slog.Logger
 	ln   net.Listener
 	srv  *http.Server
@@ -123,8 +126,13 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	d := &Daemon{home: home, cl: cl, st: st, m: m, s: social.New(cl, id, st, m, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop, panicked: make(chan struct{})}
 	d.ev = event.New(cl, id, st, m, d.s, log)
 	d.hist.keep = cfg.KeepReadFor()
+	d.pins = pin.New(cl, id, st, pinConfig(cfg), log)
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
-	d.wg.Add(6)
+	d.wg.Add(7)
+	go func() {
+		defer d.wg.Done()
+		d.pins.Run(ctx) // pending pins' publication and the watch of areas
+	}()
 	go func() {
 		defer d.wg.Done()
 		d.introLoop(ctx)
@@ -303,6 +311,9 @@ type Status struct {
 	LostSent map[string]uint64 `json:"lost_sent,omitempty"`
 	// OfflineSince is when the gateway link went down (absent while up).
 	OfflineSince *time.Time `json:"offline_since,omitempty"`
+	// Watch counts the live alerts and pins of the watched areas, those
+	// seen since the daemon started, and pins waiting for publication.
+	Watch *pin.Stats `json:"watch,omitempty"`
 }
 
 func (d *Daemon) routes() http.Handler {
@@ -425,6 +436,7 @@ func (d *Daemon) routes() http.Handler {
 	d.feedRoutes(mux)
 	d.eventRoutes(mux) // organize_event.go
 	d.panicRoutes(mux) // panic.go: komrade panic
+	d.pinRoutes(mux) // organize_pin.go: pins, alerts, the watch
 	return mux
 }
 
@@ -511,6 +523,10 @@ func (d *Daemon) status() (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	ws, err := d.pins.Stats()
+	if err != nil {
+		return nil, err
+	}
 	dir := d.cl.Directory()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -520,7 +536,7 @@ func (d *Daemon) status() (*Status, error) {
 	s := &Status{Gateway: d.cl.Gateway().String(), Loops: loops, Unread: unread, Contacts: c,
 		LastPoll: d.lastPoll, PollError: strings.TrimSpace(d.pollErr + " " + d.introErr), Received: d.received, Fingerprint: d.m.Fingerprint(),
 		Address: d.m.Address(), Requests: len(reqs), Outbox: outbox, Failovers: d.cl.Failovers(), Skipped: skipped, Lost: lost,
-		Missing: missing, LostSent: lostSent}
+		Missing: missing, LostSent: lostSent, Watch: &ws}
 	if dir != nil {
 		s.Epoch, s.Nodes = dir.Epoch, len(dir.Nodes)
 	}

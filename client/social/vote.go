@@ -89,8 +89,9 @@ func DecodeVote(b []byte) (VoteDir, error) {
 func (s *Social) voteSecret() ([]byte, error) { return VoteSecret(s.id) }
 
 // VoteSecret is the secret an identity's nullifier keys derive from
-// (votes here, RSVPs in client/event): HKDF-SHA256 of the identity's
-// Ed25519 seed. Clear it after use.
+// (setitem.NullifierKey(secret, namespace, key): votes here, RSVPs in
+// client/event, pin confirmations in client/pin): HKDF-SHA256 of the
+// identity's Ed25519 seed. The caller clears it after use.
 func VoteSecret(id *client.Identity) ([]byte, error) {
 	return hkdf.Key(sha256.New, id.Sign.Seed(), nil, voteSecretInfo, 32)
 }

@@ -57,6 +57,7 @@ func main() {
 		},
 	}
 	app.Commands = append(app.Commands, socialFeedCommands()...)
+	app.Commands = append(app.Commands, organizePinCommands()...)
 	hideLeafHelpCommands(app)
 	if err := app.Run(context.Background(), os.Args); err != nil {
 		// Errors can carry text from the network (an exit's or a peer's

@@ -604,6 +604,13 @@ func statusCommand() *cli.Command {
 			for name, n := range s.LostSent {
 				fmt.Printf("lost sent   %d message(s) to %s were lost by the network and never reached them (see komrade outbox)\n", n, termSafe(name, "            "))
 			}
+			if w := s.Watch; w != nil {
+				fmt.Printf("watch       %d areas: %d live alerts, %d live pins; seen since start: %d alerts, %d pins; %d of your pins waiting\n",
+					w.Areas, w.Alerts, w.Pins, w.AlertsSeen, w.PinsSeen, w.Pending)
+				if w.Skipped > 0 {
+					fmt.Printf("            %d pin items skipped: they failed validation\n", w.Skipped)
+				}
+			}
 			if s.PollError != "" {
 				fmt.Printf("last poll   %v: %s\n", s.LastPoll.Round(time.Second), termSafe(s.PollError, "            "))
 			}

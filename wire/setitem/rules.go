@@ -57,7 +57,8 @@ const DefaultPoWBits = 12
 //	world  world feed index entries, anonymous
 //	reply  replies to a post (feed entries keyed by the parent), anonymous
 //	rsvp   event RSVPs (sealed to the event's host), anonymous, deduplicated
-//	pin    map pins, anonymous, deduplicated (a pin can be moved)
+//	pin    danger pins, protest alerts and pin confirmations (client/pin),
+//	       anonymous, deduplicated (one confirmation per identity per pin)
 //
 // The hourly caps (MaxItemsPerKeyPerHour) keep one writer from filling a
 // set's total cap within minutes and bound what a reader of the set must
@@ -72,7 +73,7 @@ func DefaultRules() map[string]Rules {
 		"world": {MaxItemSize: 1024, TTL: 2 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 10000, MaxItemsPerKeyPerHour: 2000},
 		"reply": {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, MaxItemsPerKey: 5000, MaxItemsPerKeyPerHour: 300},
 		"rsvp":  {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 2000, MaxItemsPerKeyPerHour: 300},
-		"pin":   {MaxItemSize: 1024, TTL: 30 * day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 5000, MaxItemsPerKeyPerHour: 300},
+		"pin":   {MaxItemSize: 1024, TTL: day, PoWBits: DefaultPoWBits, Dedup: true, MaxItemsPerKey: 5000, MaxItemsPerKeyPerHour: 300},
 	}
 }
 
