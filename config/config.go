@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -240,6 +241,27 @@ type Client struct {
 	// value of the store; "0s" keeps none (a message is destroyed when it
 	// is read). Absent means DefaultKeepRead; see KeepReadFor.
 	KeepRead *Duration `toml:"keep_read,omitempty"`
+	// UIListen is where the daemon serves its web interface (`komrade
+	// ui`): "127.0.0.1:PORT" or "[::1]:PORT", nothing else; empty means
+	// DefaultUIListen (a free port on 127.0.0.1, new at each start), "off"
+	// none.
+	UIListen string `toml:"ui_listen,omitempty"`
+}
+
+// DefaultUIListen is the web interface's address when the client config
+// does not say: a free port of 127.0.0.1.
+const DefaultUIListen = "127.0.0.1:0"
+
+// UIAddr returns the web interface's listen address, or "" when it is
+// off.
+func (c *Client) UIAddr() string {
+	switch c.UIListen {
+	case "":
+		return DefaultUIListen
+	case "off":
+		return ""
+	}
+	return c.UIListen
 }
 
 // DefaultKeepRead is how long read messages are kept when the client
@@ -326,6 +348,12 @@ func (c *Client) Validate() error {
 	}
 	if k := c.KeepRead; k != nil && (k.Duration < 0 || k.Duration > MaxKeepRead) {
 		return fieldErr("keep_read", fmt.Sprintf("is %v: must be between \"0s\" (read messages are destroyed at once) and \"8760h\" (365 days), e.g. \"24h\"", k.Duration))
+	}
+	if a := c.UIAddr(); a != "" {
+		host, _, err := net.SplitHostPort(a)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !(ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback)) {
+			return fieldErr("ui_listen", fmt.Sprintf("is %q: must be \"127.0.0.1:PORT\" or \"[::1]:PORT\" (the interface is for this machine only), or \"off\"", a))
+		}
 	}
 	return validateClientTor(c)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/social"
 	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/client/webui"
 	"github.com/komrade-net/komrade/config"
 )
 
@@ -64,6 +65,7 @@ type Daemon struct {
 
 	kick chan struct{} // wakes the delivery loop
 	hist history       // read messages kept for keep_read (history.go)
+	ui   *webui.Server // the web interface (ui.go), nil when off
 
 	mu       sync.Mutex
 	received int
@@ -117,6 +119,13 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	d := &Daemon{home: home, cl: cl, st: st, m: m, s: social.New(cl, id, st, m, log), log: log, ln: ln, kick: make(chan struct{}, 1), stop: stop}
 	d.hist.keep = cfg.KeepReadFor()
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
+	if a := cfg.UIAddr(); a != "" {
+		// Messaging works without the interface: a busy port is logged,
+		// and `komrade ui` says the interface is not running.
+		if err := d.startUI(a); err != nil {
+			log.Error("web interface not started", "err", err)
+		}
+	}
 	d.wg.Add(6)
 	go func() {
 		defer d.wg.Done()
@@ -151,6 +160,9 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 // Close stops the daemon.
 func (d *Daemon) Close() error {
 	d.stop()
+	if d.ui != nil {
+		d.ui.Close()
+	}
 	// Let running API calls (a post, a profile) finish for a few seconds
 	// before the client and the store they use close; then cut them off.
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -172,6 +184,7 @@ func (d *Daemon) deliverLoop(ctx context.Context) {
 		if err := d.m.Deliver(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("outbox", "err", err)
 		}
+		d.notifyUI("outbox")
 		select {
 		case <-ctx.Done():
 			return
@@ -202,6 +215,9 @@ func (d *Daemon) pollLoop(ctx context.Context) {
 		cancel()
 		if d.m.Hellos() != hellos || d.m.Tasks() != tasks {
 			d.wake() // messages waiting for that hello can leave; reports and re-writes of lost boxes too
+		}
+		if len(msgs) > 0 {
+			d.notifyUI("chat")
 		}
 		d.mu.Lock()
 		d.received += len(msgs)
@@ -414,6 +430,7 @@ func (d *Daemon) routes() http.Handler {
 		reply(w, s, err)
 	})
 	d.historyRoutes(mux)
+	d.uiRoutes(mux)        // ui.go: the web interface's login codes
 	d.socialPubRoutes(mux) // social_pub.go: posts and profiles
 	d.feedRoutes(mux)
 	return mux

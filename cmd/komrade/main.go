@@ -47,6 +47,7 @@ func main() {
 			historyCommand(),
 			chatCommand(),
 			statusCommand(),
+			uiCommand(),
 			demoCommand(),
 			mixnodeCommand(),
 			testnetCommand(),
