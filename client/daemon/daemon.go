@@ -181,10 +181,13 @@ func (d *Daemon) deliverLoop(ctx context.Context) {
 	t := time.NewTicker(resendInterval)
 	defer t.Stop()
 	for {
+		before := d.outboxSig()
 		if err := d.m.Deliver(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("outbox", "err", err)
 		}
-		d.notifyUI("outbox")
+		if after := d.outboxSig(); after != before {
+			d.notifyUI("outbox")
+		}
 		select {
 		case <-ctx.Done():
 			return

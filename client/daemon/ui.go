@@ -56,6 +56,23 @@ func (d *Daemon) notifyUI(event string) {
 	}
 }
 
+// outboxSig sums up the outbox's delivery states, so that the interface's
+// chat pages are told when one changed ("" while the interface is off).
+func (d *Daemon) outboxSig() string {
+	if d.ui == nil {
+		return ""
+	}
+	out, err := d.m.Outbox()
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, o := range out {
+		fmt.Fprintf(&b, "%d:%s:%d;", o.ID, o.State, o.Done)
+	}
+	return b.String()
+}
+
 // UIURL is the web interface's address, "" when it is off.
 func (d *Daemon) UIURL() string {
 	if d.ui == nil {

@@ -62,13 +62,20 @@ func checkedConfig(b []byte) (image.Config, string, error) {
 	return cfg, format, nil
 }
 
+// maxServedSide bounds the pictures the interface serves: what comes from
+// the network is at most photo.FullSide (448) pixels on a side.
+const maxServedSide = 2048
+
 // reencode decodes a JPEG or PNG (its pixel count checked first) and
 // encodes it again in the same format: what is served is only pixels,
 // never bytes someone else chose. It returns the bytes and their type.
 func reencode(b []byte) ([]byte, string, error) {
-	_, format, err := checkedConfig(b)
+	cfg, format, err := checkedConfig(b)
 	if err != nil {
 		return nil, "", err
+	}
+	if cfg.Width > maxServedSide || cfg.Height > maxServedSide {
+		return nil, "", photo.ErrDimensions
 	}
 	if format != "jpeg" && format != "png" {
 		return nil, "", errUnsupportedImage

@@ -87,11 +87,7 @@ type view struct {
 	Data  any
 }
 
-// render writes page name with data, in the layout.
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
-	s.renderView(w, status, name, &view{Title: title, Data: data})
-}
-
+// renderView writes page name with v, in the layout.
 func (s *Server) renderView(w http.ResponseWriter, status int, name string, v *view) {
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, "layout.html", v); err != nil {
@@ -197,11 +193,15 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 			delete(s.qr, k)
 		}
 	}
-	if len(s.qr) >= maxQR {
-		for k := range s.qr { // one of the older ones goes
-			delete(s.qr, k)
-			break
+	for len(s.qr) >= maxQR { // the one expiring first goes
+		var first string
+		var at time.Time
+		for k, q := range s.qr {
+			if at.IsZero() || q.expires.Before(at) {
+				first, at = k, q.expires
+			}
 		}
+		delete(s.qr, first)
 	}
 	s.qr[id] = qrEntry{code: code, session: sess, expires: now.Add(qrTTL)}
 	s.mu.Unlock()
@@ -410,6 +410,10 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Notify("feed")
+	if o.To == social.Friends { // sealed to the friends stream: shown in that feed
+		http.Redirect(w, r, "/feed/friends", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/post/"+id.String(), http.StatusSeeOther)
 }
 

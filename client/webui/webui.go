@@ -378,7 +378,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	// file (another site), and a SameSite=Strict cookie is not sent on a
 	// redirect that another site started.
 	w.Header().Set("Refresh", "0; url=/feed/world")
-	s.render(w, r, http.StatusOK, "loggedin.html", "Logged in", nil)
+	s.renderView(w, http.StatusOK, "loggedin.html", &view{Title: "Logged in"})
 }
 
 func (s *Server) unauthorizedLogin(w http.ResponseWriter) {
@@ -401,7 +401,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
 	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	s.render(w, r, http.StatusOK, "loggedout.html", "Logged out", nil)
+	s.renderView(w, http.StatusOK, "loggedout.html", &view{Title: "Logged out"})
 }
 
 // subscribe registers a live-event stream; the returned func ends it.
