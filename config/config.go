@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -248,6 +249,27 @@ type Client struct {
 	PinDelayMin      *Duration   `toml:"pin_delay_min,omitempty"`
 	PinDelayMax      *Duration   `toml:"pin_delay_max,omitempty"`
 	WatchEvery       *Duration   `toml:"watch_every,omitempty"`
+	// UIListen is where the daemon serves its web interface (`komrade
+	// ui`): "127.0.0.1:PORT" or "[::1]:PORT", nothing else; empty means
+	// DefaultUIListen (a free port on 127.0.0.1, new at each start), "off"
+	// none.
+	UIListen string `toml:"ui_listen,omitempty"`
+}
+
+// DefaultUIListen is the web interface's address when the client config
+// does not say: a free port of 127.0.0.1.
+const DefaultUIListen = "127.0.0.1:0"
+
+// UIAddr returns the web interface's listen address, or "" when it is
+// off.
+func (c *Client) UIAddr() string {
+	switch c.UIListen {
+	case "":
+		return DefaultUIListen
+	case "off":
+		return ""
+	}
+	return c.UIListen
 }
 
 // DefaultKeepRead is how long read messages are kept when the client
@@ -337,6 +359,12 @@ func (c *Client) Validate() error {
 	}
 	if err := validateOrganize(c); err != nil {
 		return err
+	}
+	if a := c.UIAddr(); a != "" {
+		host, _, err := net.SplitHostPort(a)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !(ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback)) {
+			return fieldErr("ui_listen", fmt.Sprintf("is %q: must be \"127.0.0.1:PORT\" or \"[::1]:PORT\" (the interface is for this machine only), or \"off\"", a))
+		}
 	}
 	return validateClientTor(c)
 }

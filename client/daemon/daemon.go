@@ -32,6 +32,7 @@ import (
 	"github.com/komrade-net/komrade/client/pin"
 	"github.com/komrade-net/komrade/client/social"
 	"github.com/komrade-net/komrade/client/store"
+	"github.com/komrade-net/komrade/client/webui"
 	"github.com/komrade-net/komrade/config"
 )
 
@@ -73,6 +74,7 @@ type Daemon struct {
 	panicOnce sync.Once
 	panicked  chan struct{} // closed by Panic (panic.go)
 	hist      history       // read messages kept for keep_read (history.go)
+	ui        *webui.Server // the web interface (ui.go), nil when off
 
 	mu       sync.Mutex
 	received int
@@ -128,6 +130,13 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	d.hist.keep = cfg.KeepReadFor()
 	d.pins = pin.New(cl, id, st, pinConfig(cfg), log)
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
+	if a := cfg.UIAddr(); a != "" {
+		// Messaging works without the interface: a busy port is logged,
+		// and `komrade ui` says the interface is not running.
+		if err := d.startUI(a); err != nil {
+			log.Error("web interface not started", "err", err)
+		}
+	}
 	d.wg.Add(7)
 	go func() {
 		defer d.wg.Done()
@@ -166,6 +175,9 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 // Close stops the daemon.
 func (d *Daemon) Close() error {
 	d.stop()
+	if d.ui != nil {
+		d.ui.Close()
+	}
 	// Let running API calls (a post, a profile) finish for a few seconds
 	// before the client and the store they use close; then cut them off.
 	sctx, cancel := context.WithTimeout(context.Background(), d.shutdownWait())
@@ -184,8 +196,12 @@ func (d *Daemon) deliverLoop(ctx context.Context) {
 	t := time.NewTicker(resendInterval)
 	defer t.Stop()
 	for {
+		before := d.outboxSig()
 		if err := d.m.Deliver(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("outbox", "err", err)
+		}
+		if after := d.outboxSig(); after != before {
+			d.notifyUI("outbox")
 		}
 		select {
 		case <-ctx.Done():
@@ -217,6 +233,9 @@ func (d *Daemon) pollLoop(ctx context.Context) {
 		cancel()
 		if d.m.Hellos() != hellos || d.m.Tasks() != tasks {
 			d.wake() // messages waiting for that hello can leave; reports and re-writes of lost boxes too
+		}
+		if len(msgs) > 0 {
+			d.notifyUI("chat")
 		}
 		d.mu.Lock()
 		d.received += len(msgs)
@@ -432,6 +451,7 @@ func (d *Daemon) routes() http.Handler {
 		reply(w, s, err)
 	})
 	d.historyRoutes(mux)
+	d.uiRoutes(mux)        // ui.go: the web interface's login codes
 	d.socialPubRoutes(mux) // social_pub.go: posts and profiles
 	d.feedRoutes(mux)
 	d.eventRoutes(mux) // organize_event.go

@@ -49,6 +49,7 @@ func main() {
 			historyCommand(),
 			chatCommand(),
 			statusCommand(),
+			uiCommand(),
 			demoCommand(),
 			mixnodeCommand(),
 			testnetCommand(),

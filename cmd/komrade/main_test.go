@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -263,6 +264,7 @@ func TestMessagingCLI(t *testing.T) {
 		_, dl := startProcess(t, bin, "--log-level", "warn", "daemon", "--home", h, "--passphrase-file", pf, "--config", filepath.Join(dir, "net", "client.toml"))
 		waitLine(t, dl, regexp.MustCompile(`daemon running`), 60*time.Second)
 	}
+	checkUICommand(t, run("ui", "--no-browser", "--home", homeA), homeA)
 	code := run("contact", "invite", "bob", "--home", homeA)
 	run("contact", "add", code, "--name", "alice", "--home", homeB)
 	run("send", "alice", "hello", "from", "bob", "--home", homeB)
@@ -482,5 +484,36 @@ func TestDefaultNetworkFriendRequest(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 		all += run("inbox", "--home", homeA) + "\n"
+	}
+}
+
+// checkUICommand checks what `komrade ui --no-browser` printed: the
+// interface's address and a 0600 login file whose one-time code logs in
+// once.
+func checkUICommand(t *testing.T, out, home string) {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^interface   (http://127\.0\.0\.1:\d+/)\nlogin file  (.+)$`).FindStringSubmatch(out)
+	if m == nil || m[2] != filepath.Join(home, "ui-login.html") {
+		t.Fatalf("komrade ui --no-browser printed:\n%s", out)
+	}
+	fi, err := os.Stat(m[2])
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("login file: %v %v", fi, err)
+	}
+	page, _ := os.ReadFile(m[2])
+	login := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+/login\?code=[0-9a-f]{32})"`).FindSubmatch(page)
+	if login == nil || !strings.HasPrefix(string(login[1]), m[1]) {
+		t.Fatalf("login file:\n%s", page)
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i, want := range []int{200, 401} {
+		res, err := hc.Get(string(login[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("login code, use %d: %v, want %d", i+1, res.Status, want)
+		}
 	}
 }

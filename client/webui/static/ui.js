@@ -1,0 +1,114 @@
+// Komrade's local interface: live updates through server-sent events and
+// forms sent without a reload. Every page works without this file; it
+// loads from the interface's own origin (the CSP allows nothing else) and
+// never builds HTML from strings: it takes parts of pages the server
+// rendered (html/template escaped them) and text for counts.
+(function () {
+  'use strict';
+  var body = document.body;
+
+  // replacePart fetches url (a page of ours) and puts its element #id in
+  // place of ours.
+  function replacePart(url, id) {
+    return fetch(url, { credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) { throw new Error(r.status); }
+      return r.text();
+    }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, 'text/html');
+      var fresh = doc.getElementById(id), old = document.getElementById(id);
+      if (fresh && old) {
+        old.replaceWith(document.importNode(fresh, true));
+      }
+    });
+  }
+
+  var chat = body.dataset.chat;
+  var chatURL = chat !== undefined ? '/chat/' + encodeURIComponent(chat) : null;
+  function reloadChat() {
+    return replacePart(chatURL + '/messages', 'messages').then(function () {
+      window.scrollTo(0, document.body.scrollHeight);
+    });
+  }
+
+  if (window.EventSource) {
+    var es = new EventSource('/events');
+    if (chatURL) {
+      es.addEventListener('chat', reloadChat);
+      es.addEventListener('outbox', reloadChat);
+    }
+    if (body.dataset.feed) {
+      // New posts are announced, not put in place: the list never moves
+      // under the user's finger.
+      es.addEventListener('feed', function () {
+        var news = document.getElementById('feed-news');
+        if (news) { news.hidden = false; }
+      });
+    }
+    window.addEventListener('pagehide', function () { es.close(); });
+  }
+
+  // Sending a message without leaving the page.
+  var send = document.getElementById('send');
+  if (send && chatURL) {
+    send.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var data = new URLSearchParams(new FormData(send));
+      fetch(send.action, { method: 'POST', body: data, credentials: 'same-origin' }).then(function (r) {
+        if (!r.ok) { send.submit(); return; } // the server's page says why
+        send.reset();
+        return reloadChat();
+      });
+    });
+  }
+
+  // Votes without leaving the page: the server answers with the tally.
+  function bindVotes() {
+    document.querySelectorAll('form.vote').forEach(function (f) {
+      if (f.dataset.bound) { return; }
+      f.dataset.bound = '1';
+      f.addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        var data = new URLSearchParams(new FormData(f));
+        if (ev.submitter) { data.set(ev.submitter.name, ev.submitter.value); }
+        f.querySelectorAll('button').forEach(function (b) { b.disabled = true; });
+        fetch(f.action, { method: 'POST', body: data, credentials: 'same-origin',
+          headers: { 'Accept': 'application/json' } }).then(function (r) {
+          if (!r.ok) { throw new Error(r.status); }
+          return r.json();
+        }).then(function (t) {
+          f.querySelector('.up').textContent = String(t.up);
+          f.querySelector('.down').textContent = String(t.down);
+          f.querySelectorAll('button').forEach(function (b) {
+            b.setAttribute('aria-pressed', String(b.value === t.mine));
+          });
+        }).catch(function () {
+          // Sent as a plain form instead: the server's page says why.
+          var dir = document.createElement('input');
+          dir.type = 'hidden';
+          dir.name = 'dir';
+          dir.value = data.get('dir');
+          f.appendChild(dir);
+          f.submit();
+        }).finally(function () {
+          f.querySelectorAll('button').forEach(function (b) { b.disabled = false; });
+        });
+      });
+    });
+  }
+  bindVotes();
+
+  // A preview of the picture about to be posted (a blob: URL: it never
+  // leaves the browser until the form is sent).
+  var file = document.getElementById('post-image'), preview = document.getElementById('preview');
+  if (file && preview && window.URL) {
+    file.addEventListener('change', function () {
+      if (preview.src) { URL.revokeObjectURL(preview.src); }
+      if (file.files && file.files[0]) {
+        preview.src = URL.createObjectURL(file.files[0]);
+        preview.hidden = false;
+      } else {
+        preview.hidden = true;
+      }
+    });
+  }
+})();
