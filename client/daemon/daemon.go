@@ -456,7 +456,7 @@ func (d *Daemon) routes() http.Handler {
 	d.feedRoutes(mux)
 	d.eventRoutes(mux) // organize_event.go
 	d.panicRoutes(mux) // panic.go: komrade panic
-	d.pinRoutes(mux) // organize_pin.go: pins, alerts, the watch
+	d.pinRoutes(mux)   // organize_pin.go: pins, alerts, the watch
 	return mux
 }
 
