@@ -17,7 +17,7 @@ import (
 // `watch` and `pins`.
 
 func organizePinCommands() []*cli.Command {
-	return []*cli.Command{pinCommand(), alertCommand(), watchCommand(), pinsCommand()}
+	return []*cli.Command{pinCommand(), alertCommand(), watchCommand(), pinsCommand(), mapCommand()}
 }
 
 const pinPrivacy = "Nothing in a pin, an alert or a confirmation names you: no signature, no key\n" +

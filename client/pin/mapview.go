@@ -1,0 +1,38 @@
+package pin
+
+import (
+	"time"
+
+	"github.com/komrade-net/komrade/client/mapview"
+	"github.com/komrade-net/komrade/wire/geo"
+)
+
+// MapMarker is m as package mapview draws it. An alert's text is its note;
+// a pin's confirmations are the distinct identities that said "still".
+func (m Marker) MapMarker() mapview.Marker {
+	out := mapview.Marker{
+		ID:            m.ID,
+		Kind:          m.Kind,
+		At:            geo.Point{Lat: m.Lat, Lon: m.Lon},
+		Note:          m.Note,
+		Age:           time.Duration(m.AgeS) * time.Second,
+		Expires:       m.Expires,
+		Confirmations: m.Still,
+		Confirmed:     m.Confirmed,
+	}
+	if m.Type == TypeAlert.String() {
+		out.Kind = mapview.KindAlert
+		out.Note = m.Text
+		out.RadiusM = m.RadiusM
+	}
+	return out
+}
+
+// MapMarkers converts a list of markers for package mapview.
+func MapMarkers(ms []Marker) []mapview.Marker {
+	out := make([]mapview.Marker, len(ms))
+	for i, m := range ms {
+		out[i] = m.MapMarker()
+	}
+	return out
+}
