@@ -2,8 +2,9 @@
 // docs/anonymity.md: it runs the anonymity estimators and simulator of
 // internal/anonymity and writes SVG plots and results.md into a folder.
 //
-//	go run ./internal/anonymity/cmd/anonplot               # docs/anonymity/, about 10 min on 2 cores
-//	go run ./internal/anonymity/cmd/anonplot -quick -out /tmp/anon   # smaller sizes, about 1 min
+//	go run ./internal/anonymity/cmd/anonplot               # docs/anonymity/, about 11 min on 2 cores
+//	go run ./internal/anonymity/cmd/anonplot -quick -out /tmp/anon   # smaller sizes, about 2 min
+//	go run ./internal/anonymity/cmd/anonplot -format png              # PNG instead of SVG
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -45,9 +47,10 @@ var presets = []preset{
 }
 
 var (
-	out   = flag.String("out", "docs/anonymity", "folder for the figures and results.md")
-	quick = flag.Bool("quick", false, "smaller sizes and fewer targets (a check that the command runs)")
-	md    io.Writer
+	out    = flag.String("out", "docs/anonymity", "folder for the figures and results.md")
+	quick  = flag.Bool("quick", false, "smaller sizes and fewer targets (a check that the command runs)")
+	format = flag.String("format", "svg", "image format of the figures: svg or png")
+	md     io.Writer
 )
 
 func main() {
@@ -88,8 +91,9 @@ func duration(mu time.Duration, base float64) float64 {
 }
 
 func save(p *plot.Plot, name string) {
+	name = strings.TrimSuffix(name, ".svg") + "." + *format
 	check(p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(*out, name)))
-	fmt.Fprintf(md, "\n![%s](anonymity/%s)\n", name, name)
+	fmt.Fprintf(md, "\n![%s](%s)\n", name, name)
 }
 
 // meter: the estimators against Danezis's closed form.
@@ -204,7 +208,7 @@ func perMixVsClients() {
 // smallest network at which an alert's sender hides among 1000 clients.
 func clientsFigure() {
 	fmt.Fprintf(md, "\n## Sender entropy against the number of clients (nodes = max(9, clients/100))\n\n| preset | nodes | clients | frames/s a node | per-mix H | sender H_S (mean, p5) | 2^H_S (mean, p5) | degree (mean, p5) |\n|---|---|---|---|---|---|---|---|\n")
-	sizes := []int{10, 100, 1000, 3000, 10000}
+	sizes := []int{10, 100, 1000, 2000, 3000, 10000}
 	if *quick {
 		sizes = []int{10, 100, 1000}
 	}
