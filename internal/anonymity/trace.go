@@ -114,12 +114,7 @@ func max1(n int) int {
 // frame the packet arrived in (the simulator's Pkt). The result maps
 // clients to probabilities summing to 1 (empty if no client fits).
 func (tr *Trace) Posterior(target int, hops int, corrupt []bool) map[int32]float64 {
-	cur := tr.Backtrack(target, hops, corrupt)
-	out := map[int32]float64{}
-	for fi, p := range cur {
-		out[tr.Frames[fi].From] += p
-	}
-	return out
+	return tr.group(tr.Backtrack(target, hops, corrupt))
 }
 
 // Backtrack is Posterior before the frames are grouped by client: the

@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -116,7 +117,7 @@ func meter() {
 			arr = append(arr, t)
 			dep = append(dep, t+wire.ExpDelay(time.Duration(mean*float64(time.Second))).Seconds())
 		}
-		sortFloats(dep)
+		sort.Float64s(dep)
 		var hp, hd []float64
 		step := max(1, int(float64(len(arr))/targets))
 		for i, a := range arr {
@@ -140,8 +141,6 @@ func meter() {
 	check(plotutil.AddLinePoints(p, "log2(e·λ/μ)", cf, "pool estimator", pool, "delay-density estimator", dens))
 	save(p, "meter.svg")
 }
-
-func sortFloats(xs []float64) { anonymity.Quantile(xs, 0) }
 
 // presetsTable: each preset at 9 nodes and 100 clients, with and without
 // corrupt nodes.
