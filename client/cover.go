@@ -38,6 +38,32 @@ type Rates struct {
 // Total is the rate of all departures.
 func (r Rates) Total() float64 { return r.LambdaP + r.LambdaL + r.LambdaD }
 
+// Interval draws the time from one event of the cover stream to the next:
+// exponential with rate Total. The client's send loop and the anonymity
+// simulator (internal/anonymity) both draw their departures with it.
+func (r Rates) Interval() time.Duration { return wire.ExpInterval(r.Total()) }
+
+// Event kinds of the cover stream (Rates.Event).
+const (
+	EventSlot = "slot" // a λP slot: the next real packet, or a filler
+	EventLoop = "loop"
+	EventDrop = "drop"
+)
+
+// Event says which stream an event of the merged Poisson stream belongs to,
+// given u uniform in [0, 1): EventSlot with probability λP/Λ, EventLoop
+// with λL/Λ, otherwise EventDrop.
+func (r Rates) Event(u float64) string {
+	u *= r.Total()
+	switch {
+	case u < r.LambdaP:
+		return EventSlot
+	case u < r.LambdaP+r.LambdaL:
+		return EventLoop
+	}
+	return EventDrop
+}
+
 // Validate checks the rates.
 func (r Rates) Validate() error {
 	for _, v := range []float64{r.LambdaP, r.LambdaL, r.LambdaD} {
@@ -243,8 +269,7 @@ type spare struct {
 }
 
 func (c *Client) coverLoop(ctx context.Context, cv *cover) {
-	total := cv.rates.Total()
-	next := time.Now().Add(wire.ExpInterval(total))
+	next := time.Now().Add(cv.rates.Interval())
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
 	kinds := []string{"fill", "drop"}
@@ -293,18 +318,14 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 			return
 		case <-timer.C:
 		}
-		u := wire.Uniform() * total
 		var s *spare
-		kind := "drop"
-		switch {
-		case u < cv.rates.LambdaP:
+		kind := cv.rates.Event(wire.Uniform())
+		if kind == EventSlot {
 			if pkt := cv.next(); pkt != nil {
 				kind, s = "real", &spare{pkt: pkt}
 			} else {
 				kind = "fill"
 			}
-		case u < cv.rates.LambdaP+cv.rates.LambdaL:
-			kind = "loop"
 		}
 		if s == nil {
 			s = take(kind, time.Now().Add(lateBuild))
@@ -319,7 +340,7 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 		if now := time.Now(); now.After(next) {
 			next = now
 		}
-		next = next.Add(wire.ExpInterval(total))
+		next = next.Add(cv.rates.Interval())
 		timer.Reset(time.Until(next))
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"github.com/komrade-net/komrade/internal/testseam"
 	"github.com/komrade-net/komrade/pki"
 	"github.com/komrade-net/komrade/wire"
 )
@@ -87,6 +88,7 @@ func (n *Node) handleClient(s network.Stream) {
 					return
 				}
 				n.metrics.Delivered.Add(1)
+				testseam.Frame(s.Conn().LocalPeer(), s.Conn().RemotePeer(), len(f)) // anonymity tests only
 			}
 		}
 	}()

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
 	"github.com/komrade-net/komrade/internal/backoff"
+	"github.com/komrade-net/komrade/internal/testseam"
 	"github.com/komrade-net/komrade/pki"
 	"github.com/komrade-net/komrade/wire"
 )
@@ -123,6 +124,7 @@ func (n *Node) readFrames(s network.Stream, recv counter, idle time.Duration, su
 			return
 		}
 		recv.Add(1)
+		testseam.Frame(s.Conn().RemotePeer(), s.Conn().LocalPeer(), len(buf)) // anonymity tests only
 		submit(buf)
 	}
 }

@@ -1,0 +1,197 @@
+package anonymity
+
+import (
+	"math"
+	"sort"
+
+	"github.com/komrade-net/komrade/wire"
+)
+
+// Disclosure is one long-term disclosure game: Users clients, each with
+// Contacts fixed contacts, write messages to them (Poisson, Rate a round,
+// each to a contact drawn uniformly) for Rounds rounds.
+type Disclosure struct {
+	Users, Contacts, Rounds int
+	Rate                    float64
+	// Cover: with Komrade's cover traffic a client online sends at the same
+	// Poisson rate whether it has messages or not (real packets take λP
+	// slots; TestIdleBusyTwoSample checks the two cannot be told apart),
+	// so what the observer learns of a sender in a round is only whether
+	// it was online. Without cover it sees every message its client sends.
+	Cover bool
+	// Offline is the probability that a client is offline in a round
+	// (drawn independently per round). Messages written offline wait in
+	// the outbox for the next round online.
+	Offline float64
+	// Targets is how many clients the observer attacks.
+	Targets int
+	// Checkpoints are the rounds at which success is measured.
+	Checkpoints []int
+}
+
+// DisclosurePoint is the attack's success after some rounds: the mean
+// fraction of a target's contacts among its top-Contacts ranked clients,
+// and the fraction of targets with all of them there.
+type DisclosurePoint struct {
+	Rounds        int
+	Success, All  float64
+	ChanceSuccess float64
+}
+
+// Run plays the game against Danezis's statistical disclosure attack
+// ("Statistical disclosure attacks", SEC 2003), in the worst case for the
+// clients: the observer learns the recipient of every message delivered in
+// a round (in Komrade a message goes to a mailbox box at an unlinkable DHT
+// key, so it would need corrupt storage nodes that see the recipient's
+// polls). For each target it ranks clients by v = (Σ_r s_r·o_r)/(Σ_r s_r)
+// − (Σ_r o_r)/R, s_r what it saw the target send in round r, o_r the
+// distribution of round r's recipients.
+func (d Disclosure) Run() []DisclosurePoint {
+	contacts := make([][]int, d.Users)
+	for u := range contacts {
+		seen := map[int]bool{u: true}
+		for len(contacts[u]) < d.Contacts {
+			c := int(wire.Uniform() * float64(d.Users))
+			if !seen[c] {
+				seen[c] = true
+				contacts[u] = append(contacts[u], c)
+			}
+		}
+	}
+	targets := make([]int, d.Targets)
+	for i := range targets {
+		targets[i] = i * (d.Users / d.Targets)
+	}
+	acc := make([][]float64, d.Targets) // Σ s_r·o_r
+	sw := make([]float64, d.Targets)    // Σ s_r
+	bg := make([]float64, d.Users)      // Σ o_r
+	queue := make([]int, d.Users)       // messages waiting in each outbox
+	var out []DisclosurePoint
+	cp := 0
+	sort.Ints(d.Checkpoints)
+	recv := make([]float64, d.Users)
+	var touched []int
+	for r := 1; r <= d.Rounds; r++ {
+		for _, u := range touched {
+			recv[u] = 0
+		}
+		touched = touched[:0]
+		var total float64
+		sent := make(map[int]int, d.Targets)
+		online := make(map[int]bool, d.Targets)
+		for u := range d.Users {
+			queue[u] += poisson(d.Rate)
+			on := wire.Uniform() >= d.Offline
+			if isTarget(u, d) {
+				online[u] = on
+			}
+			if !on {
+				continue
+			}
+			for range queue[u] {
+				c := contacts[u][int(wire.Uniform()*float64(d.Contacts))]
+				if recv[c] == 0 {
+					touched = append(touched, c)
+				}
+				recv[c]++
+				total++
+			}
+			if isTarget(u, d) {
+				sent[u] = queue[u]
+			}
+			queue[u] = 0
+		}
+		if total > 0 {
+			for _, c := range touched {
+				bg[c] += recv[c] / total
+			}
+		}
+		for i, u := range targets {
+			var s float64
+			switch {
+			case d.Cover && online[u]:
+				s = 1
+			case !d.Cover:
+				s = float64(sent[u])
+			}
+			if s == 0 || total == 0 {
+				continue
+			}
+			if acc[i] == nil {
+				acc[i] = make([]float64, d.Users)
+			}
+			for _, c := range touched {
+				acc[i][c] += s * recv[c] / total
+			}
+			sw[i] += s
+		}
+		if cp < len(d.Checkpoints) && r == d.Checkpoints[cp] {
+			out = append(out, d.score(r, targets, contacts, acc, sw, bg))
+			cp++
+		}
+	}
+	return out
+}
+
+func isTarget(u int, d Disclosure) bool {
+	if d.Targets == 0 {
+		return false
+	}
+	step := d.Users / d.Targets // as Run picks them
+	return step > 0 && u%step == 0 && u/step < d.Targets
+}
+
+func (d Disclosure) score(r int, targets []int, contacts [][]int, acc [][]float64, sw, bg []float64) DisclosurePoint {
+	var succ, all float64
+	for i, u := range targets {
+		v := make([]float64, d.Users)
+		for c := range v {
+			v[c] = bg[c] / float64(r)
+			if acc[i] != nil && sw[i] > 0 {
+				v[c] = acc[i][c]/sw[i] - v[c]
+			} else {
+				v[c] = 0
+			}
+		}
+		v[u] = math.Inf(-1)
+		// Ties (no information) are broken at random, as a guess would be.
+		order := make([]int, d.Users)
+		noise := make([]float64, d.Users)
+		for c := range order {
+			order[c] = c
+			noise[c] = wire.Uniform()
+		}
+		sort.Slice(order, func(a, b int) bool {
+			if v[order[a]] != v[order[b]] {
+				return v[order[a]] > v[order[b]]
+			}
+			return noise[order[a]] < noise[order[b]]
+		})
+		var hit int
+		for _, c := range order[:d.Contacts] {
+			for _, k := range contacts[u] {
+				if c == k {
+					hit++
+				}
+			}
+		}
+		succ += float64(hit) / float64(d.Contacts)
+		if hit == d.Contacts {
+			all++
+		}
+	}
+	n := float64(len(targets))
+	return DisclosurePoint{Rounds: r, Success: succ / n, All: all / n, ChanceSuccess: float64(d.Contacts) / float64(d.Users-1)}
+}
+
+// poisson draws from Poisson(mean) (Knuth's method; means here are small).
+func poisson(mean float64) int {
+	l, k, p := math.Exp(-mean), 0, 1.0
+	for {
+		p *= wire.Uniform()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}

@@ -1,0 +1,5 @@
+package anonymity
+
+import "sort"
+
+func sortFloats(xs []float64) { sort.Float64s(xs) }
