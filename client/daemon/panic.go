@@ -50,11 +50,14 @@ func (a *API) Panic(ctx context.Context) (*client.PanicReport, error) {
 }
 
 // shutdownWait is how long Close lets running API calls finish: a few
-// seconds normally, none after Panic (they can no longer use the store).
+// seconds normally; after Panic a second at most, for the panic's own
+// reply (the store is gone, so other calls fail at once). With none, the
+// reply raced the closing connection and `komrade panic` could report a
+// crash instead of what was destroyed.
 func (d *Daemon) shutdownWait() time.Duration {
 	select {
 	case <-d.panicked:
-		return 0
+		return time.Second
 	default:
 		return 5 * time.Second
 	}
