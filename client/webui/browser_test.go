@@ -554,6 +554,20 @@ func TestBrowserSession(t *testing.T) {
 		if got := eval[string](t, alice.tab, `document.querySelector('#rsvps .rsvp-yes').textContent`); got != "1 yes" {
 			t.Errorf("alice counts %q", got)
 		}
+
+		// The host changes the place, then cancels: each a new version
+		// read back from the network.
+		run(t, alice.tab, chromedp.SetValue(chromedp.ID("up-where"), "Main station"))
+		submit(t, alice.tab, `#update-form button[type=submit]`)
+		run(t, alice.tab, chromedp.WaitVisible(chromedp.CSS("h1.ev-title")))
+		if got := eval[string](t, alice.tab, `document.querySelector('.ev-where').textContent`); got != "Main station" {
+			t.Errorf("after the update the place is %q", got)
+		}
+		submit(t, alice.tab, `#cancel-form button[type=submit]`)
+		run(t, alice.tab, chromedp.WaitVisible(chromedp.CSS("h1.ev-title")))
+		if !eval[bool](t, alice.tab, `document.querySelector('#event .error') !== null && document.getElementById('update-form') === null`) {
+			t.Error("the cancelled event is not shown as cancelled")
+		}
 	})
 
 	var pinID string
@@ -568,6 +582,13 @@ func TestBrowserSession(t *testing.T) {
 		if got := eval[string](t, alice.tab, `document.querySelector('#pending li.pending').textContent`); !strings.Contains(got, "published at") {
 			t.Errorf("pending pin shown as %q", got)
 		}
+
+		// alice does not watch the area: her map offers to read it once.
+		if !eval[bool](t, alice.tab, `document.querySelector('form[action="/map/read"]') !== null`) {
+			t.Error("no way to read an area nobody watches")
+		}
+		submit(t, alice.tab, `form[action="/map/read"] button`)
+		run(t, alice.tab, chromedp.WaitVisible(chromedp.CSS("figure.map svg")))
 
 		// bob's map of the area he watches: the pin appears (live, or
 		// already there).

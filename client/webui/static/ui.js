@@ -44,8 +44,12 @@
         if (news) { news.hidden = false; }
       });
     }
+    // What was read between the page's rendering and the stream's
+    // opening (or while it was down) came with no event: the live parts
+    // are fetched again whenever the stream opens.
     if (body.dataset.alerts) {
       es.addEventListener('alert', refreshAlerts);
+      es.addEventListener('open', refreshAlerts);
     }
     if (body.dataset.map) {
       // The map and its list are redrawn in place: pins and alerts read
@@ -53,6 +57,7 @@
       var reloadMap = function () { replacePart(location.pathname + location.search, 'map-live'); };
       es.addEventListener('pins', reloadMap);
       es.addEventListener('alert', reloadMap);
+      es.addEventListener('open', reloadMap);
     }
     window.addEventListener('pagehide', function () { es.close(); });
   }
