@@ -75,6 +75,7 @@ type Daemon struct {
 	panicked  chan struct{} // closed by Panic (panic.go)
 	hist      history       // read messages kept for keep_read (history.go)
 	ui        *webui.Server // the web interface (ui.go), nil when off
+	uiw       uiWatches     // the areas the interface watches (ui_organize.go)
 
 	mu       sync.Mutex
 	received int
@@ -133,7 +134,7 @@ func Start(ctx context.Context, home string, passphrase []byte, cfg config.Clien
 	if a := cfg.UIAddr(); a != "" {
 		// Messaging works without the interface: a busy port is logged,
 		// and `komrade ui` says the interface is not running.
-		if err := d.startUI(a); err != nil {
+		if err := d.startUI(ctx, a); err != nil {
 			log.Error("web interface not started", "err", err)
 		}
 	}

@@ -27,7 +27,7 @@ type UILogin struct {
 }
 
 // startUI serves the web interface on addr (127.0.0.1 or [::1] only).
-func (d *Daemon) startUI(addr string) error {
+func (d *Daemon) startUI(ctx context.Context, addr string) error {
 	ln, err := webui.Listen(addr)
 	if err != nil {
 		return err
@@ -38,6 +38,7 @@ func (d *Daemon) startUI(addr string) error {
 		return err
 	}
 	d.ui = srv
+	d.startUIWatch(ctx)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()

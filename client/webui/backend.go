@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/komrade-net/komrade/client/event"
+	"github.com/komrade-net/komrade/client/pin"
 	"github.com/komrade-net/komrade/client/social"
 )
 
@@ -41,6 +43,65 @@ type Backend interface {
 	// Vote votes on post id and returns its tally as the local copy
 	// counts it.
 	Vote(ctx context.Context, id social.PostID, dir social.VoteDir) (social.Tally, error)
+
+	// Events lists the events kept (hosted, invited to, read), after
+	// taking new invitations; no request.
+	Events() ([]event.View, error)
+	// CreateEvent creates and publishes an event (and queues its
+	// invitations).
+	CreateEvent(ctx context.Context, o event.CreateOptions) (*event.Created, error)
+	// ShowEvent reads event id (or an unambiguous prefix of it) through
+	// the network; for its host, with the RSVPs counted.
+	ShowEvent(ctx context.Context, id string) (*event.View, error)
+	// RSVP answers event id.
+	RSVP(ctx context.Context, id string, a event.Answer) error
+	// UpdateEvent publishes a new version of a hosted event (o.Cancel
+	// cancels it).
+	UpdateEvent(ctx context.Context, id string, o event.UpdateOptions) (*event.View, error)
+
+	// Pins returns the live pins and alerts of area a in the local copy,
+	// and what the map page says of them; no request.
+	Pins(a pin.Area) (*Pins, error)
+	// ReadArea reads the cells of area a (and its decoys) once now.
+	ReadArea(ctx context.Context, a pin.Area) error
+	// Pin queues a pin; it is published after a random delay.
+	Pin(o pin.PinOptions) (*pin.Pending, error)
+	// ConfirmPin says that pin id is still there or gone.
+	ConfirmPin(ctx context.Context, id string, say pin.Say) error
+	// Alert publishes a protest alert at once.
+	Alert(ctx context.Context, o pin.AlertOptions) (pin.ID, error)
+	// Alerts lists the live alerts of the watched areas (local copy).
+	Alerts() ([]pin.Marker, error)
+	// WatchedAreas lists the watched areas: client.toml's, then the
+	// interface's.
+	WatchedAreas() []WatchedArea
+	// Watch watches area a while the daemon runs (as `komrade watch`
+	// does while it runs); new alerts and pins of it are told to the
+	// pages (Server.Notify "alert", "pins").
+	Watch(a pin.Area) error
+	// Unwatch stops watching an area Watch added.
+	Unwatch(a pin.Area) error
+}
+
+// Pins is what the map page shows of an area.
+type Pins struct {
+	Markers []pin.Marker // alerts first, then pins, nearest first
+	// Watched reports whether the watch reads every cell of the area;
+	// otherwise the markers are what the local copy holds from before.
+	Watched       bool
+	Confirmations int           // k: a pin is confirmed at k confirmers
+	Pending       []pin.Pending // the user's pins not yet published
+	DelayMin      time.Duration // the bounds of a pin's publication delay
+	DelayMax      time.Duration
+	WatchEvery    time.Duration // the watch's interval
+}
+
+// WatchedArea is an area the daemon watches.
+type WatchedArea struct {
+	Area pin.Area
+	// Config is set for the [[watch]] areas of client.toml, which the
+	// interface cannot remove.
+	Config bool
 }
 
 // Contact is one contact as the interface lists it.

@@ -36,8 +36,10 @@ import (
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/daemon"
 	"github.com/komrade-net/komrade/client/webui"
+	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/internal/secretfile"
 	"github.com/komrade-net/komrade/mixnode/testnet"
+	"github.com/komrade-net/komrade/wire/geo"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write the browser session's screenshot to docs/ui.png")
@@ -142,6 +144,10 @@ func startUser(t *testing.T, ctx context.Context, net *testnet.Network, name str
 	cfg := net.Client
 	cfg.LambdaP = 20 // the test's time, not the default rates
 	cfg.UIListen = "127.0.0.1:0"
+	// Pins published a second after they are placed, areas read every 5 s
+	// (the least a config may ask): the test's time, not the defaults.
+	cfg.PinDelayMin, cfg.PinDelayMax = &config.Duration{Duration: time.Second}, &config.Duration{Duration: time.Second}
+	cfg.WatchEvery = &config.Duration{Duration: config.MinWatchEvery}
 	d, err := daemon.Start(ctx, home, []byte("a passphrase"), cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -247,14 +253,18 @@ const (
 // a redirect file, alice invites bob (the invite's QR image shows), bob
 // pastes the code, they chat both ways with the pages updating live,
 // alice posts a picture with GPS EXIF that is served without it, bob sees
-// the post in his world feed and votes. Every request the browser makes
-// is logged and must go to one of the two interfaces (or blob:/data:);
-// the browser's proxy fails the test if any request reaches it. What the
-// other user wrote (names, messages, a post) carries XSS payloads that
-// must render as text: no dialog, no CSP violation. Then the checks a
-// browser cannot make alone: wrong Host, no session, cross-site and other
-// port's POSTs, GET on changing routes, framing, SVG uploads, the phone
-// layout, and logout.
+// the post in his world feed and votes; alice hosts an event and invites
+// bob, who reads it and answers, and alice sees his answer; bob watches an
+// area, alice places a pin there that appears on bob's map (an SVG drawn
+// by the daemon) and sends an alert that appears on bob's page without a
+// reload (role="alert"). Every request the browser makes is logged and
+// must go to one of the two interfaces (or blob:/data:); the browser's
+// proxy fails the test if any request reaches it. What the other user
+// wrote (names, messages, a post, an event's title, a pin's note, an
+// alert) carries XSS payloads that must render as text: no dialog, no CSP
+// violation. Then the checks a browser cannot make alone: wrong Host, no
+// session, cross-site and other port's POSTs, GET on changing routes,
+// framing, SVG uploads, the phone layout, and logout.
 func TestBrowserSession(t *testing.T) {
 	chrome := chromium(t)
 	if testing.Short() {
@@ -466,6 +476,206 @@ func TestBrowserSession(t *testing.T) {
 		screenshot(t, bob.tab)
 	})
 
+	// Events, pins and alerts: alice hosts, places a pin and sends an
+	// alert; bob is invited, answers, watches the area and sees the pin
+	// on his map and the alert live. What alice writes (the event's
+	// title, the pin's note, the alert's text) carries the XSS payloads.
+	place := "52.520000,13.405000"
+	mapPath := "map?" + url.Values{"near": {place}, "radius_km": {"2"}}.Encode()
+	evTitle := "Strike meeting " + xssImg + " " + xssSVG
+	pinNote := "kettle " + xssSVG + " " + xssImg
+	alertText := "march moved " + xssImg + " " + xssLink
+	var eventID string
+	t.Run("event: invite, RSVP, the host sees it", func(t *testing.T) {
+		// bob watches the area from now on (for the pin and the alert
+		// below): the watch reads it while the rest goes on.
+		run(t, bob.tab, chromedp.Navigate(bob.url+"alerts"),
+			chromedp.SetValue(chromedp.ID("watch-near"), place), chromedp.SetValue(chromedp.ID("watch-radius"), "2"))
+		submit(t, bob.tab, `#watch-form button[type=submit]`)
+		run(t, bob.tab, chromedp.WaitVisible(chromedp.CSS("ul.watched li")))
+
+		when := time.Now().Add(24 * time.Hour).Format("2006-01-02T15:04")
+		run(t, alice.tab, chromedp.Navigate(alice.url+"event/new"),
+			chromedp.SetValue(chromedp.ID("ev-title"), evTitle),
+			chromedp.SetValue(chromedp.ID("ev-when"), when),
+			chromedp.SetValue(chromedp.ID("ev-where"), "Union hall "+xssLink))
+		// The invitee is chosen from the contact list.
+		if !eval[bool](t, alice.tab, `(function () { var n = 0; document.querySelectorAll('input[name=invite]').forEach(function (c) { c.checked = c.value === `+jsString(bobName)+`; if (c.checked) { n++; } }); return n === 1; })()`) {
+			t.Fatal("bob is not in the invite list")
+		}
+		submit(t, alice.tab, `#event-form button[type=submit]`)
+		run(t, alice.tab, chromedp.WaitVisible(chromedp.CSS("h1.ev-title")))
+		eventID = strings.TrimPrefix(eval[string](t, alice.tab, `location.pathname`), "/event/")
+		if len(eventID) != 64 {
+			t.Fatalf("after creating the event the page is %q", eventID)
+		}
+		if got := eval[string](t, alice.tab, `document.querySelector('h1.ev-title').textContent`); got != evTitle {
+			t.Errorf("event title shown to its host as %q", got)
+		}
+
+		// bob: the invitation arrives with alice's messages.
+		item := "#e-" + eventID
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			run(t, bob.tab, chromedp.Navigate(bob.url+"event"), chromedp.WaitReady(chromedp.CSS("main")))
+			if eval[bool](t, bob.tab, `document.querySelector(`+jsString(item)+`) !== null`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("alice's invitation never showed in bob's events")
+			}
+			time.Sleep(300 * time.Millisecond) // a poll with a deadline: the next look
+		}
+		run(t, bob.tab, chromedp.Navigate(bob.url+"event/"+eventID), chromedp.WaitVisible(chromedp.CSS("h1.ev-title")))
+		if got := eval[string](t, bob.tab, `document.querySelector('h1.ev-title').textContent`); got != evTitle {
+			t.Errorf("event title shown to bob as %q, want the text %q", got, evTitle)
+		}
+		if n := eval[int](t, bob.tab, `document.querySelectorAll('#event img, #event svg, .ev-where a').length`); n != 0 {
+			t.Errorf("%d elements made of the event's text", n)
+		}
+		submit(t, bob.tab, `form.rsvp button[value="yes"]`)
+		run(t, bob.tab, chromedp.WaitVisible(chromedp.CSS(".my-rsvp")))
+		if got := eval[string](t, bob.tab, `document.querySelector('.my-rsvp').textContent`); got != "yes" {
+			t.Errorf("bob's answer shown as %q", got)
+		}
+
+		// alice, the host, reads the answers: bob's, by her name for him.
+		deadline = time.Now().Add(60 * time.Second)
+		for {
+			run(t, alice.tab, chromedp.Navigate(alice.url+"event/"+eventID), chromedp.WaitVisible(chromedp.CSS("h1.ev-title")))
+			if eval[bool](t, alice.tab, `(function () { var l = document.querySelector('#rsvps .named li'); return !!l && l.querySelector('.name').textContent === `+jsString(bobName)+` && l.querySelector('.answer').textContent === 'yes'; })()`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("bob's RSVP never showed to alice")
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		if got := eval[string](t, alice.tab, `document.querySelector('#rsvps .rsvp-yes').textContent`); got != "1 yes" {
+			t.Errorf("alice counts %q", got)
+		}
+
+		// The host changes the place, then cancels: each a new version
+		// read back from the network.
+		run(t, alice.tab, chromedp.SetValue(chromedp.ID("up-where"), "Main station"))
+		submit(t, alice.tab, `#update-form button[type=submit]`)
+		run(t, alice.tab, chromedp.WaitVisible(chromedp.CSS("h1.ev-title")))
+		if got := eval[string](t, alice.tab, `document.querySelector('.ev-where').textContent`); got != "Main station" {
+			t.Errorf("after the update the place is %q", got)
+		}
+		submit(t, alice.tab, `#cancel-form button[type=submit]`)
+		run(t, alice.tab, chromedp.WaitVisible(chromedp.CSS("h1.ev-title")))
+		if !eval[bool](t, alice.tab, `document.querySelector('#event .error') !== null && document.getElementById('update-form') === null`) {
+			t.Error("the cancelled event is not shown as cancelled")
+		}
+	})
+
+	var pinID string
+	t.Run("a pin on the other user's map", func(t *testing.T) {
+		run(t, alice.tab, chromedp.Navigate(alice.url+mapPath),
+			chromedp.SetValue(chromedp.ID("pin-kind"), "police"),
+			chromedp.SetValue(chromedp.ID("pin-at"), place),
+			chromedp.SetValue(chromedp.ID("pin-note"), pinNote))
+		submit(t, alice.tab, `#pin-form button[type=submit]`)
+		// The page says when it will be published (after a random delay).
+		run(t, alice.tab, chromedp.WaitVisible(chromedp.CSS("#pending li.pending")))
+		if got := eval[string](t, alice.tab, `document.querySelector('#pending li.pending').textContent`); !strings.Contains(got, "published at") {
+			t.Errorf("pending pin shown as %q", got)
+		}
+
+		// alice does not watch the area: her map offers to read it once.
+		if !eval[bool](t, alice.tab, `document.querySelector('form[action="/map/read"]') !== null`) {
+			t.Error("no way to read an area nobody watches")
+		}
+		submit(t, alice.tab, `form[action="/map/read"] button`)
+		run(t, alice.tab, chromedp.WaitVisible(chromedp.CSS("figure.map svg")))
+
+		// bob's map of the area he watches: the pin appears (live, or
+		// already there).
+		run(t, bob.tab, chromedp.Navigate(bob.url+mapPath), chromedp.WaitVisible(chromedp.CSS("figure.map svg")))
+		run(t, bob.tab, poll(`document.querySelector('#map-live li.marker.pin .note') !== null`, 90*time.Second))
+		if got := eval[string](t, bob.tab, `document.querySelector('#map-live li.marker.pin .note').textContent`); got != pinNote {
+			t.Errorf("pin note shown to bob as %q, want the text %q", got, pinNote)
+		}
+		pinID = strings.TrimPrefix(eval[string](t, bob.tab, `document.querySelector('#map-live li.marker.pin').id`), "m-")
+		// On the map: a marker whose hover text holds the note, as text.
+		if !eval[bool](t, bob.tab, `document.querySelector('figure.map svg').textContent.includes(`+jsString(pinNote)+`)`) {
+			t.Error("the note is not in the map's marker")
+		}
+		if n := eval[int](t, bob.tab, `document.querySelectorAll('#map-live img, #map-live svg svg, #map-live image, #map-live script, #map-live foreignObject, #map-live .note a').length`); n != 0 {
+			t.Errorf("%d elements made of the note", n)
+		}
+		if n := eval[int](t, bob.tab, `document.querySelectorAll('figure.map svg [style]').length`); n != 0 {
+			t.Errorf("%d style attributes in the map (the CSP blocks them)", n)
+		}
+		// A geo: link to the pin's snapped position (within its cell of
+		// about 150 m).
+		href := eval[string](t, bob.tab, `document.querySelector('#map-live li.marker.pin a[href^="geo:"]').getAttribute('href')`)
+		if p, err := geo.ParsePoint(strings.TrimPrefix(href, "geo:")); err != nil || geo.Distance(p, geo.Point{Lat: 52.52, Lon: 13.405}) > 150 {
+			t.Errorf("geo link %q, want one near %s", href, place)
+		}
+		// bob says it is still there: with alice's own confirmation that
+		// makes k = 2, confirmed.
+		submit(t, bob.tab, `#m-`+pinID+` button[value="still"]`)
+		deadline := time.Now().Add(60 * time.Second)
+		for !eval[bool](t, bob.tab, `(function () { var s = document.querySelector('#m-`+pinID+` .state'); return !!s && s.textContent === 'confirmed'; })()`) {
+			if time.Now().After(deadline) {
+				t.Fatal("the pin never showed as confirmed")
+			}
+			time.Sleep(300 * time.Millisecond)
+			run(t, bob.tab, chromedp.Reload(), chromedp.WaitReady(chromedp.CSS("main")))
+		}
+		// The GeoJSON download holds the pin, its note as a string.
+		hc, cookie := sessionClient(t, bob)
+		req, _ := http.NewRequest("GET", bob.url+strings.TrimPrefix(eval[string](t, bob.tab, `document.getElementById('geojson').getAttribute('href')`), "/"), nil)
+		req.AddCookie(cookie)
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fc struct {
+			Type     string
+			Features []struct {
+				ID         string
+				Properties struct{ Kind, Note string }
+			}
+		}
+		err = json.NewDecoder(res.Body).Decode(&fc)
+		res.Body.Close()
+		if err != nil || res.Header.Get("Content-Type") != "application/geo+json" || fc.Type != "FeatureCollection" {
+			t.Fatalf("GeoJSON: %v %q %+v", err, res.Header.Get("Content-Type"), fc)
+		}
+		found := false
+		for _, f := range fc.Features {
+			found = found || (f.ID == pinID && f.Properties.Kind == "police" && f.Properties.Note == pinNote)
+		}
+		if !found {
+			t.Errorf("the pin is not in the GeoJSON: %+v", fc.Features)
+		}
+	})
+
+	t.Run("a live alert", func(t *testing.T) {
+		run(t, bob.tab, chromedp.Navigate(bob.url+"event"), chromedp.WaitReady(chromedp.CSS("main")))
+		eval[bool](t, bob.tab, `window.__still = true`)
+		run(t, alice.tab, chromedp.Navigate(alice.url+"alerts"),
+			chromedp.SetValue(chromedp.ID("alert-near"), place),
+			chromedp.SetValue(chromedp.ID("alert-radius"), "1"),
+			chromedp.SetValue(chromedp.ID("alert-text"), alertText))
+		submit(t, alice.tab, `#alert-form button[type=submit]`)
+		run(t, alice.tab, chromedp.WaitVisible(chromedp.ID("alert-form")))
+		// bob's page, as it is: the alert comes in at the top, role="alert".
+		run(t, bob.tab, poll(`document.querySelector('#alerts [role="alert"] .alert-text') !== null`, 90*time.Second))
+		if !eval[bool](t, bob.tab, `window.__still === true`) {
+			t.Error("bob's page reloaded instead of showing the alert live")
+		}
+		if got := eval[string](t, bob.tab, `document.querySelector('#alerts [role="alert"] .alert-text').textContent`); got != alertText {
+			t.Errorf("alert shown to bob as %q, want the text %q", got, alertText)
+		}
+		if n := eval[int](t, bob.tab, `document.querySelectorAll('#alerts img, #alerts svg, #alerts .alert-text a').length`); n != 0 {
+			t.Errorf("%d elements made of the alert's text", n)
+		}
+	})
+
 	t.Run("SVG renamed .jpg refused", func(t *testing.T) {
 		svg := filepath.Join(t.TempDir(), "holiday.jpg")
 		if err := os.WriteFile(svg, []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(9)"><script>alert(10)</script></svg>`), 0o600); err != nil {
@@ -490,12 +700,55 @@ func TestBrowserSession(t *testing.T) {
 		if postID != "" {
 			pages = append(pages, "post/"+postID)
 		}
+		pages = append(pages, "event", "event/new", mapPath, "alerts")
+		if eventID != "" {
+			pages = append(pages, "event/"+eventID)
+		}
 		for _, p := range pages {
 			run(t, alice.tab, chromedp.Navigate(alice.url+p), chromedp.WaitReady(chromedp.CSS("main")))
 			problems := eval[[]string](t, alice.tab, layoutCheck)
 			for _, pr := range problems {
 				t.Errorf("/%s: %s", p, pr)
 			}
+		}
+		// bob's pages carry the alert bar, and his event page the RSVP
+		// buttons.
+		run(t, bob.tab, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile))
+		defer run(t, bob.tab, chromedp.EmulateReset())
+		bobPages := []string{mapPath, "alerts"}
+		if eventID != "" {
+			bobPages = append(bobPages, "event/"+eventID)
+		}
+		for _, p := range bobPages {
+			run(t, bob.tab, chromedp.Navigate(bob.url+p), chromedp.WaitReady(chromedp.CSS("main")))
+			for _, pr := range eval[[]string](t, bob.tab, layoutCheck) {
+				t.Errorf("bob's /%s: %s", p, pr)
+			}
+		}
+	})
+
+	t.Run("stop watching", func(t *testing.T) {
+		run(t, bob.tab, chromedp.Navigate(bob.url+"alerts"), chromedp.WaitVisible(chromedp.CSS("ul.watched li")))
+		submit(t, bob.tab, `form[action="/watch/remove"] button`)
+		run(t, bob.tab, chromedp.WaitVisible(chromedp.ID("watch-form")))
+		if n := eval[int](t, bob.tab, `document.querySelectorAll('ul.watched li').length`); n != 0 {
+			t.Errorf("%d areas still listed", n)
+		}
+		// The watch itself ends: the daemon reads the area no more.
+		api := daemon.Connect(bob.home)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			s, err := api.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Watch != nil && s.Watch.Areas == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("bob's daemon still watches %d areas", s.Watch.Areas)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	})
 
@@ -709,7 +962,8 @@ func serverChecks(t *testing.T, ctx context.Context, alice, bob *user, bobName s
 	}
 	expect(do("GET", "feed/world", "", nil, false, ""), 401, "no session")
 	expect(do("GET", "static/ui.css", "", nil, false, ""), 401, "no session, static file")
-	for _, p := range []string{"logout", "vote", "post", "feeds/refresh", "contacts/invite", "contacts/accept", "chat/" + url.PathEscape(bobName) + "/send"} {
+	for _, p := range []string{"logout", "vote", "post", "feeds/refresh", "contacts/invite", "contacts/accept", "chat/" + url.PathEscape(bobName) + "/send",
+		"event/00/rsvp", "event/00/update", "event/00/cancel", "map/read", "pins/place", "pins/confirm", "alerts/send", "watch/add", "watch/remove"} {
 		expect(do("GET", p, "", map[string]string{"Sec-Fetch-Site": "same-origin"}, true, ""), 405, "GET /"+p)
 	}
 	for _, h := range []map[string]string{
@@ -721,6 +975,7 @@ func serverChecks(t *testing.T, ctx context.Context, alice, bob *user, bobName s
 		{},
 	} {
 		expect(do("POST", "feeds/refresh", "", h, true, "back=/status"), 403, fmt.Sprintf("POST with %v", h))
+		expect(do("POST", "alerts/send", "", h, true, "near=52.52,13.405&radius_km=1&text=x"), 403, fmt.Sprintf("alert POST with %v", h))
 	}
 	// The same checks let the interface's own requests through.
 	expect(do("POST", "vote", "", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": alice.origin}, true, "post=nothing&dir=up"), 422, "a same-origin POST")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/komrade-net/komrade/client/photo"
+	"github.com/komrade-net/komrade/client/pin"
 	"github.com/komrade-net/komrade/client/social"
 	"github.com/komrade-net/komrade/wire/geo"
 )
@@ -26,7 +28,7 @@ import (
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
 var pageNames = []string{"chat.html", "contacts.html", "feed.html", "compose.html", "post.html", "status.html",
-	"loggedin.html", "loggedout.html", "error.html"}
+	"loggedin.html", "loggedout.html", "error.html", "events.html", "eventnew.html", "event.html", "map.html", "alerts.html"}
 
 var funcs = template.FuncMap{
 	"pathEscape": url.PathEscape,
@@ -52,6 +54,30 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.1f km", *m/1000)
 	},
+	"dist": func(m float64) string {
+		if m < 999.5 {
+			return fmt.Sprintf("%.0f m", m)
+		}
+		return fmt.Sprintf("%.1f km", m/1000)
+	},
+	"deg": func(b float64) string { return fmt.Sprintf("%.0f°", math.Mod(math.Round(b), 360)) },
+	"until": func(t time.Time) string {
+		d := time.Until(t).Round(time.Second)
+		if d <= 0 {
+			return "now"
+		}
+		return "in " + d.String()
+	},
+	"secs": func(d time.Duration) string { return d.Round(time.Second).String() },
+	// geoURL is a geo: link (RFC 5870) that hands a position to a maps
+	// app; built from numbers only.
+	"geoURL": func(lat, lon float64) template.URL { return template.URL(fmt.Sprintf("geo:%.6f,%.6f", lat, lon)) },
+	"point":  func(lat, lon float64) string { return fmt.Sprintf("%.6f,%.6f", lat, lon) },
+	"kmOf":   kmString,
+	"areaMap": func(lat, lon, radiusM float64) string {
+		return mapQuery(pin.Area{Near: geo.Point{Lat: lat, Lon: lon}, RadiusM: max(radiusM, 100)})
+	},
+	"localTime": func(t time.Time) string { return t.Local().Format("Mon Jan 2 2006, 15:04") },
 }
 
 func parsePages() (map[string]*template.Template, error) {
@@ -84,11 +110,18 @@ type view struct {
 	Err   string
 	Chat  string // the contact of a chat page (data-chat: live updates)
 	Feed  string // the kind of a feed page (data-feed)
-	Data  any
+	Map   string // set on a map page (data-map: live updates)
+	// Alerts are the live alerts of the watched areas, in the bar every
+	// page of a session shows (role="alert").
+	Alerts []pin.Marker
+	Data   any
 }
 
 // renderView writes page name with v, in the layout.
 func (s *Server) renderView(w http.ResponseWriter, status int, name string, v *view) {
+	if v.Nav != "" && v.Alerts == nil {
+		v.Alerts = s.liveAlerts()
+	}
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		s.log.Error("webui: render", "page", name, "err", err)
@@ -149,6 +182,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /img/full/{id}", func(w http.ResponseWriter, r *http.Request) { s.image(w, r, true) })
 
 	mux.HandleFunc("GET /status", s.status)
+	s.organizeRoutes(mux)
 	return mux
 }
 

@@ -1,6 +1,8 @@
 // Package webui is Komrade's local web interface: chat, contacts, feeds
-// with pictures, posting, votes and the daemon's status, served by the
-// daemon to a browser on the same machine.
+// with pictures, posting, votes, events, a map of danger pins drawn on the
+// server (client/mapview), live protest alerts of the watched areas and
+// the daemon's status, served by the daemon to a browser on the same
+// machine.
 //
 // Pages are rendered on the server with html/template and work without
 // JavaScript; one small same-origin script (static/ui.js) adds live
@@ -205,8 +207,9 @@ func (s *Server) LoginCode() (string, error) {
 func (s *Server) LoginURL(code string) string { return s.url + "login?code=" + code }
 
 // Notify tells the live pages that something changed: "chat" (a message
-// arrived), "outbox" (a sent message moved on) or "feed" (the local copy
-// of the feeds).
+// arrived), "outbox" (a sent message moved on), "feed" (the local copy
+// of the feeds), "alert" (a new protest alert of a watched area: every
+// page updates its alert bar) or "pins" (new pins: map pages redraw).
 func (s *Server) Notify(event string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -44,7 +44,45 @@
         if (news) { news.hidden = false; }
       });
     }
+    // What was read between the page's rendering and the stream's
+    // opening (or while it was down) came with no event: the live parts
+    // are fetched again whenever the stream opens.
+    if (body.dataset.alerts) {
+      es.addEventListener('alert', refreshAlerts);
+      es.addEventListener('open', refreshAlerts);
+    }
+    if (body.dataset.map) {
+      // The map and its list are redrawn in place: pins and alerts read
+      // by the watch appear without a reload.
+      var reloadMap = function () { replacePart(location.pathname + location.search, 'map-live'); };
+      es.addEventListener('pins', reloadMap);
+      es.addEventListener('alert', reloadMap);
+      es.addEventListener('open', reloadMap);
+    }
     window.addEventListener('pagehide', function () { es.close(); });
+  }
+
+  // refreshAlerts puts the live alerts the server rendered in the bar at
+  // the top of the page: new ones are inserted (each has role="alert", so
+  // it is announced), those over are removed, the others stay as they are
+  // (not announced again).
+  function refreshAlerts() {
+    return fetch('/alerts/live', { credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) { throw new Error(r.status); }
+      return r.text();
+    }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, 'text/html');
+      var fresh = doc.getElementById('alerts'), bar = document.getElementById('alerts');
+      if (!fresh || !bar) { return; }
+      var keep = {};
+      Array.prototype.forEach.call(fresh.children, function (el) { keep[el.id] = true; });
+      Array.prototype.slice.call(bar.children).forEach(function (el) {
+        if (!keep[el.id]) { el.remove(); }
+      });
+      Array.prototype.slice.call(fresh.children).reverse().forEach(function (el) {
+        if (!document.getElementById(el.id)) { bar.prepend(document.importNode(el, true)); }
+      });
+    });
   }
 
   // Sending a message without leaving the page.
