@@ -324,22 +324,6 @@ type mapData struct {
 	Watched        []WatchedArea
 }
 
-// mapMarkers turns the pin service's markers into mapview's.
-func mapMarkers(ms []pin.Marker) []mapview.Marker {
-	out := make([]mapview.Marker, 0, len(ms))
-	for _, m := range ms {
-		mm := mapview.Marker{ID: m.ID, At: geo.Point{Lat: m.Lat, Lon: m.Lon}, Age: time.Duration(m.AgeS) * time.Second,
-			Expires: m.Expires, Confirmations: m.Still, Confirmed: m.Confirmed}
-		if m.Type == "alert" {
-			mm.Kind, mm.Note, mm.RadiusM = mapview.KindAlert, m.Text, m.RadiusM
-		} else {
-			mm.Kind, mm.Note = m.Kind, m.Note
-		}
-		out = append(out, mm)
-	}
-	return out
-}
-
 func (s *Server) mapPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := &mapData{Near: strings.TrimSpace(q.Get("near")), RadiusKM: strings.TrimSpace(q.Get("radius_km")),
@@ -361,7 +345,7 @@ func (s *Server) mapPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var svg bytes.Buffer
-	if err := mapview.SVG(&svg, mapview.View{Center: a.Near, RadiusM: a.RadiusM}, mapMarkers(d.Pins.Markers)); err != nil {
+	if err := mapview.SVG(&svg, mapview.View{Center: a.Near, RadiusM: a.RadiusM}, pin.MapMarkers(d.Pins.Markers)); err != nil {
 		v.Err = err.Error()
 		s.renderView(w, http.StatusInternalServerError, "map.html", v)
 		return
@@ -390,7 +374,7 @@ func (s *Server) mapGeoJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
-	if err := mapview.GeoJSON(&b, mapMarkers(p.Markers)); err != nil {
+	if err := mapview.GeoJSON(&b, pin.MapMarkers(p.Markers)); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
