@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +15,7 @@ import (
 	"github.com/komrade-net/komrade/client/event"
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/social"
-	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/internal/seal"
+	"github.com/komrade-net/komrade/internal/testuser"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/geo"
@@ -42,22 +40,8 @@ func (u *user) pub() ed25519.PublicKey { return u.id.Sign.Public().(ed25519.Publ
 
 func newUser(t *testing.T, net *testnet.Network, name string) *user {
 	t.Helper()
-	st, err := store.Create(filepath.Join(t.TempDir(), "state.db"), []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	id, err := client.NewIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, net.Client, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	tu := testuser.New(t, net, nil, quiet())
+	c, id, st := tu.Client, tu.ID, tu.Store
 	m := messenger.New(c, id, st, quiet())
 	s := social.New(c, id, st, m, quiet())
 	return &user{name: name, c: c, id: id, m: m, s: s, e: event.New(c, id, st, m, s, quiet())}

@@ -23,6 +23,7 @@ import (
 // measured round trips instead of giving up on replies that are merely
 // late.
 func TestDelayedLinks(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("a batch of messages through a mix network with slow links")
 	}

@@ -63,6 +63,7 @@ func firstIndex(t *testing.T, rc []byte) uint64 {
 // the current one again; removing a contact moves the stream to fresh keys
 // that the remaining contact gets and the removed one does not.
 func TestFriendsCaps(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	net := startNet(t, nil)
 	a, b, d := newUser(t, net), newUser(t, net), newUser(t, net)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

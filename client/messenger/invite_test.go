@@ -14,6 +14,7 @@ import (
 // is told the invite is used and nothing is saved for him, and what judy
 // and carol send each other still arrives.
 func TestInviteUsedTwice(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	net := startNet(t, nil)
 	carol, judy, kim := newUser(t, net), newUser(t, net), newUser(t, net)
 	code, err := carol.m.Invite("judy")
@@ -53,6 +54,7 @@ func TestInviteUsedTwice(t *testing.T) {
 // code, are refused before anything is saved; the genuine code still works;
 // an empty message is refused.
 func TestCarelessInvites(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	net := startNet(t, nil)
 	a, b := newUser(t, net), newUser(t, net)
 	code, err := a.m.Invite("bob")

@@ -161,6 +161,7 @@ func check(t *testing.T, got []string, from string, n int) {
 // TestFiftyEachWay: an invite, then 50 messages each way, all delivered
 // exactly once and in order.
 func TestFiftyEachWay(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("100 messages through the mix network")
 	}
@@ -274,6 +275,7 @@ func TestStoreAndForwardAndFaults(t *testing.T) {
 // ignored and does not come back on the next scan; a junk item in the set
 // is skipped.
 func TestFriendRequest(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("through the mix network")
 	}
@@ -445,6 +447,7 @@ func introKeyOf(t *testing.T, ctx context.Context, u, other *user) []byte {
 // another message never left; after a restart both are delivered, exactly
 // once and in order, and their states are visible throughout.
 func TestOutboxCrash(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("through the mix network")
 	}
@@ -533,6 +536,7 @@ func TestOutboxCrash(t *testing.T) {
 // restart), are each skipped once and counted for the user; the messages
 // after them arrive.
 func TestHostileBoxesSkipped(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	net := startNet(t, nil)
 	a, b := newUser(t, net), newUser(t, net)
 	pair(t, a, b)
@@ -571,6 +575,7 @@ func TestHostileBoxesSkipped(t *testing.T) {
 // tries gets no acknowledgement waits for the network (it is not failed,
 // and says so); when the nodes are back it is delivered, once.
 func TestOutageWaitsNotFails(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	net := startNet(t, nil)
 	a, b := newUser(t, net), newUser(t, net)
 	pair(t, a, b)
@@ -707,6 +712,7 @@ func lostFlag(t *testing.T, u *user, id uint64) bool {
 // reads on, asks the sender, the sender writes the same box again from its
 // copy, and the missing message arrives, at its place in the inbox.
 func TestLostBoxWrittenAgain(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	net := startNet(t, nil)
 	a, b := newUser(t, net), newUser(t, net)
 	pair(t, a, b)
@@ -748,6 +754,7 @@ func TestLostBoxWrittenAgain(t *testing.T) {
 // TestLostBoxGone: when the sender no longer has the lost box's bytes, it
 // says so; the reader destroys the key, and both show the message lost.
 func TestLostBoxGone(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	net := startNet(t, nil)
 	a, b := newUser(t, net), newUser(t, net)
 	pair(t, a, b)
@@ -796,6 +803,7 @@ func TestLostBoxGone(t *testing.T) {
 // TestLostBoxGivenUp: a reader that waited holdFor in vain destroys the key
 // and tells the sender, whose outbox then shows the message lost.
 func TestLostBoxGivenUp(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	net := startNet(t, nil)
 	a, b := newUser(t, net), newUser(t, net)
 	pair(t, a, b)

@@ -17,6 +17,7 @@ import (
 	"github.com/komrade-net/komrade/client/social"
 	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/internal/seal"
+	"github.com/komrade-net/komrade/internal/testuser"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/geo"
@@ -57,27 +58,8 @@ type user struct {
 // cover traffic at them.
 func newUser(t testing.TB, net *testnet.Network, rates *client.Rates, cfg pin.Config) *user {
 	t.Helper()
-	st, err := store.Create(filepath.Join(t.TempDir(), "state.db"), []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	id, err := client.NewIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, net.Client, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if rates != nil {
-		if err := c.StartCover(context.Background(), *rates); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tu := testuser.New(t, net, rates, quiet())
+	c, id, st := tu.Client, tu.ID, tu.Store
 	u := &user{c: c, id: id, st: st, m: messenger.New(c, id, st, quiet()), seen: map[string]pin.Marker{}, at: map[string]time.Time{}}
 	u.p = u.run(t, cfg)
 	return u

@@ -12,7 +12,6 @@ import (
 	"image/jpeg"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +20,7 @@ import (
 	"github.com/komrade-net/komrade/client/messenger"
 	"github.com/komrade-net/komrade/client/photo"
 	"github.com/komrade-net/komrade/client/social"
-	"github.com/komrade-net/komrade/client/store"
-	"github.com/komrade-net/komrade/internal/seal"
+	"github.com/komrade-net/komrade/internal/testuser"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/geo"
@@ -59,27 +57,8 @@ func (u *user) pub() ed25519.PublicKey { return u.id.Sign.Public().(ed25519.Publ
 // the client runs cover traffic at them.
 func newUser(t testing.TB, net *testnet.Network, rates *client.Rates) *user {
 	t.Helper()
-	st, err := store.Create(filepath.Join(t.TempDir(), "state.db"), []byte("pass"), seal.Params{Time: 1, Memory: 64, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	id, err := client.NewIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, net.Client, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if rates != nil {
-		if err := c.StartCover(context.Background(), *rates); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tu := testuser.New(t, net, rates, quiet())
+	c, id, st := tu.Client, tu.ID, tu.Store
 	m := messenger.New(c, id, st, quiet())
 	return &user{c: c, id: id, m: m, s: social.New(c, id, st, m, quiet())}
 }

@@ -14,20 +14,45 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// buildKomrade compiles the binary once per test.
+// The binary the tests drive, built once for the package (a link of the
+// whole binary costs seconds of CPU) into binDir, which TestMain removes.
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildKomrade returns the built binary, compiling it at the first call.
 func buildKomrade(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "komrade")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "komrade-test-bin"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "komrade")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return binPath
 }
 
 // startProcess starts bin with args and returns a channel of its stdout
@@ -90,6 +115,7 @@ func waitLine(t *testing.T, lines <-chan string, re *regexp.Regexp, timeout time
 // processes, then has a node made by `komrade mixnode init` join the testnet
 // by its bootstrap address and shows up in the directory ping sees.
 func TestTestnetAndPing(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -154,6 +180,7 @@ func firstNodeAddr(t *testing.T, dir string) string {
 // TestPingErrors checks the messages a user sees for a missing or bad
 // config and an unreachable gateway.
 func TestPingErrors(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -221,6 +248,7 @@ func TestInit(t *testing.T) {
 // TestDemo runs `komrade demo`: a network, two users, an invite and
 // messages both ways, exit status 0.
 func TestDemo(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("runs the demo")
 	}
@@ -237,6 +265,7 @@ func TestDemo(t *testing.T) {
 // TestMessagingCLI drives the built binary as a person would: init, two
 // daemons on a testnet, contact invite and add, send both ways, inbox.
 func TestMessagingCLI(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("runs daemons and a testnet")
 	}
@@ -411,6 +440,7 @@ func TestMessagingCLI(t *testing.T) {
 // then crosses it end to end: the client solves the intro's work at the
 // network's difficulty, which it learns from its gateway.
 func TestDefaultNetworkFriendRequest(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("runs six node processes and two daemons")
 	}

@@ -50,6 +50,7 @@ func offlineConfig(t *testing.T, dir string) string {
 // was destroyed; the duress passphrase given to `komrade daemon` destroys
 // another home and reads as a wrong passphrase.
 func TestPanicCLI(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}

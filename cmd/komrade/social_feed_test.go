@@ -21,6 +21,7 @@ import (
 // Then, on the same network, organizing (organizeCLI): an event, a pin, an
 // alert, the watch and the map.
 func TestSocialFeedCLI(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("runs daemons and a testnet")
 	}

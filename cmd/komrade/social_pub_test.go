@@ -19,6 +19,7 @@ import (
 // as before, post with an image, post show saving the image, an anonymous
 // area post and a reply.
 func TestSocialPublishCLI(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("runs daemons and a testnet")
 	}

@@ -36,6 +36,7 @@ func randomOnionGateway(t *testing.T) string {
 // TestTorErrors checks what a user sees when tor is missing from the PATH
 // and when the gateways do not fit the transport.
 func TestTorErrors(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -93,6 +94,7 @@ func TestTorErrors(t *testing.T) {
 // network and prints its onion address; `komrade ping --tor`, whose only
 // gateway is that onion address, gets every reply.
 func TestMixnodeOnionAndPingTor(t *testing.T) {
+	t.Parallel() // waits on the network most of the time
 	if err := tornet.Available(); err != nil {
 		t.Skipf("Tor tests skipped: %v", err)
 	}
