@@ -400,42 +400,18 @@ func TestPins(t *testing.T) {
 		// More items than a round reads of a cell (4 pages of 16), all
 		// within the clock-skew window: the watch reads through them.
 		cell, _ := geo.CellOf(here, social.AreaLevel)
-		r := alice.c.Params().SetRules()[pin.Namespace]
 		const n = 70
 		ids := make([]string, n)
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
+		bodies := make([][]byte, n)
 		for i := range n {
 			body, err := pin.EncodePin(&pin.Pin{Kind: pin.KindOther, LatE6: int32(here.Lat * 1e6), LonE6: int32(here.Lon * 1e6),
 				Created: time.Now().Unix() / 60 * 60, TTL: 3600, Salt: bytes.Repeat([]byte{byte(i)}, pin.SaltSize)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			ids[i] = pin.IDOf(body).String()
-			it := &setitem.Item{Namespace: pin.Namespace, Key: pin.SetKey(cell), Body: body, Expires: time.Now().Add(r.TTL - time.Hour).Unix()}
-			if err := it.Solve(ctx, r.PoWBits); err != nil {
-				t.Fatal(err)
-			}
-			enc, err := setitem.Encode(it)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs <- alice.c.Retry(ctx, 5, func(ctx context.Context) error {
-					_, err := alice.c.Append(ctx, enc)
-					return err
-				})
-			}()
+			ids[i], bodies[i] = pin.IDOf(body).String(), body
 		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		appendBodies(t, ctx, alice, cell, bodies)
 		waitFor(t, "bob sees all of the burst", time.Minute, func() bool {
 			for _, id := range ids {
 				if !bob.saw(id) {
@@ -444,6 +420,36 @@ func TestPins(t *testing.T) {
 			}
 			return true
 		})
+	})
+
+	t.Run("junk", func(t *testing.T) {
+		// More items than a round reads that storage nodes take but a
+		// reader refuses (their bodies are no pin, alert or
+		// confirmation), then an alert: the watch reads past the junk
+		// instead of reading it again every round.
+		// Items sort by expiry (whole seconds): the junk's expiry is
+		// later than every item before it and earlier than the alert's.
+		cell, _ := geo.CellOf(here, social.AreaLevel)
+		bodies := make([][]byte, 70)
+		for i := range bodies {
+			bodies[i] = bytes.Repeat([]byte{0xff, byte(i)}, 20)
+		}
+		nextSecond(t)
+		skipped := bob.p.Stats
+		before, err := skipped()
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendBodies(t, ctx, alice, cell, bodies)
+		nextSecond(t)
+		id, err := alice.p.Alert(ctx, pin.AlertOptions{Near: here, RadiusM: 2000, Text: "after the junk"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "bob sees the alert after the junk", 2*time.Minute, func() bool { return bob.saw(id.String()) })
+		if after, err := skipped(); err != nil || after.Skipped < before.Skipped+uint64(len(bodies)) {
+			t.Fatalf("skipped %+v → %+v (%v), want %d more", before, after, err, len(bodies))
+		}
 	})
 
 	t.Run("restart", func(t *testing.T) {
@@ -480,4 +486,47 @@ func state2(t *testing.T, u *user, q pin.Query, id string, at time.Time) pin.Mar
 		}
 	}
 	return pin.Marker{}
+}
+
+// appendBodies writes one item of the cell's pin set per body, as any
+// writer can (valid set items, proof-of-work solved), through u's client.
+func appendBodies(t *testing.T, ctx context.Context, u *user, cell geo.Cell, bodies [][]byte) {
+	t.Helper()
+	r := u.c.Params().SetRules()[pin.Namespace]
+	exp := time.Now().Add(r.TTL - time.Hour).Unix() // as pin.Service writes them
+	var wg sync.WaitGroup
+	errs := make(chan error, len(bodies))
+	for _, body := range bodies {
+		it := &setitem.Item{Namespace: pin.Namespace, Key: pin.SetKey(cell), Body: body, Expires: exp}
+		if err := it.Solve(ctx, r.PoWBits); err != nil {
+			t.Fatal(err)
+		}
+		enc, err := setitem.Encode(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- u.c.Retry(ctx, 5, func(ctx context.Context) error {
+				_, err := u.c.Append(ctx, enc)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// nextSecond returns once the clock has moved to a new whole second, so
+// that items written after it expire later than items written before.
+func nextSecond(t *testing.T) {
+	t.Helper()
+	now := time.Now().Unix()
+	waitFor(t, "the next second", 2*time.Second, func() bool { return time.Now().Unix() > now })
 }

@@ -489,11 +489,19 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 		now := s.now()
 		var fresh []ID
 		for _, raw := range res.Items {
-			it, b, ierr := checkItem(raw, cell, rules, now)
-			if ierr == nil {
-				if c, cerr := it.Cursor(); cerr == nil && bytes.Compare(c, last) > 0 {
+			// The next round resumes after every item read, valid or
+			// not: storage nodes do not check pin bodies, so items that
+			// only a reader refuses would otherwise be read again every
+			// round and, a few pages of them, keep the watch from ever
+			// reaching the alerts after them. (The clamp below still
+			// bounds how far a lying exit's expiries can move it.)
+			if it0, derr := setitem.Decode(raw); derr == nil {
+				if c, cerr := it0.Cursor(); cerr == nil && bytes.Compare(c, last) > 0 {
 					last = c
 				}
+			}
+			it, b, ierr := checkItem(raw, cell, rules, now)
+			if ierr == nil {
 				if !decoy {
 					ierr = s.accept(cell, it, b, now, &fresh)
 				}
