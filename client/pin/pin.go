@@ -216,14 +216,16 @@ func (s *Service) Pin(o PinOptions) (*Pending, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pin: position: %w", err)
 	}
-	now := s.now()
-	p := &Pin{Kind: o.Kind, LatE6: toE6(at.Lat), LonE6: toE6(at.Lon), Note: o.Note, Created: minute(now), TTL: uint32(ttl / time.Second), Salt: salt()}
+	// The body says the minute of publication, not of the tap: the
+	// minute the user made it would undo the random delay for anyone who
+	// watched the place.
+	due := s.now().Add(randBetween(s.cfg.DelayMin, s.cfg.DelayMax))
+	p := &Pin{Kind: o.Kind, LatE6: toE6(at.Lat), LonE6: toE6(at.Lon), Note: o.Note, Created: minute(due), TTL: uint32(ttl / time.Second), Salt: salt()}
 	body, err := EncodePin(p)
 	if err != nil {
 		return nil, err
 	}
 	id := IDOf(body)
-	due := now.Add(randBetween(s.cfg.DelayMin, s.cfg.DelayMax))
 	b, err := detcbor.Marshal(&pendingRec{Body: body, Due: due.Unix()})
 	if err != nil {
 		return nil, err
