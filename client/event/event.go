@@ -269,6 +269,11 @@ func (e *Events) Create(ctx context.Context, o CreateOptions) (*Created, error) 
 		return nil, err
 	}
 	if o.Anonymous {
+		// Offline since start, the client has no parameters yet: work
+		// at 0 bits would be stored and then refused by every reader.
+		if _, ok := e.c.Params().SetRules()["rsvp"]; !ok {
+			return nil, errors.New("event: the network's parameters are not known yet (no gateway has answered); try again when the daemon is online")
+		}
 		nonce, err := wire.SolvePoW(ctx, powPrefix(id), e.c.Params().PoWBits)
 		if err != nil {
 			return nil, fmt.Errorf("event: proof-of-work: %w", err)
@@ -464,6 +469,13 @@ func (e *Events) Sync() (int, error) {
 				}
 				if k == nil {
 					k = &knownRec{}
+				}
+				if k.ReadKey != nil && k.Seq > 0 {
+					// A key that opened the record stays: an event's
+					// read key never changes, and any contact who
+					// knows the id could send another one, which
+					// would make every update unreadable.
+					return nil
 				}
 				k.ReadKey, k.InvitedBy, k.Invited = inv.ReadKey, in.From, in.At.Unix()
 				return putLocal(tx, bucketKnown, id, k)
