@@ -961,6 +961,9 @@ func serverChecks(t *testing.T, ctx context.Context, alice, bob *user, bobName s
 		expect(do("GET", "status", h, nil, true, ""), 403, "Host "+h)
 	}
 	expect(do("GET", "feed/world", "", nil, false, ""), 401, "no session")
+	for _, p := range []string{"chat/" + url.PathEscape(bobName), "feed/world", "status"} {
+		expect(do("GET", p, "", map[string]string{"Sec-Fetch-Site": "same-site"}, true, ""), 403, "GET /"+p+" from another loopback port's page")
+	}
 	expect(do("GET", "static/ui.css", "", nil, false, ""), 401, "no session, static file")
 	for _, p := range []string{"logout", "vote", "post", "feeds/refresh", "contacts/invite", "contacts/accept", "chat/" + url.PathEscape(bobName) + "/send",
 		"event/00/rsvp", "event/00/update", "event/00/cancel", "map/read", "pins/place", "pins/confirm", "alerts/send", "watch/add", "watch/remove"} {

@@ -262,6 +262,16 @@ func (s *Server) Handler() http.Handler {
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
 	}))
 	inner := cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A page on another loopback port is same-site and gets the
+		// SameSite=Strict cookie: even a GET from it (a link, an image)
+		// could open a conversation, which takes its messages from the
+		// inbox, or make the daemon read through the network. Cross-site
+		// pages get no cookie (401); the interface's own pages are
+		// same-origin, a typed address is none.
+		if r.Header.Get("Sec-Fetch-Site") == "same-site" {
+			http.Error(w, "request from another site on this machine refused", http.StatusForbidden)
+			return
+		}
 		if !safeMethod(r.Method) && !s.sameOrigin(r) {
 			http.Error(w, "cross-origin request refused", http.StatusForbidden)
 			return
