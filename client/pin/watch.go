@@ -411,7 +411,7 @@ func (s *Service) read(ctx context.Context, areas []Area) error {
 			defer wg.Done()
 			for c := range ch {
 				if err := s.scanCell(ctx, c, isDecoy[c], rules); err != nil {
-					errs <- fmt.Errorf("cell %s: %w", c, err)
+					errs <- fmt.Errorf("reading a cell: %w", err) // never which: the log is on disk
 				}
 			}
 		}()
