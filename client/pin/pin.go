@@ -190,6 +190,9 @@ type Pending struct {
 type pendingRec struct {
 	Body []byte `cbor:"1,keyasint"`
 	Due  int64  `cbor:"2,keyasint"` // Unix s
+	// Posted: the pin is in the network, the author's "still" is not yet
+	// (its append failed); only that is tried again.
+	Posted bool `cbor:"3,keyasint,omitempty"`
 }
 
 var localDec = detcbor.NewDecoder(64, 4)
@@ -295,22 +298,27 @@ func (s *Service) publishDue(ctx context.Context) (time.Time, error) {
 			}
 			continue
 		}
-		err := s.publishPin(ctx, d.rec.Body)
+		posted, err := s.publishPin(ctx, d.rec.Body, d.rec.Posted)
+		d.rec.Posted = d.rec.Posted || posted
 		if err == nil || errors.Is(err, errStale) {
 			if err := s.st.Update(func(tx *store.Tx) error { return tx.Delete(bucket, d.key) }); err != nil {
 				return next, err
 			}
 			continue
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() == nil {
+			errs = append(errs, err)
+			d.rec.Due = now.Add(retryLater).Unix()
+		} else if !posted {
 			return next, ctx.Err()
 		}
-		errs = append(errs, err)
-		d.rec.Due = now.Add(retryLater).Unix()
 		if b, merr := detcbor.Marshal(&d.rec); merr == nil {
 			if perr := s.st.Put(bucket, d.key, b); perr != nil {
 				return next, perr
 			}
+		}
+		if ctx.Err() != nil { // stopping: what was posted is saved above
+			return next, ctx.Err()
 		}
 		if t := time.Unix(d.rec.Due, 0); next.IsZero() || t.Before(next) {
 			next = t
@@ -321,42 +329,49 @@ func (s *Service) publishDue(ctx context.Context) (time.Time, error) {
 
 var errStale = errors.New("pin: the pin's lifetime passed before it could be published")
 
-// publishPin appends a pin and its author's "still" confirmation, and
-// keeps both in the local copy.
-func (s *Service) publishPin(ctx context.Context, body []byte) error {
+// publishPin appends a pin (unless posted says it is in the network
+// already) and then its author's "still" confirmation, and keeps both in
+// the local copy. It reports whether the pin itself is in the network, so
+// that a failed confirmation is tried again alone.
+func (s *Service) publishPin(ctx context.Context, body []byte, posted bool) (bool, error) {
 	b, err := DecodeBody(body)
 	if err != nil || b.Pin == nil {
-		return fmt.Errorf("pin: pending body: %w", err)
+		return posted, fmt.Errorf("pin: pending body: %w", err)
 	}
 	p := b.Pin
 	now := s.now()
 	if now.Unix() >= p.Created+int64(p.TTL) {
-		return errStale
+		return posted, errStale
 	}
 	cell, err := geo.CellOf(p.Point(), social.AreaLevel)
 	if err != nil {
-		return err
+		return posted, err
 	}
-	rules, err := s.rules()
-	if err != nil {
-		return err
-	}
-	it := &setitem.Item{Namespace: Namespace, Key: SetKey(cell), Body: body, Expires: itemExpiry(now, rules.TTL)}
-	enc, err := s.solve(ctx, it, rules)
-	if err != nil {
-		return err
-	}
-	if err := s.append(ctx, enc); err != nil {
-		return fmt.Errorf("pin: publish pin: %w", err)
-	}
-	if _, err := s.hold(cell, it, b, now); err != nil {
-		return err
+	if !posted {
+		rules, err := s.rules()
+		if err != nil {
+			return false, err
+		}
+		it := &setitem.Item{Namespace: Namespace, Key: SetKey(cell), Body: body, Expires: itemExpiry(now, rules.TTL)}
+		enc, err := s.solve(ctx, it, rules)
+		if err != nil {
+			return false, err
+		}
+		if err := s.append(ctx, enc); err != nil {
+			return false, fmt.Errorf("pin: publish pin: %w", err)
+		}
+		if _, err := s.hold(cell, it, b, now); err != nil {
+			return true, err
+		}
+		if err := s.announce([]ID{IDOf(body)}); err != nil { // to the author's own watchers
+			return true, err
+		}
 	}
 	// The author's own confirmation: the author counts as one of k.
 	if err := s.confirm(ctx, IDOf(body), cell, Still, p.Created); err != nil {
-		s.log.Warn("pin published; the author's confirmation is not", "err", err)
+		return true, fmt.Errorf("pin: published; the author's confirmation: %w", err)
 	}
-	return s.announce([]ID{IDOf(body)}) // to the author's own watchers
+	return true, nil
 }
 
 // solve gives an item the namespace's proof-of-work and encodes it.
