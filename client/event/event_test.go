@@ -207,6 +207,25 @@ func TestEvents(t *testing.T) {
 			t.Fatalf("bob after the forgery: %+v, %v", v, err)
 		}
 
+		// An invitation with another key for an event bob reads already
+		// (any contact who knows the id can send one) changes nothing.
+		bogus, err := event.EncodeInvitation(&event.Invitation{Event: id[:], ReadKey: bytes.Repeat([]byte{7}, 32)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := alice.m.QueueEvent("bob", bogus); err != nil {
+			t.Fatal(err)
+		}
+		if err := alice.m.Deliver(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.m.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := bob.e.Show(ctx, id); err != nil || v.Title != title {
+			t.Fatalf("bob after an invitation with another key: %+v, %v", v, err)
+		}
+
 		// Cancelled: bob sees it and cannot answer any more.
 		if _, err := alice.e.Update(ctx, id, event.UpdateOptions{Cancel: true}); err != nil {
 			t.Fatal(err)
