@@ -154,6 +154,25 @@ func (d *Daemon) eventRoutes(mux *http.ServeMux) {
 		v, err := d.ev.Update(r.Context(), id, o)
 		reply(w, v, err)
 	})
+	mux.HandleFunc("POST /event/invite", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     string
+			Invite []string
+		}
+		if !decode(w, r, &req) {
+			return
+		}
+		id, err := d.ev.Resolve(req.ID)
+		if err != nil {
+			reply(w, nil, err)
+			return
+		}
+		done, err := d.ev.Invite(id, req.Invite)
+		if len(done) > 0 {
+			d.wake() // the invitations go out now
+		}
+		reply(w, done, err)
+	})
 	mux.HandleFunc("POST /event/cancel", func(w http.ResponseWriter, r *http.Request) {
 		var req struct{ ID string }
 		if !decode(w, r, &req) {
@@ -208,4 +227,12 @@ func (a *API) CancelEvent(ctx context.Context, id string) (*event.View, error) {
 	var out event.View
 	err := a.call(ctx, "POST", "/event/cancel", map[string]string{"ID": id}, &out)
 	return &out, err
+}
+
+// InviteToEvent invites more contacts to an invite-only event you host
+// and returns the names invited.
+func (a *API) InviteToEvent(ctx context.Context, id string, names []string) ([]string, error) {
+	var out []string
+	err := a.call(ctx, "POST", "/event/invite", map[string]any{"ID": id, "Invite": names}, &out)
+	return out, err
 }

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -332,6 +333,50 @@ func (e *Events) Create(ctx context.Context, o CreateOptions) (*Created, error) 
 		}
 	}
 	return out, nil
+}
+
+// Invite invites more contacts to an invite-only event the user hosts:
+// each gets the same invitation as at creation (the event's id and read
+// key), in their conversation. It returns the names invited now; a name
+// invited before is invited again (the invitation may have been lost with
+// a device). A public event needs no invitation: anyone with its id reads
+// it.
+func (e *Events) Invite(id ID, names []string) ([]string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var h *hostRec
+	if err := e.st.View(func(tx *store.Tx) error {
+		var err error
+		h, err = getLocal[hostRec](tx, bucketHost, id)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, ErrNotHost
+	}
+	if h.ReadKey == nil {
+		return nil, fmt.Errorf("event %s is public: give its id instead of an invitation", id)
+	}
+	if len(names) == 0 {
+		return nil, errors.New("event: invite whom? name one or more contacts")
+	}
+	inv, err := EncodeInvitation(&Invitation{Event: id[:], ReadKey: h.ReadKey})
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, n := range names {
+		if _, err := e.m.QueueEvent(n, inv); err != nil {
+			return done, fmt.Errorf("event %s: the invitation to %s: %w", id, n, err)
+		}
+		done = append(done, n)
+		if !slices.Contains(h.Invited, n) {
+			h.Invited = append(h.Invited, n)
+		}
+	}
+	err = e.st.Update(func(tx *store.Tx) error { return putLocal(tx, bucketHost, id, h) })
+	return done, err
 }
 
 // AnnouncementText is the text of a public event's feed post: its title,

@@ -226,6 +226,23 @@ func TestEvents(t *testing.T) {
 			t.Fatalf("bob after an invitation with another key: %+v, %v", v, err)
 		}
 
+		// Invited later, carol reads it; only the host invites.
+		if _, err := bob.e.Invite(id, []string{"alice"}); !errors.Is(err, event.ErrNotHost) {
+			t.Fatalf("bob invited to alice's event: %v", err)
+		}
+		if done, err := alice.e.Invite(id, []string{"carol"}); err != nil || len(done) != 1 {
+			t.Fatalf("invite carol: %v %v", done, err)
+		}
+		if err := alice.m.Deliver(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := carol.m.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := carol.e.Show(ctx, id); err != nil || v.Title != title || v.InvitedBy != "alice" {
+			t.Fatalf("carol, invited later: %+v, %v", v, err)
+		}
+
 		// Cancelled: bob sees it and cannot answer any more.
 		if _, err := alice.e.Update(ctx, id, event.UpdateOptions{Cancel: true}); err != nil {
 			t.Fatal(err)

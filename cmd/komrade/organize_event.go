@@ -251,6 +251,39 @@ func eventCommand() *cli.Command {
 				return nil
 			},
 		}, {
+			Name:      "invite",
+			Usage:     "invite more contacts to an invite-only event you host",
+			ArgsUsage: "ID CONTACT...",
+			Description: "Sends each contact the event's invitation (its id and read key) in your\n" +
+				"conversation, as at `event create --invite`. A public event needs none:\n" +
+				"give its id. An invitation cannot be taken back: whoever has it can read the\n" +
+				"event and answer it.",
+			Flags: []cli.Flag{homeFlag()},
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				if cmd.Args().Len() < 2 {
+					return fmt.Errorf("usage: komrade event invite ID CONTACT...")
+				}
+				a, err := api(cmd)
+				if err != nil {
+					return err
+				}
+				ctx, stop := signalContext(ctx)
+				defer stop()
+				var names []string
+				for _, n := range cmd.Args().Slice()[1:] {
+					for _, x := range strings.Split(n, ",") {
+						if x = strings.TrimSpace(x); x != "" {
+							names = append(names, x)
+						}
+					}
+				}
+				done, err := a.InviteToEvent(ctx, cmd.Args().First(), names)
+				if len(done) > 0 {
+					fmt.Printf("invitations queued to: %s (see `komrade outbox`)\n", termSafe(strings.Join(done, ", "), "  "))
+				}
+				return err
+			},
+		}, {
 			Name:      "cancel",
 			Usage:     "cancel an event you host",
 			ArgsUsage: "ID",
