@@ -195,3 +195,46 @@ func poisson(mean float64) int {
 		k++
 	}
 }
+
+// Disclose runs the same statistical disclosure attack as Run on rounds an
+// observer recorded: sent[r][u] is what it saw client u send in round r
+// (its frames to its gateway), recv[r][u] how many messages it saw
+// delivered to u in round r. Every client is a target; contacts[u] are u's
+// true contacts (the same number for every client), used only to score the
+// ranking.
+func Disclose(sent, recv [][]float64, contacts [][]int) DisclosurePoint {
+	users := len(contacts)
+	d := Disclosure{Users: users, Contacts: len(contacts[0])}
+	targets := make([]int, users)
+	acc := make([][]float64, users)
+	sw := make([]float64, users)
+	bg := make([]float64, users)
+	for u := range targets {
+		targets[u] = u
+	}
+	for r := range sent {
+		var total float64
+		for _, n := range recv[r] {
+			total += n
+		}
+		if total == 0 {
+			continue
+		}
+		for c, n := range recv[r] {
+			bg[c] += n / total
+		}
+		for u, s := range sent[r] {
+			if s == 0 {
+				continue
+			}
+			if acc[u] == nil {
+				acc[u] = make([]float64, users)
+			}
+			for c, n := range recv[r] {
+				acc[u][c] += s * n / total
+			}
+			sw[u] += s
+		}
+	}
+	return d.score(len(sent), targets, contacts, acc, sw, bg)
+}
