@@ -318,17 +318,23 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 			return
 		case <-timer.C:
 		}
-		var s *spare
 		kind := cv.rates.Event(wire.Uniform())
 		if kind == EventSlot {
-			if pkt := cv.next(); pkt != nil {
-				kind, s = "real", &spare{pkt: pkt}
-			} else {
-				kind = "fill"
-			}
+			kind = "fill"
 		}
-		if s == nil {
-			s = take(kind, time.Now().Add(lateBuild))
+		// A λP slot takes the filler whether or not a real packet goes in
+		// its place: the filler is then built again before the next event,
+		// and a late one is built at the event, for busy and idle clients
+		// alike. (A real packet used to leave the filler in place, so a
+		// busy client skipped fewer late events on a loaded machine: a
+		// count an observer could see. Found by the real-code disclosure
+		// attack of internal/anonymity.)
+		s := take(kind, time.Now().Add(lateBuild))
+		if kind == "fill" {
+			if pkt := cv.next(); pkt != nil {
+				c.discard(s)
+				kind, s = "real", &spare{pkt: pkt}
+			}
 		}
 		if s != nil {
 			c.departCover(ctx, cv, kind, s)
