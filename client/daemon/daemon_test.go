@@ -9,6 +9,7 @@ import (
 
 	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/daemon"
+	"github.com/komrade-net/komrade/config"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
 
@@ -100,4 +101,20 @@ func TestStartsOffline(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// startDaemon makes a user (client.Init in a fresh home) and runs its
+// daemon on cfg until the test ends; it returns the daemon's API.
+func startDaemon(t *testing.T, ctx context.Context, cfg config.Client, log *slog.Logger) *daemon.API {
+	t.Helper()
+	home := t.TempDir()
+	if _, err := client.Init(home, []byte("a passphrase")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.Start(ctx, home, []byte("a passphrase"), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return daemon.Connect(home)
 }

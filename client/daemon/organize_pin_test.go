@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/daemon"
 	"github.com/komrade-net/komrade/client/pin"
 	"github.com/komrade-net/komrade/config"
@@ -27,20 +26,11 @@ func TestPinAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(net.Close)
-	home := t.TempDir()
-	if _, err := client.Init(home, []byte("a passphrase")); err != nil {
-		t.Fatal(err)
-	}
 	cfg := net.Client
 	cfg.Watch = []config.WatchArea{{Near: "48.8566,2.3522", RadiusKM: 3}}
 	cfg.PinDelayMin, cfg.PinDelayMax = &config.Duration{Duration: time.Second}, &config.Duration{Duration: time.Second}
 	cfg.WatchEvery = &config.Duration{Duration: 5 * time.Second}
-	d, err := daemon.Start(ctx, home, []byte("a passphrase"), cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	api := daemon.Connect(home)
+	api := startDaemon(t, ctx, cfg, log)
 
 	var mu sync.Mutex
 	seen := map[string]pin.Marker{}

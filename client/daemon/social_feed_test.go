@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/daemon"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
@@ -26,16 +25,7 @@ func TestFeedAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(net.Close)
-	home := t.TempDir()
-	if _, err := client.Init(home, []byte("a passphrase")); err != nil {
-		t.Fatal(err)
-	}
-	d, err := daemon.Start(ctx, home, []byte("a passphrase"), net.Client, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	api := daemon.Connect(home)
+	api := startDaemon(t, ctx, net.Client, log)
 
 	for {
 		page, err := api.Feed(ctx, daemon.FeedRequest{Kind: "world"})

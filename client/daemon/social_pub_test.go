@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/komrade-net/komrade/client"
 	"github.com/komrade-net/komrade/client/daemon"
 	"github.com/komrade-net/komrade/mixnode/testnet"
 )
@@ -34,18 +33,9 @@ func TestSocialPublishAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(net.Close)
-	home := t.TempDir()
-	if _, err := client.Init(home, []byte("a passphrase")); err != nil {
-		t.Fatal(err)
-	}
 	cfg := net.Client
 	cfg.LambdaP = 20 // the test's time, not the default rates
-	d, err := daemon.Start(ctx, home, []byte("a passphrase"), cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	api := daemon.Connect(home)
+	api := startDaemon(t, ctx, cfg, log)
 	for {
 		if s, err := api.Status(ctx); err == nil && s.OfflineSince == nil && s.Nodes == len(net.Nodes) {
 			break
