@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/komrade-net/komrade/client/daemon"
+	"github.com/komrade-net/komrade/client/mapview"
 	"github.com/komrade-net/komrade/client/pin"
 )
 
@@ -222,8 +224,12 @@ func pinsCommand() *cli.Command {
 				fmt.Println("no live alerts or pins")
 				return nil
 			}
-			for _, m := range r.Markers {
-				printMarker(m, r.Now)
+			// The same list as under `komrade map`, without the map.
+			markers := pin.MapMarkers(r.Markers)
+			for _, a := range r.Areas {
+				if err := mapview.List(os.Stdout, mapview.View{Center: a.Near, RadiusM: a.RadiusM}, markers, r.Now, termWidth()); err != nil {
+					return fmt.Errorf("pins: %w", err)
+				}
 			}
 			fmt.Printf("(confirmed: at least %d people said still)\n", r.Confirmations)
 			return nil
