@@ -55,6 +55,32 @@ func buildKomrade(t *testing.T) string {
 	return binPath
 }
 
+// startTestnet runs `komrade testnet` (9 nodes) in dir/net until the test
+// ends and writes a passphrase file for the users; it returns that file.
+func startTestnet(t *testing.T, bin, dir string) string {
+	t.Helper()
+	_, lines := startProcess(t, bin, "--log-level", "warn", "testnet", "--nodes", "9", "--dir", filepath.Join(dir, "net"))
+	waitLine(t, lines, regexp.MustCompile(`running until interrupted`), 90*time.Second)
+	pf := filepath.Join(dir, "pass")
+	if err := os.WriteFile(pf, []byte("passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return pf
+}
+
+// runner returns a function that runs bin with args, fails the test if it
+// fails, and returns its output, trimmed.
+func runner(t *testing.T, bin string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("komrade %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+}
+
 // startProcess starts bin with args and returns a channel of its stdout
 // lines; the process is interrupted and reaped at cleanup.
 func startProcess(t *testing.T, bin string, args ...string) (*exec.Cmd, <-chan string) {
@@ -271,18 +297,8 @@ func TestMessagingCLI(t *testing.T) {
 	}
 	bin := buildKomrade(t)
 	dir := t.TempDir()
-	_, lines := startProcess(t, bin, "--log-level", "warn", "testnet", "--nodes", "9", "--dir", filepath.Join(dir, "net"))
-	waitLine(t, lines, regexp.MustCompile(`running until interrupted`), 90*time.Second)
-	pf := filepath.Join(dir, "pass")
-	os.WriteFile(pf, []byte("passphrase\n"), 0o600)
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("komrade %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	pf := startTestnet(t, bin, dir)
+	run := runner(t, bin)
 	homeA, homeB := filepath.Join(dir, "alice"), filepath.Join(dir, "bob")
 	// Without a daemon the commands say how to start one.
 	if out, err := exec.Command(bin, "inbox", "--home", homeA).CombinedOutput(); err == nil || !strings.Contains(string(out), "komrade daemon") {
@@ -446,14 +462,7 @@ func TestDefaultNetworkFriendRequest(t *testing.T) {
 	}
 	bin := buildKomrade(t)
 	dir := t.TempDir()
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("komrade %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	run := runner(t, bin)
 	const nodes = 6 // two per layer
 	var addrs []string
 	var network string

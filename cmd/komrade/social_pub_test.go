@@ -25,18 +25,8 @@ func TestSocialPublishCLI(t *testing.T) {
 	}
 	bin := buildKomrade(t)
 	dir := t.TempDir()
-	_, lines := startProcess(t, bin, "--log-level", "warn", "testnet", "--nodes", "9", "--dir", filepath.Join(dir, "net"))
-	waitLine(t, lines, regexp.MustCompile(`running until interrupted`), 90*time.Second)
-	pf := filepath.Join(dir, "pass")
-	os.WriteFile(pf, []byte("passphrase\n"), 0o600)
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("komrade %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	pf := startTestnet(t, bin, dir)
+	run := runner(t, bin)
 	homeA, homeB := filepath.Join(dir, "alice"), filepath.Join(dir, "bob")
 	for _, h := range []string{homeA, homeB} {
 		run("init", "--home", h, "--passphrase-file", pf)
