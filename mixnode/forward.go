@@ -6,6 +6,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/komrade-net/komrade/internal/testseam"
 	"github.com/komrade-net/komrade/pki"
 )
 
@@ -77,5 +78,6 @@ func (n *Node) forward(next pki.NodeID, pkt []byte) {
 		n.metrics.drop(DropUnknownHop)
 		return
 	}
+	testseam.Forward(n.dht.Host.ID(), k.ai.ID, pkt) // anonymity tests only: a corrupt node's report
 	n.links.send(k.ai, pkt)
 }

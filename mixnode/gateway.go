@@ -88,7 +88,7 @@ func (n *Node) handleClient(s network.Stream) {
 					return
 				}
 				n.metrics.Delivered.Add(1)
-				testseam.Frame(s.Conn().LocalPeer(), s.Conn().RemotePeer(), len(f)) // anonymity tests only
+				testseam.Frame(s.Conn().LocalPeer(), s.Conn().RemotePeer(), f) // anonymity tests only
 			}
 		}
 	}()

@@ -124,7 +124,7 @@ func (n *Node) readFrames(s network.Stream, recv counter, idle time.Duration, su
 			return
 		}
 		recv.Add(1)
-		testseam.Frame(s.Conn().RemotePeer(), s.Conn().LocalPeer(), len(buf)) // anonymity tests only
+		testseam.Frame(s.Conn().RemotePeer(), s.Conn().LocalPeer(), buf) // anonymity tests only
 		submit(buf)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -45,12 +46,20 @@ type obs struct {
 	at       time.Time
 	from, to peer.ID
 	size     int
+	buf      *byte // testseam's name for the packet's buffer at the node
 }
 
-func (l *frameLog) add(at time.Time, from, to peer.ID, size int) {
+func (l *frameLog) add(at time.Time, from, to peer.ID, size int, buf *byte) {
 	l.mu.Lock()
-	l.frames = append(l.frames, obs{at, from, to, size})
+	l.frames = append(l.frames, obs{at, from, to, size, buf})
 	l.mu.Unlock()
+}
+
+// forward records a node handing the packet in buf to its link to next
+// (testseam.ObserveForwards): what the node would tell the observer if it
+// were corrupt. It is kept in the frame log as a frame with size -1.
+func (l *frameLog) forward(at time.Time, node, next peer.ID, buf *byte) {
+	l.add(at, node, next, -1, buf)
 }
 
 // observed is one recording of the real network, shared by the tests of
@@ -61,6 +70,21 @@ type observed struct {
 	// gateway, as the observer sees them.
 	sends, recvs [][]float64
 	sizes        map[int]int
+	// bufs are the buffers of the trace's frames (parallel to
+	// trace.Frames), and forwards every node's reports of the packets it
+	// forwarded: what corrupt nodes tell the observer (betray).
+	bufs     []*byte
+	forwards []report
+	// gateways is how many nodes the clients enter by: client i by node
+	// i mod gateways, in the simulator too.
+	gateways int
+}
+
+// report is one node's report of a packet it forwarded (testseam.Forward).
+type report struct {
+	t          float64
+	node, next int32
+	buf        *byte
 }
 
 var (
@@ -105,6 +129,8 @@ func runReal() (*observed, string) {
 	log := &frameLog{}
 	restore := testseam.ObserveFrames(log.add)
 	defer restore()
+	restoreFwd := testseam.ObserveForwards(log.forward)
+	defer restoreFwd()
 	var clients []*client.Client
 	var own []*frameLog
 	cctx, stop := context.WithCancel(ctx)
@@ -129,8 +155,8 @@ func runReal() (*observed, string) {
 		// tell busy clients from idle ones.
 		l := &frameLog{}
 		own = append(own, l)
-		c.SetSendObserver(func(at time.Time, size int) { l.add(at, "send", "", size) })
-		c.SetReceiveObserver(func(at time.Time, size int) { l.add(at, "recv", "", size) })
+		c.SetSendObserver(func(at time.Time, size int) { l.add(at, "send", "", size, nil) })
+		c.SetReceiveObserver(func(at time.Time, size int) { l.add(at, "recv", "", size, nil) })
 		if err := c.StartCover(cctx, realRates); err != nil {
 			return nil, err.Error()
 		}
@@ -170,13 +196,15 @@ func runReal() (*observed, string) {
 		return nil, ctx.Err().Error()
 	}
 	restore()
+	restoreFwd()
 	log.mu.Lock()
 	frames := log.frames
 	log.mu.Unlock()
+	sort.SliceStable(frames, func(i, j int) bool { return frames[i].at.Before(frames[j].at) })
 
 	// Clients are the peers that are not nodes, numbered in order of
 	// appearance after the nodes.
-	o := &observed{sizes: map[int]int{}}
+	o := &observed{sizes: map[int]int{}, gateways: len(net.Client.Gateways)}
 	tr := &anonymity.Trace{Nodes: realNodes, Layer: layer, MeanDelay: realMu.Seconds(), End: realRecord.Seconds()}
 	cid := map[peer.ID]int32{}
 	idOf := func(p peer.ID) int32 {
@@ -190,7 +218,13 @@ func runReal() (*observed, string) {
 		return cid[p]
 	}
 	for _, f := range frames {
-		tr.Frames = append(tr.Frames, anonymity.Frame{T: f.at.Sub(log.start).Seconds(), From: idOf(f.from), To: idOf(f.to), Pkt: -1})
+		at := f.at.Sub(log.start).Seconds()
+		if f.size < 0 {
+			o.forwards = append(o.forwards, report{at, idOf(f.from), idOf(f.to), f.buf})
+			continue
+		}
+		tr.Frames = append(tr.Frames, anonymity.Frame{T: at, From: idOf(f.from), To: idOf(f.to), Pkt: -1})
+		o.bufs = append(o.bufs, f.buf)
 		o.sizes[f.size]++
 	}
 	tr.Clients = len(cid)
@@ -225,7 +259,7 @@ func simSmall(t *testing.T, o *observed) *anonymity.Trace {
 	f := float64(sent) / float64(realClients) / realRecord.Seconds() / realRates.Total()
 	rates := client.Rates{LambdaP: f * realRates.LambdaP, LambdaL: f * realRates.LambdaL, LambdaD: f * realRates.LambdaD}
 	t.Logf("clients sent %.2f of their configured rate", f)
-	tr, err := anonymity.Simulate(anonymity.Setting{Nodes: realNodes, Clients: realClients, Mu: realMu, Rates: rates, LambdaM: realLambdaM, Duration: 60})
+	tr, err := anonymity.Simulate(anonymity.Setting{Nodes: realNodes, Clients: realClients, Gateways: o.gateways, Mu: realMu, Rates: rates, LambdaM: realLambdaM, Duration: 60})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,9 @@ type Setting struct {
 	Busy float64
 	// Duration is the virtual time simulated, seconds.
 	Duration float64
+	// Gateways is how many nodes serve as gateways: client c enters by
+	// node c mod Gateways. Zero means every node (c mod Nodes).
+	Gateways int
 	// Challenges is how many pairs of challenge packets to inject for
 	// Loopix's unlinkability game: at a random time two distinct clients
 	// of one gateway each send one more packet (Trace.Challenges).
@@ -45,8 +48,8 @@ func (s Setting) String() string {
 // client.buildRequest and dropPacket do) over layers from pki.AssignLayers,
 // every hop's delay with pki.HopsFor, the node loops as mixnode's sendLoop
 // builds them. A mix holds each packet for its delay; links are instant.
-// Client c enters by node c mod Nodes (gateways spread evenly, as the
-// real-network test spreads them). Forward
+// Client c enters by node c mod Gateways (gateways spread evenly, as the
+// real-network test spreads them over its gateways). Forward
 // packets leave their exit as a frame to Exit; fillers and loops (echo
 // requests) come back through a SURB path L1 → L2 → L3 → gateway to their
 // sender, drops end at the exit.
@@ -86,9 +89,13 @@ func Simulate(s Setting) (*Trace, error) {
 		}
 		return t
 	}
+	ng := s.Nodes
+	if s.Gateways > 0 && s.Gateways < s.Nodes {
+		ng = s.Gateways
+	}
 	gws := make([]*pki.Descriptor, s.Clients)
 	for c := range gws {
-		gws[c] = descs[c%s.Nodes]
+		gws[c] = descs[c%ng]
 	}
 	// send emits one packet of client c at t and its reply, if it has one.
 	send := func(c int, t float64, kind string) (int32, error) {

@@ -37,10 +37,23 @@ var NodeDHT func(node any) *dht.Node
 
 // FrameObserver is told of one frame on one link: when, which peer wrote it,
 // which peer read it, and its size. It learns nothing else (no keys, no
-// contents): what a global passive observer of the links sees.
-type FrameObserver func(at time.Time, from, to peer.ID, size int)
+// contents): what a global passive observer of the links sees. Its buf
+// names the buffer the node holds the packet in, for ForwardObserver to refer to;
+// a passive observer does not see it, and only ForwardObserver gives it a
+// meaning.
+type FrameObserver func(at time.Time, from, to peer.ID, size int, buf *byte)
 
-var frameObs atomic.Pointer[FrameObserver]
+// ForwardObserver is told that node is handing the packet it read into buf
+// (the buf FrameObserver was told of, or a buffer of its own for a packet it made, such
+// as a loop) to its link to next: what a corrupt node knows and tells a
+// global observer, which link a departure to an arrival. The observer
+// decides which nodes are corrupt by which of these reports it keeps.
+type ForwardObserver func(at time.Time, node, next peer.ID, buf *byte)
+
+var (
+	frameObs atomic.Pointer[FrameObserver]
+	fwdObs   atomic.Pointer[ForwardObserver]
+)
 
 // ObserveFrames makes every mix node of the process report every frame it
 // reads from a link (from a client or another node) and every frame it
@@ -51,10 +64,35 @@ func ObserveFrames(f FrameObserver) (restore func()) {
 	return func() { frameObs.Store(old) }
 }
 
-// Frame reports a frame to the observer, if a test set one; otherwise it
-// costs one atomic load.
-func Frame(from, to peer.ID, size int) {
+// ObserveForwards makes every mix node of the process report every packet
+// it hands to a link to another node, until restore is called: the
+// anonymity tests' corrupt nodes.
+func ObserveForwards(f ForwardObserver) (restore func()) {
+	old := fwdObs.Swap(&f)
+	return func() { fwdObs.Store(old) }
+}
+
+// Frame reports a frame held in buf to the observer, if a test set one;
+// otherwise it costs one atomic load.
+func Frame(from, to peer.ID, buf []byte) {
 	if f := frameObs.Load(); f != nil && *f != nil {
-		(*f)(time.Now(), from, to, size)
+		(*f)(time.Now(), from, to, len(buf), bufID(buf))
 	}
+}
+
+// Forward reports that node hands the packet in buf to its link to next,
+// if a test set an observer; otherwise it costs one atomic load.
+func Forward(node, next peer.ID, buf []byte) {
+	if f := fwdObs.Load(); f != nil && *f != nil {
+		(*f)(time.Now(), node, next, bufID(buf))
+	}
+}
+
+// bufID names buf by its first byte: a node unwraps a packet in place, so
+// the buffer it forwards is the one it read.
+func bufID(buf []byte) *byte {
+	if len(buf) == 0 {
+		return nil
+	}
+	return &buf[0]
 }
