@@ -15,10 +15,16 @@ type Disclosure struct {
 	Rate                    float64
 	// Cover: with Komrade's cover traffic a client online sends at the same
 	// Poisson rate whether it has messages or not (real packets take λP
-	// slots; TestIdleBusyTwoSample checks the two cannot be told apart),
-	// so what the observer learns of a sender in a round is only whether
-	// it was online. Without cover it sees every message its client sends.
+	// slots; TestIdleBusyTwoSample checks the two cannot be told apart).
+	// Without Timing the game is the ideal one: what the observer learns
+	// of a sender in a round is only whether it was online. Without cover
+	// it sees every message its client sends.
 	Cover bool
+	// Timing, with Cover, plays the game in continuous time on the
+	// client's real cover stream (see Timing): the observer counts frames
+	// and sees when messages land, which ties a landing to its sender's
+	// slot.
+	Timing *Timing
 	// Offline is the probability that a client is offline in a round
 	// (drawn independently per round). Messages written offline wait in
 	// the outbox for the next round online.
@@ -61,6 +67,9 @@ func (d Disclosure) Run() []DisclosurePoint {
 	targets := make([]int, d.Targets)
 	for i := range targets {
 		targets[i] = i * (d.Users / d.Targets)
+	}
+	if d.Cover && d.Timing != nil {
+		return d.runTimed(contacts, targets)
 	}
 	acc := make([][]float64, d.Targets) // Σ s_r·o_r
 	sw := make([]float64, d.Targets)    // Σ s_r
