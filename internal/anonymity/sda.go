@@ -80,6 +80,7 @@ func (d Disclosure) Run() []DisclosurePoint {
 	sort.Ints(d.Checkpoints)
 	recv := make([]float64, d.Users)
 	var touched []int
+	var nr int // rounds with deliveries
 	for r := 1; r <= d.Rounds; r++ {
 		for _, u := range touched {
 			recv[u] = 0
@@ -111,6 +112,7 @@ func (d Disclosure) Run() []DisclosurePoint {
 			queue[u] = 0
 		}
 		if total > 0 {
+			nr++
 			for _, c := range touched {
 				bg[c] += recv[c] / total
 			}
@@ -135,7 +137,7 @@ func (d Disclosure) Run() []DisclosurePoint {
 			sw[i] += s
 		}
 		if cp < len(d.Checkpoints) && r == d.Checkpoints[cp] {
-			out = append(out, d.score(r, targets, contacts, acc, sw, bg))
+			out = append(out, d.score(r, nr, targets, contacts, acc, sw, bg))
 			cp++
 		}
 	}
@@ -150,12 +152,17 @@ func isTarget(u int, d Disclosure) bool {
 	return step > 0 && u%step == 0 && u/step < d.Targets
 }
 
-func (d Disclosure) score(r int, targets []int, contacts [][]int, acc [][]float64, sw, bg []float64) DisclosurePoint {
+// score ranks each target's candidates after r rounds, of which nr had
+// deliveries: the background is the mean recipient distribution over those
+// nr (a round with no delivery has none), the same rounds acc and sw sum
+// over. (Dividing by r ranked popular recipients first whenever a round
+// had no delivery, and a target's contacts are more popular than most.)
+func (d Disclosure) score(r, nr int, targets []int, contacts [][]int, acc [][]float64, sw, bg []float64) DisclosurePoint {
 	var succ, all float64
 	for i, u := range targets {
 		v := make([]float64, d.Users)
 		for c := range v {
-			v[c] = bg[c] / float64(r)
+			v[c] = bg[c] / float64(max(nr, 1))
 			if acc[i] != nil && sw[i] > 0 {
 				v[c] = acc[i][c]/sw[i] - v[c]
 			} else {
@@ -218,6 +225,7 @@ func Disclose(sent, recv [][]float64, contacts [][]int) DisclosurePoint {
 	acc := make([][]float64, users)
 	sw := make([]float64, users)
 	bg := make([]float64, users)
+	var nr int // rounds with deliveries
 	for u := range targets {
 		targets[u] = u
 	}
@@ -229,6 +237,7 @@ func Disclose(sent, recv [][]float64, contacts [][]int) DisclosurePoint {
 		if total == 0 {
 			continue
 		}
+		nr++
 		for c, n := range recv[r] {
 			bg[c] += n / total
 		}
@@ -245,5 +254,5 @@ func Disclose(sent, recv [][]float64, contacts [][]int) DisclosurePoint {
 			sw[u] += s
 		}
 	}
-	return d.score(len(sent), targets, contacts, acc, sw, bg)
+	return d.score(len(sent), nr, targets, contacts, acc, sw, bg)
 }

@@ -51,6 +51,7 @@ func (d Disclosure) runTimed(contacts [][]int, targets []int) []DisclosurePoint 
 	recv := make([]float64, d.Users)
 	var touched []int
 	var out []DisclosurePoint
+	var nr int // rounds with deliveries
 	cp := 0
 	sort.Ints(d.Checkpoints)
 	for r := 1; r <= d.Rounds; r++ {
@@ -103,6 +104,7 @@ func (d Disclosure) runTimed(contacts [][]int, targets []int) []DisclosurePoint 
 			land = land[1:]
 		}
 		if total > 0 {
+			nr++
 			for _, c := range touched {
 				bg[c] += recv[c] / total
 			}
@@ -120,7 +122,7 @@ func (d Disclosure) runTimed(contacts [][]int, targets []int) []DisclosurePoint 
 			}
 		}
 		if cp < len(d.Checkpoints) && r == d.Checkpoints[cp] {
-			out = append(out, d.score(r, targets, contacts, acc, sw, bg))
+			out = append(out, d.score(r, nr, targets, contacts, acc, sw, bg))
 			cp++
 		}
 	}
