@@ -1,7 +1,6 @@
 package anonymity_test
 
 import (
-	"math"
 	"sort"
 	"testing"
 
@@ -101,35 +100,6 @@ func corruptIn(layerOf []int, gateways int, layers ...int) []bool {
 		}
 	}
 	return out
-}
-
-// senderEntropy is TestSenderEntropy's measure with corrupt nodes: the
-// sender entropy of packets entering L3 from L2, backtracked through L2,
-// L1 and the gateway, and the share of them the observer traced to a
-// single client.
-func senderEntropy(tr *anonymity.Trace, corrupt []bool) (h anonymity.Stats, traced float64) {
-	var hs []float64
-	lo, hi := tr.Start+4*20*tr.MeanDelay, tr.End-20*tr.MeanDelay
-	var n, one int
-	for i, f := range tr.Frames {
-		if f.T < lo || f.T > hi || f.To < 0 || int(f.To) >= tr.Nodes || tr.IsClient(f.From) ||
-			tr.Layer[f.To] != 2 || tr.Layer[f.From] != 1 {
-			continue
-		}
-		if n++; n%2 != 0 || len(hs) >= 600 {
-			continue
-		}
-		p := tr.Posterior(i, 3, corrupt)
-		if len(p) == 0 {
-			continue // a node's own packet: no client sent it
-		}
-		x := anonymity.PosteriorEntropy(p)
-		if x < 1e-9 {
-			one++
-		}
-		hs = append(hs, x)
-	}
-	return anonymity.Summarise(hs), float64(one) / math.Max(1, float64(len(hs)))
 }
 
 // TestCorruptNodeEntropy: on the real network, the nodes that report to

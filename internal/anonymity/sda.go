@@ -71,16 +71,14 @@ func (d Disclosure) Run() []DisclosurePoint {
 	if d.Cover && d.Timing != nil {
 		return d.runTimed(contacts, targets)
 	}
-	acc := make([][]float64, d.Targets) // Σ s_r·o_r
-	sw := make([]float64, d.Targets)    // Σ s_r
-	bg := make([]float64, d.Users)      // Σ o_r
-	queue := make([]int, d.Users)       // messages waiting in each outbox
+	tl := newTally(d.Targets, d.Users)
+	queue := make([]int, d.Users) // messages waiting in each outbox
 	var out []DisclosurePoint
 	cp := 0
 	sort.Ints(d.Checkpoints)
 	recv := make([]float64, d.Users)
 	var touched []int
-	var nr int // rounds with deliveries
+	seen := make([]float64, d.Targets)
 	for r := 1; r <= d.Rounds; r++ {
 		for _, u := range touched {
 			recv[u] = 0
@@ -111,33 +109,19 @@ func (d Disclosure) Run() []DisclosurePoint {
 			}
 			queue[u] = 0
 		}
-		if total > 0 {
-			nr++
-			for _, c := range touched {
-				bg[c] += recv[c] / total
-			}
-		}
 		for i, u := range targets {
-			var s float64
 			switch {
 			case d.Cover && online[u]:
-				s = 1
+				seen[i] = 1
 			case !d.Cover:
-				s = float64(sent[u])
+				seen[i] = float64(sent[u])
+			default:
+				seen[i] = 0
 			}
-			if s == 0 || total == 0 {
-				continue
-			}
-			if acc[i] == nil {
-				acc[i] = make([]float64, d.Users)
-			}
-			for _, c := range touched {
-				acc[i][c] += s * recv[c] / total
-			}
-			sw[i] += s
 		}
+		tl.add(seen, recv, touched, total)
 		if cp < len(d.Checkpoints) && r == d.Checkpoints[cp] {
-			out = append(out, d.score(r, nr, targets, contacts, acc, sw, bg))
+			out = append(out, d.score(r, targets, contacts, tl))
 			cp++
 		}
 	}
@@ -152,17 +136,59 @@ func isTarget(u int, d Disclosure) bool {
 	return step > 0 && u%step == 0 && u/step < d.Targets
 }
 
-// score ranks each target's candidates after r rounds, of which nr had
-// deliveries: the background is the mean recipient distribution over those
-// nr (a round with no delivery has none), the same rounds acc and sw sum
-// over. (Dividing by r ranked popular recipients first whenever a round
-// had no delivery, and a target's contacts are more popular than most.)
-func (d Disclosure) score(r, nr int, targets []int, contacts [][]int, acc [][]float64, sw, bg []float64) DisclosurePoint {
+// tally holds the attack's sums over the rounds with deliveries: for each
+// target i, acc[i] = Σ s_r·o_r and sw[i] = Σ s_r (s_r what the observer saw
+// it send, o_r the round's recipient distribution); bg = Σ o_r; nr the
+// number of those rounds.
+type tally struct {
+	acc    [][]float64
+	sw, bg []float64
+	nr     int
+}
+
+func newTally(targets, users int) *tally {
+	return &tally{acc: make([][]float64, targets), sw: make([]float64, targets), bg: make([]float64, users)}
+}
+
+// add counts one round: seen[i] is what target i was seen to send, recv[c]
+// the messages delivered to c (zero but at touched), total their sum. A
+// round without deliveries has no recipient distribution and counts for
+// nothing.
+func (t *tally) add(seen, recv []float64, touched []int, total float64) {
+	if total == 0 {
+		return
+	}
+	t.nr++
+	for _, c := range touched {
+		t.bg[c] += recv[c] / total
+	}
+	for i, s := range seen {
+		if s == 0 {
+			continue
+		}
+		if t.acc[i] == nil {
+			t.acc[i] = make([]float64, len(t.bg))
+		}
+		for _, c := range touched {
+			t.acc[i][c] += s * recv[c] / total
+		}
+		t.sw[i] += s
+	}
+}
+
+// score ranks each target's candidates after r rounds by their share of
+// the target's rounds less the background, the mean recipient distribution
+// over the rounds with deliveries, the rounds the target's sums run over.
+// (Dividing the background by r ranked popular recipients first whenever
+// a round had no delivery, and a target's contacts are more popular than
+// most: they have at least one sender.)
+func (d Disclosure) score(r int, targets []int, contacts [][]int, t *tally) DisclosurePoint {
+	acc, sw, bg := t.acc, t.sw, t.bg
 	var succ, all float64
 	for i, u := range targets {
 		v := make([]float64, d.Users)
 		for c := range v {
-			v[c] = bg[c] / float64(max(nr, 1))
+			v[c] = bg[c] / float64(max(t.nr, 1))
 			if acc[i] != nil && sw[i] > 0 {
 				v[c] = acc[i][c]/sw[i] - v[c]
 			} else {
@@ -222,37 +248,21 @@ func Disclose(sent, recv [][]float64, contacts [][]int) DisclosurePoint {
 	users := len(contacts)
 	d := Disclosure{Users: users, Contacts: len(contacts[0])}
 	targets := make([]int, users)
-	acc := make([][]float64, users)
-	sw := make([]float64, users)
-	bg := make([]float64, users)
-	var nr int // rounds with deliveries
 	for u := range targets {
 		targets[u] = u
 	}
+	tl := newTally(users, users)
+	var touched []int
 	for r := range sent {
 		var total float64
-		for _, n := range recv[r] {
-			total += n
-		}
-		if total == 0 {
-			continue
-		}
-		nr++
+		touched = touched[:0]
 		for c, n := range recv[r] {
-			bg[c] += n / total
+			if n > 0 {
+				touched = append(touched, c)
+				total += n
+			}
 		}
-		for u, s := range sent[r] {
-			if s == 0 {
-				continue
-			}
-			if acc[u] == nil {
-				acc[u] = make([]float64, users)
-			}
-			for c, n := range recv[r] {
-				acc[u][c] += s * n / total
-			}
-			sw[u] += s
-		}
+		tl.add(sent[r], recv[r], touched, total)
 	}
-	return d.score(len(sent), nr, targets, contacts, acc, sw, bg)
+	return d.score(len(sent), targets, contacts, tl)
 }

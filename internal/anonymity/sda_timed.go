@@ -33,9 +33,7 @@ type Timing struct {
 func (d Disclosure) runTimed(contacts [][]int, targets []int) []DisclosurePoint {
 	tm := d.Timing
 	w := tm.Window
-	acc := make([][]float64, len(targets))
-	sw := make([]float64, len(targets))
-	bg := make([]float64, d.Users)
+	tl := newTally(len(targets), d.Users)
 	targetIdx := map[int]int{}
 	for i, u := range targets {
 		targetIdx[u] = i
@@ -51,7 +49,6 @@ func (d Disclosure) runTimed(contacts [][]int, targets []int) []DisclosurePoint 
 	recv := make([]float64, d.Users)
 	var touched []int
 	var out []DisclosurePoint
-	var nr int // rounds with deliveries
 	cp := 0
 	sort.Ints(d.Checkpoints)
 	for r := 1; r <= d.Rounds; r++ {
@@ -103,26 +100,9 @@ func (d Disclosure) runTimed(contacts [][]int, targets []int) []DisclosurePoint 
 			}
 			land = land[1:]
 		}
-		if total > 0 {
-			nr++
-			for _, c := range touched {
-				bg[c] += recv[c] / total
-			}
-			for i, s := range sent {
-				if s == 0 {
-					continue
-				}
-				if acc[i] == nil {
-					acc[i] = make([]float64, d.Users)
-				}
-				for _, c := range touched {
-					acc[i][c] += s * recv[c] / total
-				}
-				sw[i] += s
-			}
-		}
+		tl.add(sent, recv, touched, total)
 		if cp < len(d.Checkpoints) && r == d.Checkpoints[cp] {
-			out = append(out, d.score(r, nr, targets, contacts, acc, sw, bg))
+			out = append(out, d.score(r, targets, contacts, tl))
 			cp++
 		}
 	}
