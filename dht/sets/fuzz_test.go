@@ -6,14 +6,14 @@ import (
 	"encoding/binary"
 	"io"
 	"log/slog"
-	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/komrade-net/komrade/wire"
 	"github.com/komrade-net/komrade/wire/setitem"
 	"github.com/libp2p/go-libp2p/core/peer"
-	bolt "go.etcd.io/bbolt"
 )
 
 // fuzzRules accept any well-formed item that is not expired at the fuzz
@@ -45,24 +45,10 @@ func seedItems(tb testing.TB) [][]byte {
 	return out
 }
 
-// shrinkStore empties the store when it holds more than a few dozen items,
-// so that checkStore stays cheap during long fuzz runs.
-func shrinkStore(tb testing.TB, s *Store) {
-	var n int
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketItems).Stats().KeyN
-		return nil
-	})
-	if n > 64 {
-		if _, err := s.Sweep(time.Unix(math.MaxInt64, 0)); err != nil {
-			tb.Fatal(err)
-		}
-	}
-}
-
 // FuzzDecodeItem feeds arbitrary bytes to DecodeItem and stores what it
-// accepts. Nothing may panic; an accepted item re-encodes to the same bytes
-// and leaves the store consistent.
+// accepts in a fresh store (so that no input's outcome depends on the ones
+// before it). Nothing may panic; an accepted item re-encodes to the same
+// bytes and leaves the store consistent.
 func FuzzDecodeItem(f *testing.F) {
 	for _, b := range seedItems(f) {
 		f.Add(b)
@@ -72,7 +58,6 @@ func FuzzDecodeItem(f *testing.F) {
 	f.Add([]byte{0xa0})
 	f.Add([]byte{0xbf, 0x01, 0x64, 't', 'e', 's', 't', 0xff})
 	f.Add([]byte{0xa1, 0x03, 0x5a, 0xff, 0xff, 0xff, 0xff})
-	s := openTestStore(f)
 	r := fuzzRules()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		it, err := setitem.Decode(b)
@@ -91,6 +76,7 @@ func FuzzDecodeItem(f *testing.F) {
 			t.Fatalf("ID differs from the hash of the encoding: %v", err)
 		}
 		now := time.Unix(it.Expires-1, 0)
+		s := openTestStore(t)
 		if _, err := s.Put(*it, r, now); err != nil && !wire.IsFinal(err) {
 			t.Fatalf("Put: %v", err)
 		}
@@ -98,7 +84,6 @@ func FuzzDecodeItem(f *testing.F) {
 			t.Fatalf("Scan: %v", err)
 		}
 		checkStore(t, s)
-		shrinkStore(t, s)
 	})
 }
 
@@ -168,7 +153,9 @@ func FuzzDecodeFrame(f *testing.F) {
 
 // FuzzServeRequest serves arbitrary request frames against a store, as a
 // storage node would. Nothing may panic, every answer must be a valid
-// response frame, and the store must stay consistent.
+// response frame, and the store must stay consistent. Each input starts
+// from the same store, a copy of one holding the seed items, so that an
+// input's outcome does not depend on the inputs before it.
 func FuzzServeRequest(f *testing.F) {
 	items := seedItems(f)
 	for _, req := range []*request{
@@ -185,29 +172,52 @@ func FuzzServeRequest(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{0xa1, 0x01, 0x09})
-	store := openTestStore(f)
 	rules := map[string]setitem.Rules{"test": fuzzRules(), "other": fuzzRules()}
-	svc := &Service{
-		store: store, rules: rules,
-		opt: Options{
-			AppendRate: -1, PushRate: -1, ReadRate: -1,
-			Now:    func() time.Time { return t0 },
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		}.withDefaults(),
-		limits: map[peer.ID]*peerLimits{},
+	service := func(store *Store) *Service {
+		svc := &Service{
+			store: store, rules: rules,
+			opt: Options{
+				AppendRate: -1, PushRate: -1, ReadRate: -1,
+				Now:    func() time.Time { return t0 },
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			}.withDefaults(),
+			limits: map[peer.ID]*peerLimits{},
+		}
+		svc.log = svc.opt.Logger
+		return svc
 	}
-	svc.log = svc.opt.Logger
-	// The seeds reach the store.
-	if resp := svc.serve("fuzzer", &request{Op: uint8(opPush), Items: items}); resp.Code != 0 || resp.Stored != 4 {
+	// The seed store: the seed items reach it.
+	seedPath := filepath.Join(f.TempDir(), "seed.db")
+	seeded, err := Open(seedPath)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if resp := service(seeded).serve("fuzzer", &request{Op: uint8(opPush), Items: items}); resp.Code != 0 || resp.Stored != 4 {
 		f.Fatalf("seed push: %+v", resp)
 	}
-	shrinkStore(f, store)
+	if err := seeded.Close(); err != nil {
+		f.Fatal(err)
+	}
+	image, err := os.ReadFile(seedPath)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(t.TempDir(), "sets.db")
+		if err := os.WriteFile(path, image, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		store, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		store.db.NoSync = true
 		var resp *response
 		if req, err := decodeRequest(b); err != nil {
 			resp = errResponse(err)
 		} else {
-			resp = svc.serve("fuzzer", req)
+			resp = service(store).serve("fuzzer", req)
 		}
 		enc, err := encodeFrame(resp)
 		if err != nil {
@@ -221,6 +231,5 @@ func FuzzServeRequest(f *testing.F) {
 			t.Fatalf("response round trip differs: %v", err)
 		}
 		checkStore(t, store)
-		shrinkStore(t, store)
 	})
 }
