@@ -407,5 +407,6 @@ func disclosure() {
 	p.Y.Label.Text = "success"
 	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{}
 	check(plotutil.AddLinePoints(p, lines...))
+	p.Legend.Top, p.Legend.Left = true, true // the lines near chance run along the bottom
 	save(p, "disclosure.svg")
 }
