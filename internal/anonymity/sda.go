@@ -51,7 +51,8 @@ type DisclosurePoint struct {
 // key, so it would need corrupt storage nodes that see the recipient's
 // polls). For each target it ranks clients by v = (Σ_r s_r·o_r)/(Σ_r s_r)
 // − (Σ_r o_r)/R, s_r what it saw the target send in round r, o_r the
-// distribution of round r's recipients.
+// distribution of round r's recipients, R the number of rounds with
+// deliveries (the sums run over those).
 func (d Disclosure) Run() []DisclosurePoint {
 	contacts := make([][]int, d.Users)
 	for u := range contacts {
