@@ -39,6 +39,9 @@ func (c *Client) Retry(ctx context.Context, tries int, f func(context.Context) e
 			return err
 		}
 		last = err
+		if try == tries-1 {
+			break // no wait after the last try
+		}
 		c.log.Debug("no answer; trying again", "try", try+1, "err", err)
 		if err := backoff.Sleep(ctx, bo.Next()-time.Since(start)); err != nil {
 			return err

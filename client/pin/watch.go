@@ -351,7 +351,7 @@ func (s *Service) watchLoop(ctx context.Context) {
 		}
 		start := time.Now()
 		if areas := s.Areas(); len(areas) > 0 {
-			if err := s.read(ctx, areas); err != nil && ctx.Err() == nil {
+			if err := s.read(ctx, areas, 1); err != nil && ctx.Err() == nil {
 				s.log.Debug("watch round incomplete", "err", err)
 			}
 		}
@@ -360,13 +360,18 @@ func (s *Service) watchLoop(ctx context.Context) {
 	}
 }
 
+// fetchTries is how often Fetch sends a read whose answer did not come:
+// a watch round tries each read once (the next round tries again), but a
+// one-off read has no next round, and the mix network loses packets.
+const fetchTries = 3
+
 // Fetch reads an area's cells and decoys once now (for a list of an area
-// nobody watches).
+// nobody watches), each read tried up to fetchTries times.
 func (s *Service) Fetch(ctx context.Context, a Area) error {
 	if err := a.Check(); err != nil {
 		return err
 	}
-	return s.read(ctx, []Area{a})
+	return s.read(ctx, []Area{a}, fetchTries)
 }
 
 // Covered reports whether every cell area a meets is read by the watch.
@@ -390,8 +395,9 @@ func (s *Service) Covered(a Area) bool {
 	return true
 }
 
-// read reads the cells of areas and their decoys once: one round.
-func (s *Service) read(ctx context.Context, areas []Area) error {
+// read reads the cells of areas and their decoys once: one round, each
+// read tried up to tries times (client.Retry).
+func (s *Service) read(ctx context.Context, areas []Area, tries int) error {
 	s.round.Lock()
 	defer s.round.Unlock()
 	rules, err := s.rules()
@@ -410,7 +416,7 @@ func (s *Service) read(ctx context.Context, areas []Area) error {
 		go func() {
 			defer wg.Done()
 			for c := range ch {
-				if err := s.scanCell(ctx, c, isDecoy[c], rules); err != nil {
+				if err := s.scanCell(ctx, c, isDecoy[c], rules, tries); err != nil {
 					errs <- fmt.Errorf("reading a cell: %w", err) // never which: the log is on disk
 				}
 			}
@@ -452,7 +458,7 @@ dispatch:
 // run behind (a read that did not resumes where it stopped, so that a burst
 // of items is read through). Items of a decoy cell are checked the same
 // way and dropped.
-func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules setitem.Rules) error {
+func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules setitem.Rules, tries int) error {
 	key := SetKey(cell)
 	ckey := "cur/" + cell.String()
 	var cur cursorRec
@@ -476,9 +482,11 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 		s.mu.Lock()
 		s.stats.requests++
 		s.mu.Unlock()
-		tctx, cancel := context.WithTimeout(ctx, s.c.ReplyTimeout())
-		res, err = s.c.Scan(tctx, wire.ScanRequest{Namespace: Namespace, Key: key, Cursor: cursor, Limit: scanLimit})
-		cancel()
+		err = s.c.Retry(ctx, tries, func(tctx context.Context) error {
+			var e error
+			res, e = s.c.Scan(tctx, wire.ScanRequest{Namespace: Namespace, Key: key, Cursor: cursor, Limit: scanLimit})
+			return e
+		})
 		if errors.Is(err, wire.ErrNotFound) {
 			err, caught = nil, true
 			break
