@@ -239,6 +239,45 @@ func TestList(t *testing.T) {
 			t.Errorf("line wider than 40: %q", l)
 		}
 	}
+	// On a terminal an alert with a real (64-digit) id keeps all its
+	// text: the id is cut to the prefix pin confirm takes, and a text that
+	// does not fit beside the rest goes below it, wrapped.
+	id := strings.Repeat("60a67bbc", 8)
+	long := strings.Repeat("kettle at the north bridge, ", 5) + "go south"
+	alert := []Marker{
+		{ID: id, Kind: KindAlert, At: at(315, 45), RadiusM: 1000, Expires: now.Add(time.Hour), Note: "water cannon"},
+		{ID: id, Kind: KindAlert, At: at(315, 45), RadiusM: 1000, Expires: now.Add(time.Hour), Note: long},
+	}
+	b.Reset()
+	if err := List(&b, v, alert, now, 120); err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if !strings.HasSuffix(lines[0], id[:ShortID]+"  water cannon") || strings.Contains(b.String(), id) {
+		t.Errorf("short alert at 120 columns: %q", lines[0])
+	}
+	if len(lines) < 4 || !strings.HasSuffix(lines[1], id[:ShortID]) {
+		t.Fatalf("long alert at 120 columns: the text should follow on lines of its own:\n%s", b.String())
+	}
+	var text string
+	for _, l := range lines[2:] {
+		if !strings.HasPrefix(l, "    ") {
+			t.Errorf("continuation not indented: %q", l)
+		}
+		text += strings.TrimPrefix(l, "    ")
+	}
+	if text != long {
+		t.Errorf("long alert's text, wrapped: %q, want %q", text, long)
+	}
+	for _, l := range lines {
+		if termsafe.Columns(l) > 120 {
+			t.Errorf("line wider than 120: %q", l)
+		}
+	}
+	b.Reset()
+	if err := List(&b, v, alert, now, 0); err != nil || !strings.Contains(b.String(), id) {
+		t.Errorf("without a width the full id: %v %q", err, b.String())
+	}
 }
 
 // TestGeoJSON parses the output and checks RFC 7946's rules.

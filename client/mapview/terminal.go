@@ -21,6 +21,10 @@ const (
 	MinHeight = 10
 )
 
+// ShortID is how many characters of a marker's id List shows on a
+// terminal: the prefix `komrade pin confirm` takes.
+const ShortID = 12
+
 // legendItems explain the map's characters, in the order shown.
 var legendItems = []string{
 	"+ you", "P police", "D danger", "M medic", "W water", "O other", "A alert",
@@ -224,9 +228,12 @@ func floorDiv(a, b int) int {
 // distance from the centre of v. A line gives the marker's letter, kind,
 // distance, compass point and bearing, age, confirmations (pins) or
 // radius (alerts), the time left until it expires (at now), its id and
-// its note. With width > 0 (a terminal's columns) each line is cut to fit,
-// the note first; the note is always made terminal-safe and kept on its
-// line. Invalid markers are skipped and counted in a last line.
+// its note. With width > 0 (a terminal's columns) the id is cut to its
+// first ShortID characters (enough for `komrade pin confirm`) and each line
+// is cut to fit; a note that does not fit beside the rest goes below it,
+// indented and wrapped, never cut (an alert's text is what it is for).
+// The note is always made terminal-safe and kept to one logical line.
+// Invalid markers are skipped and counted in a last line.
 func List(w io.Writer, v View, markers []Marker, now time.Time, width int) error {
 	if err := v.Center.Validate(); err != nil {
 		return fmt.Errorf("mapview: centre: %w", err)
@@ -282,14 +289,21 @@ func List(w io.Writer, v View, markers []Marker, now time.Time, width int) error
 		if age != "now" {
 			age += " ago"
 		}
+		id := termsafe.Line(m.ID)
+		if width > 0 && len(id) > ShortID {
+			id = id[:ShortID]
+		}
 		head := fmt.Sprintf("%c %-6s %8s %-2s %03.0f°  %-9s  %-24s  %-16s  %s",
-			glyph(m), kindName(m.Kind), formatLength(r.dist), geo.Compass(b), math.Mod(math.Round(b), 360), age, state, left, termsafe.Line(m.ID))
+			glyph(m), kindName(m.Kind), formatLength(r.dist), geo.Compass(b), math.Mod(math.Round(b), 360), age, state, left, id)
 		line := head
 		if m.Note != "" {
 			line += "  " + termsafe.Line(m.Note)
 		}
-		if width > 0 {
-			line = termsafe.Truncate(line, width)
+		if width > 0 && termsafe.Columns(line) > width {
+			line = termsafe.Truncate(head, width)
+			if m.Note != "" {
+				line += "\n" + termsafe.Wrap("    ", termsafe.Line(m.Note), "    ", width)
+			}
 		}
 		fmt.Fprintln(bw, line)
 	}
