@@ -330,7 +330,10 @@ func (c *Client) coverLoop(ctx context.Context, cv *cover) {
 		// count an observer could see. Found by the real-code disclosure
 		// attack of internal/anonymity.)
 		s := take(kind, time.Now().Add(lateBuild))
-		if kind == "fill" {
+		// A slot whose filler could not be built passes in silence for a
+		// busy client too: a real packet sent where an idle client sends
+		// nothing would tell them apart. It waits for the next slot.
+		if kind == "fill" && s != nil {
 			if pkt := cv.next(); pkt != nil {
 				c.discard(s)
 				kind, s = "real", &spare{pkt: pkt}
