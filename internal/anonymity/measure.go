@@ -62,7 +62,7 @@ func Measure(tr *Trace, perMix, targets int, corrupt []bool) Result {
 			}
 		}
 	}
-	step := max1(len(exits) / max(targets, 1))
+	step := max(len(exits)/max(targets, 1), 1)
 	var hp, hs, deg []float64
 	logN := math.Log2(float64(tr.Clients))
 	for k := 0; k < len(exits) && len(hp) < targets; k += step {
@@ -90,7 +90,7 @@ func Measure(tr *Trace, perMix, targets int, corrupt []bool) Result {
 	var inf int
 	var s0, s1 float64
 	for _, ch := range tr.Challenges {
-		post := tr.group(tr.Backtrack(exitOf[ch[0]], 4, corrupt))
+		post := tr.Posterior(exitOf[ch[0]], 4, corrupt)
 		s0 += post[tr.Sender[ch[0]]]
 		s1 += post[tr.Sender[ch[1]]]
 		e := Epsilon(post[tr.Sender[ch[0]]], post[tr.Sender[ch[1]]])

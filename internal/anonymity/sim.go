@@ -20,11 +20,6 @@ type Setting struct {
 	Rates client.Rates
 	// LambdaM is each node's loop rate (config.Node.LambdaM).
 	LambdaM float64
-	// Busy is the fraction of λP slots that carry a real request (the rest
-	// carry fillers); the observer cannot tell them apart, so it changes
-	// nothing on the links. Real requests whose exit sends no reply are
-	// not modelled: every request in Komrade gets a reply.
-	Busy float64
 	// Duration is the virtual time simulated, seconds.
 	Duration float64
 	// Gateways is how many nodes serve as gateways: client c enters by

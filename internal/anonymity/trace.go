@@ -71,11 +71,11 @@ func (tr *Trace) Rate() float64 {
 	return float64(n) / float64(tr.Nodes) / (tr.End - tr.Start)
 }
 
-// PerMix is the per-mix entropy (MixEntropy) of up to max target packets
+// PerMix is the per-mix entropy (MixEntropy) of up to n target packets
 // entering nodes, taken evenly over the frames a node read (from a client
 // or a node) away from the ends of the trace. A corrupt node tells the
 // observer which departure is the target: 0 bits.
-func (tr *Trace) PerMix(max int, corrupt []bool) []float64 {
+func (tr *Trace) PerMix(n int, corrupt []bool) []float64 {
 	lo, hi := tr.Start+window*tr.MeanDelay, tr.End-window*tr.MeanDelay
 	var cand []int
 	for i, f := range tr.Frames {
@@ -83,9 +83,9 @@ func (tr *Trace) PerMix(max int, corrupt []bool) []float64 {
 			cand = append(cand, i)
 		}
 	}
-	step := max1(len(cand) / max)
+	step := max(len(cand)/n, 1)
 	var out []float64
-	for k := 0; k < len(cand) && len(out) < max; k += step {
+	for k := 0; k < len(cand) && len(out) < n; k += step {
 		f := tr.Frames[cand[k]]
 		if corrupt != nil && corrupt[f.To] {
 			out = append(out, 0)
@@ -94,13 +94,6 @@ func (tr *Trace) PerMix(max int, corrupt []bool) []float64 {
 		out = append(out, MixEntropy(tr.departures[f.To], f.T, tr.MeanDelay))
 	}
 	return out
-}
-
-func max1(n int) int {
-	if n < 1 {
-		return 1
-	}
-	return n
 }
 
 // Posterior is the observer's distribution over the clients that may have

@@ -219,18 +219,16 @@ func presetsTable() {
 		}
 		r := anonymity.Measure(tr, 3000, n, nil)
 		rc := anonymity.Measure(tr, 1000, n, anonymity.Corrupt(9, 1.0/9))
-		eps := p95(r)
+		eps := r.EpsilonP95
 		lam := ps.rates.Total()
 		fmt.Fprintf(md, "| %s | %v | %g/%g/%g | %g | %.2f s / %.2f s | %.0f | %.2f (%.2f) | %.2f (%.2f) | %.3f (%.3f) | %.3f (%.3f; %.3f) | %.3f (%.3f; %.0f %%; %.3f) | %.1f | %.1f |\n",
 			ps.name, ps.mu, ps.rates.LambdaP, ps.rates.LambdaL, ps.rates.LambdaD, ps.lambdaM, r.LatencyP50, r.LatencyP99, r.Rate,
 			r.PerMix.Mean, r.PerMix.P5, r.Packet.Mean, r.Packet.P5, r.Degree.Mean, r.Degree.P5, r.Epsilon.Mean, eps, r.EpsilonMean,
-			rc.Epsilon.Mean, p95(rc), 100*rc.EpsilonInf, rc.EpsilonMean, 2*lam*r.LatencyP99, 4*lam*r.LatencyP99)
+			rc.Epsilon.Mean, rc.EpsilonP95, 100*rc.EpsilonInf, rc.EpsilonMean, 2*lam*r.LatencyP99, 4*lam*r.LatencyP99)
 	}
 }
 
 // p95 is the 95th percentile of ε (Stats has the 5th: ε is better small).
-func p95(r anonymity.Result) float64 { return r.EpsilonP95 }
-
 // perMixVsClients: Loopix's setting with few clients, with and without the
 // node loops λM: the nodes' cover keeps the pool up.
 func perMixVsClients() {
