@@ -509,18 +509,28 @@ func (d *Daemon) takeInbox(from string) ([]InboxMessage, error) {
 	return sorted, err
 }
 
+// unreadCounts returns how many unread messages the inbox holds from each
+// contact, by name (inbox keys are contact/index).
+func (d *Daemon) unreadCounts() (map[string]int, error) {
+	unread := map[string]int{}
+	if err := d.st.View(func(tx *store.Tx) error {
+		return tx.List("inbox", func(k string, _ []byte) error {
+			name, _, _ := strings.Cut(k, "/")
+			unread[name]++
+			return nil
+		})
+	}); err != nil {
+		return nil, fmt.Errorf("daemon: inbox: %w", err)
+	}
+	return unread, nil
+}
+
 func (d *Daemon) status() (*Status, error) {
 	c, err := d.m.Contacts()
 	if err != nil {
 		return nil, err
 	}
-	unread := map[string]int{}
-	err = d.st.View(func(tx *store.Tx) error {
-		return tx.List("inbox", func(k string, _ []byte) error {
-			unread[strings.SplitN(k, "/", 2)[0]]++
-			return nil
-		})
-	})
+	unread, err := d.unreadCounts()
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/komrade-net/komrade/client/social"
-	"github.com/komrade-net/komrade/client/store"
 	"github.com/komrade-net/komrade/client/webui"
 )
 
@@ -133,15 +132,9 @@ func (b uiBackend) Contacts() ([]webui.Contact, error) {
 	if err != nil {
 		return nil, err
 	}
-	unread := map[string]int{}
-	if err := b.d.st.View(func(tx *store.Tx) error {
-		return tx.List("inbox", func(k string, _ []byte) error {
-			name, _, _ := strings.Cut(k, "/")
-			unread[name]++
-			return nil
-		})
-	}); err != nil {
-		return nil, fmt.Errorf("daemon: inbox: %w", err)
+	unread, err := b.d.unreadCounts()
+	if err != nil {
+		return nil, err
 	}
 	out := make([]webui.Contact, 0, len(cs))
 	for name, fp := range cs {

@@ -136,7 +136,7 @@ type user struct {
 	rec    *recorder
 }
 
-func startUser(t *testing.T, ctx context.Context, net *testnet.Network, name string, log *slog.Logger) *user {
+func startUser(t *testing.T, ctx context.Context, net *testnet.Network, name string, log *slog.Logger, opts ...func(*config.Client)) *user {
 	home := t.TempDir()
 	if _, err := client.Init(home, []byte("a passphrase")); err != nil {
 		t.Fatal(err)
@@ -148,6 +148,9 @@ func startUser(t *testing.T, ctx context.Context, net *testnet.Network, name str
 	// (the least a config may ask): the test's time, not the defaults.
 	cfg.PinDelayMin, cfg.PinDelayMax = &config.Duration{Duration: time.Second}, &config.Duration{Duration: time.Second}
 	cfg.WatchEvery = &config.Duration{Duration: config.MinWatchEvery}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	d, err := daemon.Start(ctx, home, []byte("a passphrase"), cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +281,9 @@ func TestBrowserSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(net.Close)
-	alice := startUser(t, ctx, net, "alice", log)
+	// alice keeps no read message (keep_read = "0s"): a message she
+	// received is on her chat page only as long as the page keeps it.
+	alice := startUser(t, ctx, net, "alice", log, func(c *config.Client) { c.KeepRead = &config.Duration{} })
 	bob := startUser(t, ctx, net, "bob", log)
 
 	// The browser's proxy: loopback bypasses it, so only a request that
@@ -398,6 +403,12 @@ func TestBrowserSession(t *testing.T) {
 		}
 		say(bob, alice, "hello alice "+xssImg+" "+xssLink)
 		say(alice, bob, "hi bob "+xssSVG)
+		// Sending reloaded alice's list (the outbox event): bob's message,
+		// taken out of her inbox by the page and kept nowhere else, is
+		// still shown.
+		if !eval[bool](t, alice.tab, `document.getElementById('messages').textContent.includes(`+jsString("hello alice")+`)`) {
+			t.Errorf("with keep_read 0, bob's message left alice's page when she answered")
+		}
 		if n := eval[int](t, alice.tab, `document.querySelectorAll('#messages img, #messages svg, #messages a').length`); n != 0 {
 			t.Errorf("%d elements made of message text", n)
 		}
@@ -408,7 +419,7 @@ func TestBrowserSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	postText := "march at noon " + xssSVG + " " + xssImg + " " + xssLink
-	t.Run("post with a picture, served without its EXIF", func(t *testing.T) {
+	t.Run("post with a picture, published and served without its EXIF", func(t *testing.T) {
 		run(t, alice.tab, chromedp.Navigate(alice.url+"compose"),
 			chromedp.SetValue(chromedp.ID("post-text"), postText),
 			chromedp.SetUploadFiles(chromedp.ID("post-image"), []string{imgPath}),
@@ -444,6 +455,22 @@ func TestBrowserSession(t *testing.T) {
 			}
 			if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
 				t.Errorf("%s: %v", p, err)
+			}
+		}
+		// What went out to the network: the interface re-encodes what it
+		// serves in any case, so only the bytes as published show that
+		// client/photo dropped the EXIF. bob's daemon reads them through
+		// the mix network.
+		for _, size := range []string{"full", "thumb"} {
+			v, err := daemon.Connect(bob.home).ShowPost(ctx, postID, size)
+			if err != nil {
+				t.Fatalf("bob reads the post's %s image: %v", size, err)
+			}
+			if len(v.Image) == 0 {
+				t.Fatalf("the post's %s image came back empty", size)
+			}
+			if bytes.Contains(v.Image, []byte("Exif")) || bytes.Contains(v.Image, []byte(gpsMarker)) || bytes.Contains(v.Image, []byte{0xff, 0xe1}) {
+				t.Errorf("the %s image published carries EXIF", size)
 			}
 		}
 	})

@@ -3,6 +3,8 @@ package webui
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -277,7 +279,36 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 // chatData is a conversation page.
 type chatData struct {
 	Name     string
-	Messages []ChatMessage
+	Messages []chatLine
+}
+
+// chatLine is a message as a chat page shows it. ID names it on the page
+// (the same message has the same ID in every rendering: ui.js keeps the
+// messages already shown when it fetches the list again, since with
+// keep_read = "0s" a received message is in one rendering only); AtMS is
+// its time in milliseconds, by which ui.js puts a kept message in place.
+type chatLine struct {
+	ChatMessage
+	ID   string
+	AtMS int64
+}
+
+// chatLines names msgs: by a hash of who wrote it, its time and its text,
+// and the number of earlier messages with the same hash.
+func chatLines(msgs []ChatMessage) []chatLine {
+	out := make([]chatLine, len(msgs))
+	seen := map[string]int{}
+	for i, m := range msgs {
+		h := sha256.New()
+		fmt.Fprintf(h, "%t\x00%d\x00%s", m.Mine, m.At.UnixNano(), m.Text)
+		id := "m-" + hex.EncodeToString(h.Sum(nil)[:12])
+		seen[id]++
+		if n := seen[id]; n > 1 {
+			id += "-" + strconv.Itoa(n)
+		}
+		out[i] = chatLine{ChatMessage: m, ID: id, AtMS: m.At.UnixMilli()}
+	}
+	return out
 }
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request, part bool) {
@@ -287,7 +318,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, part bool) {
 		s.fail(w, http.StatusNotFound, "contacts", err)
 		return
 	}
-	v := &view{Title: "Chat with " + name, Nav: "contacts", Chat: name, Data: &chatData{Name: name, Messages: msgs}}
+	v := &view{Title: "Chat with " + name, Nav: "contacts", Chat: name, Data: &chatData{Name: name, Messages: chatLines(msgs)}}
 	if part {
 		s.renderPart(w, "chat.html", "messages", v)
 		return
@@ -307,6 +338,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Notify("outbox")
+	if r.Header.Get("Accept") == "application/json" {
+		// ui.js sent it: no redirect, whose GET would take the unread
+		// messages out of the inbox into a page the script never shows.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	http.Redirect(w, r, "/chat/"+url.PathEscape(name), http.StatusSeeOther)
 }
 

@@ -24,8 +24,33 @@
 
   var chat = body.dataset.chat;
   var chatURL = chat !== undefined ? '/chat/' + encodeURIComponent(chat) : null;
+  // reloadChat fetches the conversation again and merges it with the
+  // list shown: a message already on the page stays there even when the
+  // new list lacks it. With keep_read = "0s" a received message is taken
+  // out of the inbox by the one fetch that shows it, and two fetches (a
+  // "chat" and an "outbox" event) may answer in either order.
   function reloadChat() {
-    return replacePart(chatURL + '/messages', 'messages').then(function () {
+    return fetch(chatURL + '/messages', { credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) { throw new Error(r.status); }
+      return r.text();
+    }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, 'text/html');
+      var fresh = doc.getElementById('messages'), old = document.getElementById('messages');
+      if (!fresh || !old) { return; }
+      var list = document.importNode(fresh, true);
+      Array.prototype.slice.call(old.children).forEach(function (li) {
+        if (!li.id || list.querySelector('#' + CSS.escape(li.id))) { return; }
+        var at = Number(li.dataset.at), before = null;
+        Array.prototype.some.call(list.children, function (c) {
+          if (c.dataset.at !== undefined && Number(c.dataset.at) > at) { before = c; return true; }
+          return false;
+        });
+        list.insertBefore(li, before);
+      });
+      if (list.querySelector('li[id]')) {
+        list.querySelectorAll('li.empty').forEach(function (li) { li.remove(); });
+      }
+      old.replaceWith(list);
       window.scrollTo(0, document.body.scrollHeight);
     });
   }
@@ -86,16 +111,39 @@
   }
 
   // Sending a message without leaving the page.
+  // The server answers the script with 204 (no redirect to the chat
+  // page, whose rendering would take unread messages the script never
+  // shows). The form is never sent a second time: when the answer is an
+  // error or none came, the page says so and keeps the text.
   var send = document.getElementById('send');
+  var sendError = document.getElementById('send-error');
   if (send && chatURL) {
     send.addEventListener('submit', function (ev) {
       ev.preventDefault();
       var data = new URLSearchParams(new FormData(send));
-      fetch(send.action, { method: 'POST', body: data, credentials: 'same-origin' }).then(function (r) {
-        if (!r.ok) { send.submit(); return; } // the server's page says why
-        send.reset();
-        return reloadChat();
-      });
+      var button = send.querySelector('button');
+      button.disabled = true;
+      sendError.hidden = true;
+      var fail = function (text) {
+        sendError.textContent = text;
+        sendError.hidden = false;
+      };
+      fetch(send.action, { method: 'POST', body: data, credentials: 'same-origin',
+        headers: { 'Accept': 'application/json' } }).then(function (r) {
+        if (r.ok) {
+          send.reset();
+          reloadChat();
+          return;
+        }
+        return r.text().then(function (html) {
+          var doc = new DOMParser().parseFromString(html, 'text/html');
+          var msg = doc.querySelector('.error');
+          fail('Not sent: ' + (msg ? msg.textContent : 'error ' + r.status));
+        });
+      }, function () {
+        fail('No answer from the interface: the message may or may not have been queued. ' +
+          'Reload the page to see it before sending again.');
+      }).finally(function () { button.disabled = false; });
     });
   }
 
