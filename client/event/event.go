@@ -113,6 +113,86 @@ type knownRec struct {
 	Sealed    bool   `cbor:"5,keyasint,omitempty"`
 	Expires   int64  `cbor:"6,keyasint,omitempty"`
 	Invited   int64  `cbor:"7,keyasint,omitempty"` // when the invitation came
+	// Others are the keys of other senders' invitations, while the record
+	// is not read yet (Seq 0): Read keeps the key that opens it (offer).
+	Others []candidate `cbor:"8,keyasint,omitempty"`
+}
+
+// maxReadKeys bounds the read keys kept for an event not read yet.
+const maxReadKeys = 4
+
+// candidate is an invitation's read key: who sent it and when it came.
+type candidate struct {
+	ReadKey []byte `cbor:"1,keyasint"`
+	From    string `cbor:"2,keyasint"`
+	At      int64  `cbor:"3,keyasint"`
+}
+
+// offer takes an invitation's read key for k's event. A key that opened
+// the record stays: an event's read key never changes, and any contact who
+// knows the id could send another one, which would make every update
+// unreadable. Until the record is read, each sender's latest key is kept
+// (at most maxReadKeys, first come; the first in ReadKey and InvitedBy):
+// a wrong key sent by a contact who knows the id neither replaces the
+// host's nor is taken for it, since Read keeps the key that opens the
+// record, and its sender as InvitedBy.
+func (k *knownRec) offer(key []byte, from string, at int64) {
+	switch {
+	case k.ReadKey == nil: // the first invitation, or a public event read
+		k.ReadKey, k.InvitedBy, k.Invited = key, from, at
+		return
+	case k.Seq > 0:
+		return
+	case k.InvitedBy == from:
+		k.ReadKey, k.Invited = key, at
+		return
+	case bytes.Equal(k.ReadKey, key):
+		return
+	}
+	for i, c := range k.Others {
+		switch {
+		case c.From == from:
+			k.Others[i] = candidate{ReadKey: key, From: from, At: at}
+			return
+		case bytes.Equal(c.ReadKey, key):
+			return
+		}
+	}
+	if 1+len(k.Others) < maxReadKeys {
+		k.Others = append(k.Others, candidate{ReadKey: key, From: from, At: at})
+	}
+}
+
+// candidates are the read keys to try on k's event's record: the one that
+// opened it, or every invitation's while it is not read yet.
+func (k *knownRec) candidates() []candidate {
+	if k.ReadKey == nil {
+		return nil
+	}
+	out := []candidate{{ReadKey: k.ReadKey, From: k.InvitedBy, At: k.Invited}}
+	if k.Seq == 0 {
+		out = append(out, k.Others...)
+	}
+	return out
+}
+
+// openWith opens raw as event id's record with the first of keys that
+// opens it (without a key if there are none), and returns that key.
+func openWith(id ID, raw []byte, keys []candidate, powBits int) (*Record, candidate, error) {
+	if len(keys) == 0 {
+		keys = []candidate{{}}
+	}
+	var first error
+	for _, c := range keys {
+		rec, err := Open(id, raw, c.ReadKey, powBits)
+		if err == nil {
+			return rec, c, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, candidate{}, first
 }
 
 // myRSVP is our last RSVP to an event (bucket event-myrsvp).
@@ -515,14 +595,7 @@ func (e *Events) Sync() (int, error) {
 				if k == nil {
 					k = &knownRec{}
 				}
-				if k.ReadKey != nil && k.Seq > 0 {
-					// A key that opened the record stays: an event's
-					// read key never changes, and any contact who
-					// knows the id could send another one, which
-					// would make every update unreadable.
-					return nil
-				}
-				k.ReadKey, k.InvitedBy, k.Invited = inv.ReadKey, in.From, in.At.Unix()
+				k.offer(inv.ReadKey, in.From, in.At.Unix())
 				return putLocal(tx, bucketKnown, id, k)
 			})
 			if err != nil {
@@ -855,12 +928,12 @@ func (e *Events) Read(ctx context.Context, id ID) (*Record, error) {
 	}); err != nil {
 		return nil, err
 	}
-	var readKey []byte
+	var keys []candidate
 	switch {
 	case h != nil:
-		readKey = h.ReadKey
+		keys = []candidate{{ReadKey: h.ReadKey}}
 	case k != nil:
-		readKey = k.ReadKey
+		keys = k.candidates()
 	}
 	var raw []byte
 	if err := e.retry(ctx, func(c context.Context) error {
@@ -873,7 +946,7 @@ func (e *Events) Read(ctx context.Context, id ID) (*Record, error) {
 		}
 		return nil, fmt.Errorf("event %s: %w", id, err)
 	}
-	rec, err := Open(id, raw, readKey, e.c.Params().PoWBits)
+	rec, key, err := openWith(id, raw, keys, e.c.Params().PoWBits)
 	if err != nil {
 		return nil, err
 	}
@@ -896,11 +969,15 @@ func (e *Events) Read(ctx context.Context, id ID) (*Record, error) {
 			return err
 		}
 		if now == nil {
-			now = &knownRec{ReadKey: readKey}
+			now = &knownRec{}
 		}
 		if rec.Seq < now.Seq {
 			return ErrStale
 		}
+		if key.ReadKey != nil { // the invitation whose key opened it
+			now.ReadKey, now.InvitedBy, now.Invited = key.ReadKey, key.From, key.At
+		}
+		now.Others = nil
 		now.Seq, now.Body, now.Sealed, now.Expires = rec.Seq, bb, rec.Sealed, rec.Expires.Unix()
 		return putLocal(tx, bucketKnown, id, now)
 	})

@@ -89,6 +89,7 @@ func TestEvents(t *testing.T) {
 	ctx := ctxFor(t, 8*time.Minute)
 	pair(t, ctx, alice, bob)
 	pair(t, ctx, alice, carol)
+	pair(t, ctx, carol, bob)
 	when := time.Now().Add(72 * time.Hour).Truncate(time.Minute)
 
 	t.Run("invite-only", func(t *testing.T) {
@@ -252,6 +253,55 @@ func TestEvents(t *testing.T) {
 		}
 		if err := bob.e.RSVP(ctx, id, event.Yes); err == nil || !strings.Contains(err.Error(), "cancelled") {
 			t.Fatalf("an RSVP to a cancelled event: %v", err)
+		}
+	})
+
+	// Before bob reads an event, carol (who knows its id) sends him another
+	// key for it, after alice's invitation or before it: the event opens
+	// with alice's key, and bob was invited by alice.
+	t.Run("a wrong key before the first read", func(t *testing.T) {
+		for _, wrongFirst := range []bool{false, true} {
+			cr, err := alice.e.Create(ctx, event.CreateOptions{Title: "Picket", When: when, Where: "the gate", Invite: []string{"bob"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fromHost := func() {
+				t.Helper()
+				if err := alice.m.Deliver(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := bob.m.Receive(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wrong := func() {
+				t.Helper()
+				bogus, err := event.EncodeInvitation(&event.Invitation{Event: cr.ID[:], ReadKey: bytes.Repeat([]byte{7}, 32)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := carol.m.QueueEvent("bob", bogus); err != nil {
+					t.Fatal(err)
+				}
+				if err := carol.m.Deliver(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := bob.m.Receive(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			first, second := fromHost, wrong
+			if wrongFirst {
+				first, second = wrong, fromHost
+			}
+			first()
+			if _, err := bob.e.List(); err != nil { // takes the first invitation
+				t.Fatal(err)
+			}
+			second()
+			if v, err := bob.e.Show(ctx, cr.ID); err != nil || v.Title != "Picket" || v.InvitedBy != "alice" {
+				t.Fatalf("wrong key first %v: bob sees %+v, %v", wrongFirst, v, err)
+			}
 		}
 	})
 
