@@ -13,10 +13,13 @@
 // a new Seq of the record. Readers refuse any record not signed by the
 // event's key, and any Seq lower than one they have read.
 //
-// RSVPs are items of the set ("rsvp", event id), one per identity (a
-// nullifier derived from the user's vote secret and the event id, latest
-// wins), with the network's proof-of-work; the body is sealed to the
-// event's X25519 RSVP key, so only the host reads the answers.
+// RSVPs are items of the set ("rsvp", event id), each under a nullifier
+// (a client derives its own from the user's vote secret and the event id,
+// so a new answer replaces the last), with the network's proof-of-work;
+// the body is sealed to the event's X25519 RSVP key, so only the host
+// reads the answers. A nullifier is its sender's choice: the host counts
+// an invite-only event's answers once per named attendee, and a public
+// event's once per nullifier, which only the work bounds.
 package event
 
 import (
@@ -656,7 +659,8 @@ type Count struct {
 	// Named are the RSVPs that name their attendee (invite-only events):
 	// who (a contact's name or a fingerprint) and the answer.
 	Named []Attendee `json:"named,omitempty"`
-	// Skipped counts items of the set that failed validation.
+	// Skipped counts items of the set that failed validation and, for an
+	// invite-only event, RSVPs that name nobody.
 	Skipped int `json:"skipped"`
 }
 
@@ -1029,8 +1033,8 @@ func (e *Events) nullifierKey(id ID) (ed25519.PrivateKey, error) {
 	return setitem.NullifierKey(secret, rsvpNamespace, id[:])
 }
 
-// RSVP reads the event and answers it: one RSVP per identity and event
-// (a new one replaces the last), sealed to the event's RSVP key so that
+// RSVP reads the event and answers it under the user's nullifier of the
+// event (so a new answer replaces the last), sealed to the event's RSVP key so that
 // only the host reads it. An invite-only event's RSVP names the attendee
 // to the host (who invited them); a public event's is anonymous: the host
 // counts it, and learns nothing of who sent it.
@@ -1104,7 +1108,8 @@ type heldRSVP struct {
 }
 
 // countRSVPs reads an event's whole RSVP set (maxRSVPPages pages at most)
-// and counts each nullifier's latest answer.
+// and counts each nullifier's latest answer; for an invite-only event,
+// each named attendee's latest (byAttendee).
 func (e *Events) countRSVPs(ctx context.Context, id ID, h *hostRec) (*Count, error) {
 	rules, ok := e.c.Params().SetRules()[rsvpNamespace]
 	if !ok {
@@ -1152,6 +1157,11 @@ func (e *Events) countRSVPs(ctx context.Context, id ID, h *hostRec) (*Count, err
 		}
 		cursor = res.Next
 	}
+	if h.ReadKey != nil {
+		var skipped int
+		held, skipped = byAttendee(held)
+		count.Skipped += skipped
+	}
 	names := e.names()
 	for _, x := range held {
 		switch x.r.Answer {
@@ -1168,6 +1178,27 @@ func (e *Events) countRSVPs(ctx context.Context, id ID, h *hostRec) (*Count, err
 	}
 	sort.Slice(count.Named, func(i, j int) bool { return count.Named[i].Who < count.Named[j].Who })
 	return count, nil
+}
+
+// byAttendee keeps the latest RSVP of each named attendee of an
+// invite-only event (its nullifiers are the sender's choice: an invitee
+// could answer under many) and returns how many RSVPs it dropped that name
+// nobody (an invite-only event's RSVP names its attendee).
+func byAttendee(held map[string]heldRSVP) (map[string]heldRSVP, int) {
+	out := make(map[string]heldRSVP, len(held))
+	skipped := 0
+	for _, x := range held {
+		if len(x.r.Attendee) == 0 {
+			skipped++
+			continue
+		}
+		a := string(x.r.Attendee)
+		if old, ok := out[a]; ok && !setitem.Supersedes(x.exp, x.sig, old.exp, old.sig) {
+			continue
+		}
+		out[a] = x
+	}
+	return out, skipped
 }
 
 // CheckRSVPItem checks an encoded item of event id's RSVP set as the

@@ -74,6 +74,52 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
+// appendRSVP appends u's answer a to invite-only event id under a fresh
+// nullifier (not the one u's client derives), named by u or not, expiring
+// later than any RSVP u sent before.
+func appendRSVP(t *testing.T, ctx context.Context, u *user, id event.ID, a event.Answer, named bool) {
+	t.Helper()
+	rk, err := u.e.ReadKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := u.c.GetRecord(ctx, id.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := event.Open(id, raw, rk, u.c.Params().PoWBits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := u.c.Params().SetRules()["rsvp"]
+	_, nk, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attendee ed25519.PrivateKey
+	if named {
+		attendee = u.id.Sign
+	}
+	body, err := event.SealRSVP(id, rec.Body.RSVPKey, nk.Public().(ed25519.PublicKey), a, attendee)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := &setitem.Item{Namespace: "rsvp", Key: bytes.Clone(id[:]), Body: body, Expires: time.Now().Add(rules.TTL-time.Hour).Unix() + 60}
+	if err := it.Sign(nk); err != nil {
+		t.Fatal(err)
+	}
+	if err := it.Solve(ctx, rules.PoWBits); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := setitem.Encode(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.c.Append(ctx, enc); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestEvents runs every network scenario on one network: alice hosts, bob
 // is invited, carol is alice's contact too but not invited.
 func TestEvents(t *testing.T) {
@@ -150,6 +196,16 @@ func TestEvents(t *testing.T) {
 		c := av.RSVPs
 		if c == nil || c.Yes != 0 || c.Maybe != 1 || len(c.Named) != 1 || c.Named[0].Who != "bob" || c.Named[0].Answer != "maybe" {
 			t.Fatalf("alice counts %+v", c)
+		}
+		// Nullifiers are the sender's choice: bob answers yes under
+		// another one, and an unnamed no. The host counts bob once (his
+		// latest answer), and the unnamed RSVP not at all.
+		for _, named := range []bool{true, false} {
+			appendRSVP(t, ctx, bob, id, event.Yes, named)
+		}
+		if c, err := alice.e.Show(ctx, id); err != nil || c.RSVPs.Yes != 1 || c.RSVPs.Maybe != 0 || c.RSVPs.No != 0 || c.RSVPs.Skipped != 1 ||
+			len(c.RSVPs.Named) != 1 || c.RSVPs.Named[0].Who != "bob" || c.RSVPs.Named[0].Answer != "yes" {
+			t.Fatalf("alice counts %+v, %v", c.RSVPs, err)
 		}
 		// Only the host sees RSVPs: the stored items name nobody, and
 		// nobody else has the key that opens them.
