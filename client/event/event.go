@@ -566,13 +566,19 @@ func (e *Events) Update(ctx context.Context, id ID, o UpdateOptions) (*View, err
 	if err != nil {
 		return nil, err
 	}
+	// The Seq is kept before it is published, as Create keeps the keys: a
+	// publication that failed may still have reached storage nodes, and
+	// the next update must not publish other contents under its Seq.
+	h.Seq++
+	if err := e.st.Update(func(tx *store.Tx) error { return putLocal(tx, bucketHost, id, h) }); err != nil {
+		return nil, fmt.Errorf("event %s: keeping the update's number: %w", id, err)
+	}
 	if err := e.put(ctx, id, rec); err != nil {
 		return nil, err
 	}
-	h.Seq++
 	h.Body = bb
 	if err := e.st.Update(func(tx *store.Tx) error { return putLocal(tx, bucketHost, id, h) }); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("event %s published; keeping it: %w", id, err)
 	}
 	return e.view(id, h, nil, b, h.Seq, h.ReadKey != nil)
 }

@@ -361,6 +361,27 @@ func TestEvents(t *testing.T) {
 		}
 	})
 
+	// An update whose publication failed keeps its Seq: the next update
+	// publishes under a higher one (the failed one may have been stored).
+	t.Run("an update that failed", func(t *testing.T) {
+		cr, err := alice.e.Create(ctx, event.CreateOptions{Title: "Vigil", When: when, Where: "the square", Public: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		title := "Vigil (moved)"
+		if _, err := alice.e.Update(cancelled, cr.ID, event.UpdateOptions{Title: &title}); err == nil {
+			t.Fatal("an update published with a cancelled context")
+		}
+		if v, err := alice.e.Update(ctx, cr.ID, event.UpdateOptions{Title: &title}); err != nil || v.Seq != 3 {
+			t.Fatalf("the next update: %+v, %v", v, err)
+		}
+		if v, err := bob.e.Show(ctx, cr.ID); err != nil || v.Seq != 3 || v.Title != title {
+			t.Fatalf("bob reads %+v, %v", v, err)
+		}
+	})
+
 	t.Run("anonymous", func(t *testing.T) {
 		var ids []event.ID
 		for i, o := range []event.CreateOptions{
