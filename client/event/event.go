@@ -80,8 +80,7 @@ type Events struct {
 	s   *social.Social
 	log *slog.Logger
 
-	mu    sync.Mutex // one change to a hosted event's record at a time
-	tries int
+	mu sync.Mutex // one change to a hosted event's record at a time
 }
 
 // New returns the events of a user.
@@ -89,11 +88,11 @@ func New(c *client.Client, id *client.Identity, st *store.Store, m *messenger.Me
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Events{c: c, id: id, st: st, m: m, s: s, log: log, tries: messenger.MaxTries}
+	return &Events{c: c, id: id, st: st, m: m, s: s, log: log}
 }
 
 func (e *Events) retry(ctx context.Context, f func(context.Context) error) error {
-	return e.c.Retry(ctx, e.tries, f)
+	return e.c.Retry(ctx, messenger.MaxTries, f)
 }
 
 // hostRec is an event we host (bucket event-host, key the id in hex).
@@ -114,8 +113,11 @@ type knownRec struct {
 	Seq       uint64 `cbor:"3,keyasint,omitempty"` // the highest Seq read
 	Body      []byte `cbor:"4,keyasint,omitempty"` // its Body's encoding
 	Sealed    bool   `cbor:"5,keyasint,omitempty"`
-	Expires   int64  `cbor:"6,keyasint,omitempty"`
-	Invited   int64  `cbor:"7,keyasint,omitempty"` // when the invitation came
+	// Expires (the record's expiry) was written by earlier versions and
+	// is never read; the field stays so that their records still decode
+	// (localDec refuses unknown fields).
+	Expires int64 `cbor:"6,keyasint,omitempty"`
+	Invited int64 `cbor:"7,keyasint,omitempty"` // when the invitation came
 	// Others are the keys of other senders' invitations, while the record
 	// is not read yet (Seq 0): Read keeps the key that opens it (offer).
 	Others []candidate `cbor:"8,keyasint,omitempty"`
@@ -882,7 +884,7 @@ func (e *Events) Resolve(s string) (ID, error) {
 		for _, b := range []string{bucketHost, bucketKnown} {
 			if err := tx.List(b, func(key string, _ []byte) error {
 				if strings.HasPrefix(key, s) {
-					if id, err := ParseID(key); err == nil && !containsID(found, id) {
+					if id, err := ParseID(key); err == nil && !slices.Contains(found, id) {
 						found = append(found, id)
 					}
 				}
@@ -902,15 +904,6 @@ func (e *Events) Resolve(s string) (ID, error) {
 		return ID{}, fmt.Errorf("more than one event starts with %q: give more of the id", s)
 	}
 	return found[0], nil
-}
-
-func containsID(ids []ID, id ID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // ErrStale is returned when the network served an event's record older
@@ -988,7 +981,7 @@ func (e *Events) Read(ctx context.Context, id ID) (*Record, error) {
 			now.ReadKey, now.InvitedBy, now.Invited = key.ReadKey, key.From, key.At
 		}
 		now.Others = nil
-		now.Seq, now.Body, now.Sealed, now.Expires = rec.Seq, bb, rec.Sealed, rec.Expires.Unix()
+		now.Seq, now.Body, now.Sealed = rec.Seq, bb, rec.Sealed
 		return putLocal(tx, bucketKnown, id, now)
 	})
 	if err != nil {
