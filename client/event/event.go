@@ -582,7 +582,7 @@ func (e *Events) Update(ctx context.Context, id ID, o UpdateOptions) (*View, err
 	if err := e.st.Update(func(tx *store.Tx) error { return putLocal(tx, bucketHost, id, h) }); err != nil {
 		return nil, fmt.Errorf("event %s published; keeping it: %w", id, err)
 	}
-	return e.view(id, h, nil, b, h.Seq, h.ReadKey != nil)
+	return e.view(id, h, nil, b, h.Seq, h.ReadKey != nil, nil)
 }
 
 // Sync takes the event invitations the messenger received: each becomes
@@ -679,16 +679,17 @@ type Attendee struct {
 	Answer  string `json:"answer"`
 }
 
-// names maps contacts' identity keys to their names.
+// names maps the fingerprint of each confirmed contact's identity to the
+// user's name for them: one read of the contacts, for a whole List.
 func (e *Events) names() map[string]string {
 	out := map[string]string{}
 	cs, err := e.m.Contacts()
 	if err != nil {
 		return out
 	}
-	for n := range cs {
-		if k, err := e.m.ContactIdentity(n); err == nil {
-			out[string(k)] = n
+	for n, fp := range cs {
+		if fp != "" {
+			out[fp] = n
 		}
 	}
 	return out
@@ -698,14 +699,16 @@ func (e *Events) who(pub []byte, names map[string]string) string {
 	if bytes.Equal(pub, e.id.Sign.Public().(ed25519.PublicKey)) {
 		return "you"
 	}
-	if n, ok := names[string(pub)]; ok {
+	fp := client.Fingerprint(pub)
+	if n, ok := names[fp]; ok {
 		return n
 	}
-	return client.Fingerprint(pub)
+	return fp
 }
 
-// view makes the View of an event from what is kept of it.
-func (e *Events) view(id ID, h *hostRec, k *knownRec, b *Body, seq uint64, sealed bool) (*View, error) {
+// view makes the View of an event from what is kept of it; names are the
+// contacts' names (names).
+func (e *Events) view(id ID, h *hostRec, k *knownRec, b *Body, seq uint64, sealed bool, names map[string]string) (*View, error) {
 	v := &View{ID: id.String(), Seq: seq, Public: !sealed}
 	if k != nil {
 		v.InvitedBy = k.InvitedBy
@@ -731,7 +734,7 @@ func (e *Events) view(id ID, h *hostRec, k *knownRec, b *Body, seq uint64, seale
 	case b.Anonymous():
 		v.Host = "anonymous"
 	default:
-		v.Host = e.who(b.HostKey, e.names())
+		v.Host = e.who(b.HostKey, names)
 		v.HostAddress = messenger.Address(b.HostKey)
 	}
 	if r, err := e.myRSVP(id); err == nil && r != nil {
@@ -797,6 +800,7 @@ func (e *Events) List() ([]View, error) {
 		return nil, err
 	}
 	hosted := map[ID]bool{}
+	names := e.names()
 	out := []View{}
 	now := time.Now()
 	var gone []ID
@@ -832,7 +836,7 @@ func (e *Events) List() ([]View, error) {
 				continue
 			}
 		}
-		v, err := e.view(x.id, x.h, x.k, b, seq, sealed)
+		v, err := e.view(x.id, x.h, x.k, b, seq, sealed, names)
 		if err != nil {
 			return nil, err
 		}
@@ -1010,7 +1014,7 @@ func (e *Events) Show(ctx context.Context, id ID) (*View, error) {
 	}); err != nil {
 		return nil, err
 	}
-	v, err := e.view(id, h, k, rec.Body, rec.Seq, rec.Sealed)
+	v, err := e.view(id, h, k, rec.Body, rec.Seq, rec.Sealed, e.names())
 	if err != nil {
 		return nil, err
 	}
