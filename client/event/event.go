@@ -13,10 +13,13 @@
 // a new Seq of the record. Readers refuse any record not signed by the
 // event's key, and any Seq lower than one they have read.
 //
-// RSVPs are items of the set ("rsvp", event id), one per identity (a
-// nullifier derived from the user's vote secret and the event id, latest
-// wins), with the network's proof-of-work; the body is sealed to the
-// event's X25519 RSVP key, so only the host reads the answers.
+// RSVPs are items of the set ("rsvp", event id), each under a nullifier
+// (a client derives its own from the user's vote secret and the event id,
+// so a new answer replaces the last), with the network's proof-of-work;
+// the body is sealed to the event's X25519 RSVP key, so only the host
+// reads the answers. A nullifier is its sender's choice: the host counts
+// an invite-only event's answers once per named attendee, and a public
+// event's once per nullifier, which only the work bounds.
 package event
 
 import (
@@ -77,8 +80,7 @@ type Events struct {
 	s   *social.Social
 	log *slog.Logger
 
-	mu    sync.Mutex // one change to a hosted event's record at a time
-	tries int
+	mu sync.Mutex // one change to a hosted event's record at a time
 }
 
 // New returns the events of a user.
@@ -86,11 +88,11 @@ func New(c *client.Client, id *client.Identity, st *store.Store, m *messenger.Me
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Events{c: c, id: id, st: st, m: m, s: s, log: log, tries: messenger.MaxTries}
+	return &Events{c: c, id: id, st: st, m: m, s: s, log: log}
 }
 
 func (e *Events) retry(ctx context.Context, f func(context.Context) error) error {
-	return e.c.Retry(ctx, e.tries, f)
+	return e.c.Retry(ctx, messenger.MaxTries, f)
 }
 
 // hostRec is an event we host (bucket event-host, key the id in hex).
@@ -111,8 +113,91 @@ type knownRec struct {
 	Seq       uint64 `cbor:"3,keyasint,omitempty"` // the highest Seq read
 	Body      []byte `cbor:"4,keyasint,omitempty"` // its Body's encoding
 	Sealed    bool   `cbor:"5,keyasint,omitempty"`
-	Expires   int64  `cbor:"6,keyasint,omitempty"`
-	Invited   int64  `cbor:"7,keyasint,omitempty"` // when the invitation came
+	// Expires (the record's expiry) was written by earlier versions and
+	// is never read; the field stays so that their records still decode
+	// (localDec refuses unknown fields).
+	Expires int64 `cbor:"6,keyasint,omitempty"`
+	Invited int64 `cbor:"7,keyasint,omitempty"` // when the invitation came
+	// Others are the keys of other senders' invitations, while the record
+	// is not read yet (Seq 0): Read keeps the key that opens it (offer).
+	Others []candidate `cbor:"8,keyasint,omitempty"`
+}
+
+// maxReadKeys bounds the read keys kept for an event not read yet.
+const maxReadKeys = 4
+
+// candidate is an invitation's read key: who sent it and when it came.
+type candidate struct {
+	ReadKey []byte `cbor:"1,keyasint"`
+	From    string `cbor:"2,keyasint"`
+	At      int64  `cbor:"3,keyasint"`
+}
+
+// offer takes an invitation's read key for k's event. A key that opened
+// the record stays: an event's read key never changes, and any contact who
+// knows the id could send another one, which would make every update
+// unreadable. Until the record is read, each sender's latest key is kept
+// (at most maxReadKeys, first come; the first in ReadKey and InvitedBy):
+// a wrong key sent by a contact who knows the id neither replaces the
+// host's nor is taken for it, since Read keeps the key that opens the
+// record, and its sender as InvitedBy.
+func (k *knownRec) offer(key []byte, from string, at int64) {
+	switch {
+	case k.ReadKey == nil: // the first invitation, or a public event read
+		k.ReadKey, k.InvitedBy, k.Invited = key, from, at
+		return
+	case k.Seq > 0:
+		return
+	case k.InvitedBy == from:
+		k.ReadKey, k.Invited = key, at
+		return
+	case bytes.Equal(k.ReadKey, key):
+		return
+	}
+	for i, c := range k.Others {
+		switch {
+		case c.From == from:
+			k.Others[i] = candidate{ReadKey: key, From: from, At: at}
+			return
+		case bytes.Equal(c.ReadKey, key):
+			return
+		}
+	}
+	if 1+len(k.Others) < maxReadKeys {
+		k.Others = append(k.Others, candidate{ReadKey: key, From: from, At: at})
+	}
+}
+
+// candidates are the read keys to try on k's event's record: the one that
+// opened it, or every invitation's while it is not read yet.
+func (k *knownRec) candidates() []candidate {
+	if k.ReadKey == nil {
+		return nil
+	}
+	out := []candidate{{ReadKey: k.ReadKey, From: k.InvitedBy, At: k.Invited}}
+	if k.Seq == 0 {
+		out = append(out, k.Others...)
+	}
+	return out
+}
+
+// openWith opens raw as event id's record with the first of keys that
+// opens it (without a key if there are none), and returns that key.
+func openWith(id ID, raw []byte, keys []candidate, powBits int) (*Record, candidate, error) {
+	if len(keys) == 0 {
+		keys = []candidate{{}}
+	}
+	var first error
+	for _, c := range keys {
+		rec, err := Open(id, raw, c.ReadKey, powBits)
+		if err == nil {
+			return rec, c, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, candidate{}, first
 }
 
 // myRSVP is our last RSVP to an event (bucket event-myrsvp).
@@ -483,15 +568,21 @@ func (e *Events) Update(ctx context.Context, id ID, o UpdateOptions) (*View, err
 	if err != nil {
 		return nil, err
 	}
+	// The Seq is kept before it is published, as Create keeps the keys: a
+	// publication that failed may still have reached storage nodes, and
+	// the next update must not publish other contents under its Seq.
+	h.Seq++
+	if err := e.st.Update(func(tx *store.Tx) error { return putLocal(tx, bucketHost, id, h) }); err != nil {
+		return nil, fmt.Errorf("event %s: keeping the update's number: %w", id, err)
+	}
 	if err := e.put(ctx, id, rec); err != nil {
 		return nil, err
 	}
-	h.Seq++
 	h.Body = bb
 	if err := e.st.Update(func(tx *store.Tx) error { return putLocal(tx, bucketHost, id, h) }); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("event %s published; keeping it: %w", id, err)
 	}
-	return e.view(id, h, nil, b, h.Seq, h.ReadKey != nil)
+	return e.view(id, h, nil, b, h.Seq, h.ReadKey != nil, nil)
 }
 
 // Sync takes the event invitations the messenger received: each becomes
@@ -515,14 +606,7 @@ func (e *Events) Sync() (int, error) {
 				if k == nil {
 					k = &knownRec{}
 				}
-				if k.ReadKey != nil && k.Seq > 0 {
-					// A key that opened the record stays: an event's
-					// read key never changes, and any contact who
-					// knows the id could send another one, which
-					// would make every update unreadable.
-					return nil
-				}
-				k.ReadKey, k.InvitedBy, k.Invited = inv.ReadKey, in.From, in.At.Unix()
+				k.offer(inv.ReadKey, in.From, in.At.Unix())
 				return putLocal(tx, bucketKnown, id, k)
 			})
 			if err != nil {
@@ -583,7 +667,8 @@ type Count struct {
 	// Named are the RSVPs that name their attendee (invite-only events):
 	// who (a contact's name or a fingerprint) and the answer.
 	Named []Attendee `json:"named,omitempty"`
-	// Skipped counts items of the set that failed validation.
+	// Skipped counts items of the set that failed validation and, for an
+	// invite-only event, RSVPs that name nobody.
 	Skipped int `json:"skipped"`
 }
 
@@ -594,16 +679,17 @@ type Attendee struct {
 	Answer  string `json:"answer"`
 }
 
-// names maps contacts' identity keys to their names.
+// names maps the fingerprint of each confirmed contact's identity to the
+// user's name for them: one read of the contacts, for a whole List.
 func (e *Events) names() map[string]string {
 	out := map[string]string{}
 	cs, err := e.m.Contacts()
 	if err != nil {
 		return out
 	}
-	for n := range cs {
-		if k, err := e.m.ContactIdentity(n); err == nil {
-			out[string(k)] = n
+	for n, fp := range cs {
+		if fp != "" {
+			out[fp] = n
 		}
 	}
 	return out
@@ -613,14 +699,16 @@ func (e *Events) who(pub []byte, names map[string]string) string {
 	if bytes.Equal(pub, e.id.Sign.Public().(ed25519.PublicKey)) {
 		return "you"
 	}
-	if n, ok := names[string(pub)]; ok {
+	fp := client.Fingerprint(pub)
+	if n, ok := names[fp]; ok {
 		return n
 	}
-	return client.Fingerprint(pub)
+	return fp
 }
 
-// view makes the View of an event from what is kept of it.
-func (e *Events) view(id ID, h *hostRec, k *knownRec, b *Body, seq uint64, sealed bool) (*View, error) {
+// view makes the View of an event from what is kept of it; names are the
+// contacts' names (names).
+func (e *Events) view(id ID, h *hostRec, k *knownRec, b *Body, seq uint64, sealed bool, names map[string]string) (*View, error) {
 	v := &View{ID: id.String(), Seq: seq, Public: !sealed}
 	if k != nil {
 		v.InvitedBy = k.InvitedBy
@@ -646,7 +734,7 @@ func (e *Events) view(id ID, h *hostRec, k *knownRec, b *Body, seq uint64, seale
 	case b.Anonymous():
 		v.Host = "anonymous"
 	default:
-		v.Host = e.who(b.HostKey, e.names())
+		v.Host = e.who(b.HostKey, names)
 		v.HostAddress = messenger.Address(b.HostKey)
 	}
 	if r, err := e.myRSVP(id); err == nil && r != nil {
@@ -712,6 +800,7 @@ func (e *Events) List() ([]View, error) {
 		return nil, err
 	}
 	hosted := map[ID]bool{}
+	names := e.names()
 	out := []View{}
 	now := time.Now()
 	var gone []ID
@@ -747,7 +836,7 @@ func (e *Events) List() ([]View, error) {
 				continue
 			}
 		}
-		v, err := e.view(x.id, x.h, x.k, b, seq, sealed)
+		v, err := e.view(x.id, x.h, x.k, b, seq, sealed, names)
 		if err != nil {
 			return nil, err
 		}
@@ -799,7 +888,7 @@ func (e *Events) Resolve(s string) (ID, error) {
 		for _, b := range []string{bucketHost, bucketKnown} {
 			if err := tx.List(b, func(key string, _ []byte) error {
 				if strings.HasPrefix(key, s) {
-					if id, err := ParseID(key); err == nil && !containsID(found, id) {
+					if id, err := ParseID(key); err == nil && !slices.Contains(found, id) {
 						found = append(found, id)
 					}
 				}
@@ -819,15 +908,6 @@ func (e *Events) Resolve(s string) (ID, error) {
 		return ID{}, fmt.Errorf("more than one event starts with %q: give more of the id", s)
 	}
 	return found[0], nil
-}
-
-func containsID(ids []ID, id ID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // ErrStale is returned when the network served an event's record older
@@ -855,12 +935,12 @@ func (e *Events) Read(ctx context.Context, id ID) (*Record, error) {
 	}); err != nil {
 		return nil, err
 	}
-	var readKey []byte
+	var keys []candidate
 	switch {
 	case h != nil:
-		readKey = h.ReadKey
+		keys = []candidate{{ReadKey: h.ReadKey}}
 	case k != nil:
-		readKey = k.ReadKey
+		keys = k.candidates()
 	}
 	var raw []byte
 	if err := e.retry(ctx, func(c context.Context) error {
@@ -873,7 +953,7 @@ func (e *Events) Read(ctx context.Context, id ID) (*Record, error) {
 		}
 		return nil, fmt.Errorf("event %s: %w", id, err)
 	}
-	rec, err := Open(id, raw, readKey, e.c.Params().PoWBits)
+	rec, key, err := openWith(id, raw, keys, e.c.Params().PoWBits)
 	if err != nil {
 		return nil, err
 	}
@@ -896,12 +976,16 @@ func (e *Events) Read(ctx context.Context, id ID) (*Record, error) {
 			return err
 		}
 		if now == nil {
-			now = &knownRec{ReadKey: readKey}
+			now = &knownRec{}
 		}
 		if rec.Seq < now.Seq {
 			return ErrStale
 		}
-		now.Seq, now.Body, now.Sealed, now.Expires = rec.Seq, bb, rec.Sealed, rec.Expires.Unix()
+		if key.ReadKey != nil { // the invitation whose key opened it
+			now.ReadKey, now.InvitedBy, now.Invited = key.ReadKey, key.From, key.At
+		}
+		now.Others = nil
+		now.Seq, now.Body, now.Sealed = rec.Seq, bb, rec.Sealed
 		return putLocal(tx, bucketKnown, id, now)
 	})
 	if err != nil {
@@ -930,7 +1014,7 @@ func (e *Events) Show(ctx context.Context, id ID) (*View, error) {
 	}); err != nil {
 		return nil, err
 	}
-	v, err := e.view(id, h, k, rec.Body, rec.Seq, rec.Sealed)
+	v, err := e.view(id, h, k, rec.Body, rec.Seq, rec.Sealed, e.names())
 	if err != nil {
 		return nil, err
 	}
@@ -952,8 +1036,8 @@ func (e *Events) nullifierKey(id ID) (ed25519.PrivateKey, error) {
 	return setitem.NullifierKey(secret, rsvpNamespace, id[:])
 }
 
-// RSVP reads the event and answers it: one RSVP per identity and event
-// (a new one replaces the last), sealed to the event's RSVP key so that
+// RSVP reads the event and answers it under the user's nullifier of the
+// event (so a new answer replaces the last), sealed to the event's RSVP key so that
 // only the host reads it. An invite-only event's RSVP names the attendee
 // to the host (who invited them); a public event's is anonymous: the host
 // counts it, and learns nothing of who sent it.
@@ -1027,7 +1111,8 @@ type heldRSVP struct {
 }
 
 // countRSVPs reads an event's whole RSVP set (maxRSVPPages pages at most)
-// and counts each nullifier's latest answer.
+// and counts each nullifier's latest answer; for an invite-only event,
+// each named attendee's latest (byAttendee).
 func (e *Events) countRSVPs(ctx context.Context, id ID, h *hostRec) (*Count, error) {
 	rules, ok := e.c.Params().SetRules()[rsvpNamespace]
 	if !ok {
@@ -1075,6 +1160,11 @@ func (e *Events) countRSVPs(ctx context.Context, id ID, h *hostRec) (*Count, err
 		}
 		cursor = res.Next
 	}
+	if h.ReadKey != nil {
+		var skipped int
+		held, skipped = byAttendee(held)
+		count.Skipped += skipped
+	}
 	names := e.names()
 	for _, x := range held {
 		switch x.r.Answer {
@@ -1091,6 +1181,27 @@ func (e *Events) countRSVPs(ctx context.Context, id ID, h *hostRec) (*Count, err
 	}
 	sort.Slice(count.Named, func(i, j int) bool { return count.Named[i].Who < count.Named[j].Who })
 	return count, nil
+}
+
+// byAttendee keeps the latest RSVP of each named attendee of an
+// invite-only event (its nullifiers are the sender's choice: an invitee
+// could answer under many) and returns how many RSVPs it dropped that name
+// nobody (an invite-only event's RSVP names its attendee).
+func byAttendee(held map[string]heldRSVP) (map[string]heldRSVP, int) {
+	out := make(map[string]heldRSVP, len(held))
+	skipped := 0
+	for _, x := range held {
+		if len(x.r.Attendee) == 0 {
+			skipped++
+			continue
+		}
+		a := string(x.r.Attendee)
+		if old, ok := out[a]; ok && !setitem.Supersedes(x.exp, x.sig, old.exp, old.sig) {
+			continue
+		}
+		out[a] = x
+	}
+	return out, skipped
 }
 
 // CheckRSVPItem checks an encoded item of event id's RSVP set as the

@@ -74,6 +74,52 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
+// appendRSVP appends u's answer a to invite-only event id under a fresh
+// nullifier (not the one u's client derives), named by u or not, expiring
+// later than any RSVP u sent before.
+func appendRSVP(t *testing.T, ctx context.Context, u *user, id event.ID, a event.Answer, named bool) {
+	t.Helper()
+	rk, err := u.e.ReadKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := u.c.GetRecord(ctx, id.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := event.Open(id, raw, rk, u.c.Params().PoWBits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := u.c.Params().SetRules()["rsvp"]
+	_, nk, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attendee ed25519.PrivateKey
+	if named {
+		attendee = u.id.Sign
+	}
+	body, err := event.SealRSVP(id, rec.Body.RSVPKey, nk.Public().(ed25519.PublicKey), a, attendee)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := &setitem.Item{Namespace: "rsvp", Key: bytes.Clone(id[:]), Body: body, Expires: time.Now().Add(rules.TTL-time.Hour).Unix() + 60}
+	if err := it.Sign(nk); err != nil {
+		t.Fatal(err)
+	}
+	if err := it.Solve(ctx, rules.PoWBits); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := setitem.Encode(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.c.Append(ctx, enc); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestEvents runs every network scenario on one network: alice hosts, bob
 // is invited, carol is alice's contact too but not invited.
 func TestEvents(t *testing.T) {
@@ -89,6 +135,7 @@ func TestEvents(t *testing.T) {
 	ctx := ctxFor(t, 8*time.Minute)
 	pair(t, ctx, alice, bob)
 	pair(t, ctx, alice, carol)
+	pair(t, ctx, carol, bob)
 	when := time.Now().Add(72 * time.Hour).Truncate(time.Minute)
 
 	t.Run("invite-only", func(t *testing.T) {
@@ -149,6 +196,16 @@ func TestEvents(t *testing.T) {
 		c := av.RSVPs
 		if c == nil || c.Yes != 0 || c.Maybe != 1 || len(c.Named) != 1 || c.Named[0].Who != "bob" || c.Named[0].Answer != "maybe" {
 			t.Fatalf("alice counts %+v", c)
+		}
+		// Nullifiers are the sender's choice: bob answers yes under
+		// another one, and an unnamed no. The host counts bob once (his
+		// latest answer), and the unnamed RSVP not at all.
+		for _, named := range []bool{true, false} {
+			appendRSVP(t, ctx, bob, id, event.Yes, named)
+		}
+		if c, err := alice.e.Show(ctx, id); err != nil || c.RSVPs.Yes != 1 || c.RSVPs.Maybe != 0 || c.RSVPs.No != 0 || c.RSVPs.Skipped != 1 ||
+			len(c.RSVPs.Named) != 1 || c.RSVPs.Named[0].Who != "bob" || c.RSVPs.Named[0].Answer != "yes" {
+			t.Fatalf("alice counts %+v, %v", c.RSVPs, err)
 		}
 		// Only the host sees RSVPs: the stored items name nobody, and
 		// nobody else has the key that opens them.
@@ -252,6 +309,76 @@ func TestEvents(t *testing.T) {
 		}
 		if err := bob.e.RSVP(ctx, id, event.Yes); err == nil || !strings.Contains(err.Error(), "cancelled") {
 			t.Fatalf("an RSVP to a cancelled event: %v", err)
+		}
+	})
+
+	// Before bob reads an event, carol (who knows its id) sends him another
+	// key for it, after alice's invitation or before it: the event opens
+	// with alice's key, and bob was invited by alice.
+	t.Run("a wrong key before the first read", func(t *testing.T) {
+		for _, wrongFirst := range []bool{false, true} {
+			cr, err := alice.e.Create(ctx, event.CreateOptions{Title: "Picket", When: when, Where: "the gate", Invite: []string{"bob"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fromHost := func() {
+				t.Helper()
+				if err := alice.m.Deliver(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := bob.m.Receive(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wrong := func() {
+				t.Helper()
+				bogus, err := event.EncodeInvitation(&event.Invitation{Event: cr.ID[:], ReadKey: bytes.Repeat([]byte{7}, 32)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := carol.m.QueueEvent("bob", bogus); err != nil {
+					t.Fatal(err)
+				}
+				if err := carol.m.Deliver(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := bob.m.Receive(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			first, second := fromHost, wrong
+			if wrongFirst {
+				first, second = wrong, fromHost
+			}
+			first()
+			if _, err := bob.e.List(); err != nil { // takes the first invitation
+				t.Fatal(err)
+			}
+			second()
+			if v, err := bob.e.Show(ctx, cr.ID); err != nil || v.Title != "Picket" || v.InvitedBy != "alice" {
+				t.Fatalf("wrong key first %v: bob sees %+v, %v", wrongFirst, v, err)
+			}
+		}
+	})
+
+	// An update whose publication failed keeps its Seq: the next update
+	// publishes under a higher one (the failed one may have been stored).
+	t.Run("an update that failed", func(t *testing.T) {
+		cr, err := alice.e.Create(ctx, event.CreateOptions{Title: "Vigil", When: when, Where: "the square", Public: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		title := "Vigil (moved)"
+		if _, err := alice.e.Update(cancelled, cr.ID, event.UpdateOptions{Title: &title}); err == nil {
+			t.Fatal("an update published with a cancelled context")
+		}
+		if v, err := alice.e.Update(ctx, cr.ID, event.UpdateOptions{Title: &title}); err != nil || v.Seq != 3 {
+			t.Fatalf("the next update: %+v, %v", v, err)
+		}
+		if v, err := bob.e.Show(ctx, cr.ID); err != nil || v.Seq != 3 || v.Title != title {
+			t.Fatalf("bob reads %+v, %v", v, err)
 		}
 	})
 

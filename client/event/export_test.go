@@ -14,3 +14,16 @@ func (e *Events) SetSeenSeq(id ID, seq uint64) error {
 		return putLocal(tx, bucketKnown, id, k)
 	})
 }
+
+// ReadKey is the read key kept for event id (nil if none).
+func (e *Events) ReadKey(id ID) ([]byte, error) {
+	var key []byte
+	err := e.st.View(func(tx *store.Tx) error {
+		k, err := getLocal[knownRec](tx, bucketKnown, id)
+		if k != nil {
+			key = k.ReadKey
+		}
+		return err
+	})
+	return key, err
+}
