@@ -456,8 +456,10 @@ dispatch:
 // cursor; once a read reached the set's end, the next starts
 // setitem.MaxClockSkew before where it stopped, for writers whose clocks
 // run behind (a read that did not resumes where it stopped, so that a burst
-// of items is read through). Items of a decoy cell are checked the same
-// way and dropped.
+// of items is read through). An item whose expiry no honest writer gives
+// (beyond now + the writers' lifetime + MaxClockSkew) ends the read as the
+// set's end does. Items of a decoy cell are checked the same way and
+// dropped.
 func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules setitem.Rules, tries int) error {
 	key := SetKey(cell)
 	ckey := "cur/" + cell.String()
@@ -495,15 +497,29 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 			break
 		}
 		now := s.now()
+		// The latest expiry an honest writer gives an item: its clock
+		// at most MaxClockSkew ahead. Storage nodes accept expiries up
+		// to an hour later (now + TTL + skew); items there are no
+		// honest writer's, and every honest item sorts before them.
+		honest := itemExpiry(now.Add(setitem.MaxClockSkew), rules.TTL)
+		beyond := false
 		var fresh []ID
 		for _, raw := range res.Items {
 			// The next round resumes after every item read, valid or
 			// not: storage nodes do not check pin bodies, so items that
 			// only a reader refuses would otherwise be read again every
 			// round and, a few pages of them, keep the watch from ever
-			// reaching the alerts after them. (The clamp below still
-			// bounds how far a lying exit's expiries can move it.)
+			// reaching the alerts after them. An item beyond what an
+			// honest writer can write ends the read, as the set's end
+			// does, and never moves the cursor: pages of them (or one
+			// from a lying exit) would otherwise carry it past the
+			// honest items written from now on, for as long as they
+			// are kept coming.
 			if it0, derr := setitem.Decode(raw); derr == nil {
+				if it0.Expires > honest {
+					beyond = true
+					break
+				}
 				if c, cerr := it0.Cursor(); cerr == nil && bytes.Compare(c, last) > 0 {
 					last = c
 				}
@@ -526,7 +542,7 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 		if aerr := s.announce(fresh); aerr != nil {
 			return aerr
 		}
-		if len(res.Next) == 0 || bytes.Equal(res.Next, cursor) {
+		if beyond || len(res.Next) == 0 || bytes.Equal(res.Next, cursor) {
 			caught = true
 			break
 		}
@@ -541,7 +557,7 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 	if !caught {
 		ahead = setitem.MaxClockSkew
 	}
-	limit := append(setitem.ExpiryBytes(s.now().Add(rules.TTL-time.Hour+ahead).Unix()), make([]byte, 32)...)
+	limit := append(setitem.ExpiryBytes(itemExpiry(s.now().Add(ahead), rules.TTL)), make([]byte, 32)...)
 	if bytes.Compare(last, limit) > 0 {
 		last = limit
 	}
