@@ -225,9 +225,13 @@ func pinsCommand() *cli.Command {
 				return nil
 			}
 			// The same list as under `komrade map`, without the map.
+			// Each area lists its own markers, distances from its centre.
 			markers := pin.MapMarkers(r.Markers)
 			for _, a := range r.Areas {
-				if err := mapview.List(os.Stdout, mapview.View{Center: a.Near, RadiusM: a.RadiusM}, markers, r.Now, termWidth()); err != nil {
+				if len(r.Areas) > 1 {
+					fmt.Printf("within %.1f km of %.5f,%.5f:\n", a.RadiusM/1000, a.Near.Lat, a.Near.Lon)
+				}
+				if err := mapview.List(os.Stdout, mapview.View{Center: a.Near, RadiusM: a.RadiusM}, pin.InArea(markers, a), r.Now, termWidth()); err != nil {
 					return fmt.Errorf("pins: %w", err)
 				}
 			}
