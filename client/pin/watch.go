@@ -864,31 +864,38 @@ type Stats struct {
 
 // Stats counts what the watch holds and did.
 func (s *Service) Stats() (Stats, error) {
-	st := Stats{Areas: len(s.Areas()), EveryS: s.cfg.WatchEvery.Seconds()}
-	if st.Areas > 0 {
-		ms, err := s.List(Query{})
-		if err != nil {
-			return st, err
-		}
-		for _, m := range ms {
-			if m.Type == "alert" {
-				st.Alerts++
-			} else {
-				st.Pins++
-			}
+	var ms []Marker
+	if len(s.Areas()) > 0 {
+		var err error
+		if ms, err = s.List(Query{}); err != nil {
+			return Stats{}, err
 		}
 	}
 	p, err := s.PendingPins()
 	if err != nil {
-		return st, err
+		return Stats{}, err
 	}
-	st.Pending = len(p)
+	return s.StatsOf(ms, p), nil
+}
+
+// StatsOf is Stats for a caller that has listed the markers and the
+// pending pins already (List, PendingPins): it counts ms as the live
+// alerts and pins and p as the pending pins, and reads the store no more.
+func (s *Service) StatsOf(ms []Marker, p []Pending) Stats {
+	st := Stats{Areas: len(s.Areas()), EveryS: s.cfg.WatchEvery.Seconds(), Pending: len(p)}
+	for _, m := range ms {
+		if m.Type == TypeAlert.String() {
+			st.Alerts++
+		} else {
+			st.Pins++
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.stats
 	st.AlertsSeen, st.PinsSeen, st.Skipped, st.Requests, st.Rounds = c.alertsSeen, c.pinsSeen, c.skipped, c.requests, c.rounds
 	st.LastRound, st.Cells, st.Decoys, st.Error = c.lastRound, c.cells, c.decoys, c.lastErr
-	return st, nil
+	return st
 }
 
 // ---- Watchers ----
