@@ -74,7 +74,7 @@ func mapCommand() *cli.Command {
 				}
 			}
 			for _, p := range r.Pending {
-				fmt.Printf("yours, not yet published: %s pin %s, published at %s\n", p.Kind, p.ID[:12], p.Publish.Local().Format(time.TimeOnly))
+				fmt.Printf("yours, not yet published: %s pin %s, published at %s\n", p.Kind, p.ID[:mapview.ShortID], p.Publish.Local().Format(time.TimeOnly))
 			}
 			fmt.Printf("(capitals: confirmed, at least %d people said still)\n", r.Confirmations)
 			return nil
