@@ -561,7 +561,9 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 	if bytes.Compare(last, limit) > 0 {
 		last = limit
 	}
-	if !bytes.Equal(last, cur.Cursor) || caught != cur.Caught {
+	// An empty cursor is no cursor: nothing is kept of a cell whose set
+	// was empty (the store would otherwise name every cell ever read).
+	if len(last) > 0 && (!bytes.Equal(last, cur.Cursor) || caught != cur.Caught) {
 		b, merr := detcbor.Marshal(&cursorRec{Cursor: last, Caught: caught})
 		if merr != nil {
 			return merr
@@ -650,7 +652,9 @@ func (s *Service) announce(ids []ID) error {
 	return nil
 }
 
-// prune drops what expired from the local copy.
+// prune drops what expired from the local copy, and the cursors before
+// which every item has expired (of cells nothing was written to for about
+// a day, or read once that long ago).
 func (s *Service) prune(now time.Time) error {
 	return s.st.Update(func(tx *store.Tx) error {
 		var drop []string
@@ -671,6 +675,17 @@ func (s *Service) prune(now time.Time) error {
 					return nil
 				}
 				exp = c.SetExp
+			case strings.HasPrefix(k, "cur/"):
+				// A cursor before now is worth nothing: every item it
+				// passed has expired, and a read from the set's start
+				// reads what a read from it would. Dropping it keeps
+				// the store from naming cells read once, long ago.
+				var c cursorRec
+				if localDec.Unmarshal(v, &c) != nil || len(c.Cursor) < 8 {
+					drop = append(drop, k)
+					return nil
+				}
+				exp = int64(binary.BigEndian.Uint64(c.Cursor[:8]))
 			case strings.HasPrefix(k, "mine/"):
 				var m myConf
 				if localDec.Unmarshal(v, &m) != nil {
