@@ -81,8 +81,10 @@ type PinsReply struct {
 	// Confirmations is k: markers are confirmed at k confirmers.
 	Confirmations int           `json:"confirmations"`
 	Pending       []pin.Pending `json:"pending,omitempty"` // the user's pins not yet published
-	Stats         pin.Stats     `json:"stats"`
-	Now           time.Time     `json:"now"`
+	// Stats are the watch's numbers; its Alerts and Pins count Markers
+	// (those of the request's area, when it names one).
+	Stats pin.Stats `json:"stats"`
+	Now   time.Time `json:"now"`
 }
 
 // AlertReply names a published alert.
@@ -224,9 +226,7 @@ func (d *Daemon) pinsList(ctx context.Context, req PinsRequest) (*PinsReply, err
 	if out.Pending, err = d.pins.PendingPins(); err != nil {
 		return nil, err
 	}
-	if out.Stats, err = d.pins.Stats(); err != nil {
-		return nil, err
-	}
+	out.Stats = d.pins.StatsOf(out.Markers, out.Pending)
 	out.Now = time.Now()
 	return out, nil
 }

@@ -36,3 +36,15 @@ func MapMarkers(ms []Marker) []mapview.Marker {
 	}
 	return out
 }
+
+// InArea returns the markers a shows, as the reader rules filter them:
+// pins within its radius, alerts whose circle meets it.
+func InArea(ms []mapview.Marker, a Area) []mapview.Marker {
+	var out []mapview.Marker
+	for _, m := range ms {
+		if geo.Distance(a.Near, m.At) <= a.RadiusM+m.RadiusM {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -452,6 +452,40 @@ func TestPins(t *testing.T) {
 		}
 	})
 
+	t.Run("far", func(t *testing.T) {
+		// More items than a round reads with the latest expiry storage
+		// nodes take (now + TTL + a little under MaxClockSkew), an hour
+		// beyond where honest items sort, then an alert: the watch reads
+		// the alert, instead of resuming past it, after the junk, every
+		// round for as long as the junk is kept coming. In a cell of its
+		// own, watched by dave alone, so that nothing else is read there.
+		away := geo.Destination(here, 180, 100_000)
+		cell, _ := geo.CellOf(away, social.AreaLevel)
+		daveCfg := fast
+		daveCfg.Areas = []pin.Area{{Near: away, RadiusM: 1000}}
+		dave := newUser(t, net, nil, daveCfg)
+		bodies := make([][]byte, 100)
+		for i := range bodies {
+			bodies[i] = bytes.Repeat([]byte{0xfe, byte(i)}, 20)
+		}
+		r := alice.c.Params().SetRules()[pin.Namespace]
+		appendBodiesExp(t, ctx, alice, cell, bodies, time.Now().Add(r.TTL+setitem.MaxClockSkew-time.Minute).Unix())
+		// Rounds of dave's read the junk before the alert is written.
+		before, err := dave.p.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "three rounds of dave's", time.Minute, func() bool {
+			st, err := dave.p.Stats()
+			return err == nil && st.Rounds >= before.Rounds+3
+		})
+		id, err := alice.p.Alert(ctx, pin.AlertOptions{Near: away, RadiusM: 1000, Text: "after the far junk"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "dave sees the alert after the far junk", time.Minute, func() bool { return dave.saw(id.String()) })
+	})
+
 	t.Run("restart", func(t *testing.T) {
 		// A pin queued by a service that stops before its delay is
 		// published by the next one on the same store.
@@ -493,7 +527,13 @@ func state2(t *testing.T, u *user, q pin.Query, id string, at time.Time) pin.Mar
 func appendBodies(t *testing.T, ctx context.Context, u *user, cell geo.Cell, bodies [][]byte) {
 	t.Helper()
 	r := u.c.Params().SetRules()[pin.Namespace]
-	exp := time.Now().Add(r.TTL - time.Hour).Unix() // as pin.Service writes them
+	appendBodiesExp(t, ctx, u, cell, bodies, time.Now().Add(r.TTL-time.Hour).Unix()) // as pin.Service writes them
+}
+
+// appendBodiesExp is appendBodies with the items' expiry exp.
+func appendBodiesExp(t *testing.T, ctx context.Context, u *user, cell geo.Cell, bodies [][]byte, exp int64) {
+	t.Helper()
+	r := u.c.Params().SetRules()[pin.Namespace]
 	var wg sync.WaitGroup
 	errs := make(chan error, len(bodies))
 	for _, body := range bodies {

@@ -35,8 +35,6 @@ const (
 	// at the default rates (docs/benchmarks.md), for one request per cell
 	// read, real or decoy, every 20 s.
 	DefaultWatchEvery = 20 * time.Second
-	// MinWatchEvery is the shortest watch interval a config may set.
-	MinWatchEvery = 5 * time.Second
 )
 
 // bucket holds everything of this package in the store (see watch.go).

@@ -456,8 +456,10 @@ dispatch:
 // cursor; once a read reached the set's end, the next starts
 // setitem.MaxClockSkew before where it stopped, for writers whose clocks
 // run behind (a read that did not resumes where it stopped, so that a burst
-// of items is read through). Items of a decoy cell are checked the same
-// way and dropped.
+// of items is read through). An item whose expiry no honest writer gives
+// (beyond now + the writers' lifetime + MaxClockSkew) ends the read as the
+// set's end does. Items of a decoy cell are checked the same way and
+// dropped.
 func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules setitem.Rules, tries int) error {
 	key := SetKey(cell)
 	ckey := "cur/" + cell.String()
@@ -495,15 +497,29 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 			break
 		}
 		now := s.now()
+		// The latest expiry an honest writer gives an item: its clock
+		// at most MaxClockSkew ahead. Storage nodes accept expiries up
+		// to an hour later (now + TTL + skew); items there are no
+		// honest writer's, and every honest item sorts before them.
+		honest := itemExpiry(now.Add(setitem.MaxClockSkew), rules.TTL)
+		beyond := false
 		var fresh []ID
 		for _, raw := range res.Items {
 			// The next round resumes after every item read, valid or
 			// not: storage nodes do not check pin bodies, so items that
 			// only a reader refuses would otherwise be read again every
 			// round and, a few pages of them, keep the watch from ever
-			// reaching the alerts after them. (The clamp below still
-			// bounds how far a lying exit's expiries can move it.)
+			// reaching the alerts after them. An item beyond what an
+			// honest writer can write ends the read, as the set's end
+			// does, and never moves the cursor: pages of them (or one
+			// from a lying exit) would otherwise carry it past the
+			// honest items written from now on, for as long as they
+			// are kept coming.
 			if it0, derr := setitem.Decode(raw); derr == nil {
+				if it0.Expires > honest {
+					beyond = true
+					break
+				}
 				if c, cerr := it0.Cursor(); cerr == nil && bytes.Compare(c, last) > 0 {
 					last = c
 				}
@@ -526,7 +542,7 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 		if aerr := s.announce(fresh); aerr != nil {
 			return aerr
 		}
-		if len(res.Next) == 0 || bytes.Equal(res.Next, cursor) {
+		if beyond || len(res.Next) == 0 || bytes.Equal(res.Next, cursor) {
 			caught = true
 			break
 		}
@@ -541,11 +557,13 @@ func (s *Service) scanCell(ctx context.Context, cell geo.Cell, decoy bool, rules
 	if !caught {
 		ahead = setitem.MaxClockSkew
 	}
-	limit := append(setitem.ExpiryBytes(s.now().Add(rules.TTL-time.Hour+ahead).Unix()), make([]byte, 32)...)
+	limit := append(setitem.ExpiryBytes(itemExpiry(s.now().Add(ahead), rules.TTL)), make([]byte, 32)...)
 	if bytes.Compare(last, limit) > 0 {
 		last = limit
 	}
-	if !bytes.Equal(last, cur.Cursor) || caught != cur.Caught {
+	// An empty cursor is no cursor: nothing is kept of a cell whose set
+	// was empty (the store would otherwise name every cell ever read).
+	if len(last) > 0 && (!bytes.Equal(last, cur.Cursor) || caught != cur.Caught) {
 		b, merr := detcbor.Marshal(&cursorRec{Cursor: last, Caught: caught})
 		if merr != nil {
 			return merr
@@ -634,7 +652,9 @@ func (s *Service) announce(ids []ID) error {
 	return nil
 }
 
-// prune drops what expired from the local copy.
+// prune drops what expired from the local copy, and the cursors before
+// which every item has expired (of cells nothing was written to for about
+// a day, or read once that long ago).
 func (s *Service) prune(now time.Time) error {
 	return s.st.Update(func(tx *store.Tx) error {
 		var drop []string
@@ -655,6 +675,17 @@ func (s *Service) prune(now time.Time) error {
 					return nil
 				}
 				exp = c.SetExp
+			case strings.HasPrefix(k, "cur/"):
+				// A cursor before now is worth nothing: every item it
+				// passed has expired, and a read from the set's start
+				// reads what a read from it would. Dropping it keeps
+				// the store from naming cells read once, long ago.
+				var c cursorRec
+				if localDec.Unmarshal(v, &c) != nil || len(c.Cursor) < 8 {
+					drop = append(drop, k)
+					return nil
+				}
+				exp = int64(binary.BigEndian.Uint64(c.Cursor[:8]))
 			case strings.HasPrefix(k, "mine/"):
 				var m myConf
 				if localDec.Unmarshal(v, &m) != nil {
@@ -848,31 +879,38 @@ type Stats struct {
 
 // Stats counts what the watch holds and did.
 func (s *Service) Stats() (Stats, error) {
-	st := Stats{Areas: len(s.Areas()), EveryS: s.cfg.WatchEvery.Seconds()}
-	if st.Areas > 0 {
-		ms, err := s.List(Query{})
-		if err != nil {
-			return st, err
-		}
-		for _, m := range ms {
-			if m.Type == "alert" {
-				st.Alerts++
-			} else {
-				st.Pins++
-			}
+	var ms []Marker
+	if len(s.Areas()) > 0 {
+		var err error
+		if ms, err = s.List(Query{}); err != nil {
+			return Stats{}, err
 		}
 	}
 	p, err := s.PendingPins()
 	if err != nil {
-		return st, err
+		return Stats{}, err
 	}
-	st.Pending = len(p)
+	return s.StatsOf(ms, p), nil
+}
+
+// StatsOf is Stats for a caller that has listed the markers and the
+// pending pins already (List, PendingPins): it counts ms as the live
+// alerts and pins and p as the pending pins, and reads the store no more.
+func (s *Service) StatsOf(ms []Marker, p []Pending) Stats {
+	st := Stats{Areas: len(s.Areas()), EveryS: s.cfg.WatchEvery.Seconds(), Pending: len(p)}
+	for _, m := range ms {
+		if m.Type == TypeAlert.String() {
+			st.Alerts++
+		} else {
+			st.Pins++
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.stats
 	st.AlertsSeen, st.PinsSeen, st.Skipped, st.Requests, st.Rounds = c.alertsSeen, c.pinsSeen, c.skipped, c.requests, c.rounds
 	st.LastRound, st.Cells, st.Decoys, st.Error = c.lastRound, c.cells, c.decoys, c.lastErr
-	return st, nil
+	return st
 }
 
 // ---- Watchers ----

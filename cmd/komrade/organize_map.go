@@ -62,16 +62,19 @@ func mapCommand() *cli.Command {
 				fmt.Printf("%d items skipped: they failed validation\n", r.Stats.Skipped)
 			}
 			for _, area := range r.Areas {
+				// Each area draws and lists its own markers, distances
+				// from its centre.
 				v := mapview.View{Center: area.Near, RadiusM: area.RadiusM}
-				if err := mapview.Terminal(os.Stdout, v, markers, width, int(cmd.Int("height"))); err != nil {
+				in := pin.InArea(markers, area)
+				if err := mapview.Terminal(os.Stdout, v, in, width, int(cmd.Int("height"))); err != nil {
 					return fmt.Errorf("map: %w", err)
 				}
-				if err := mapview.List(os.Stdout, v, markers, r.Now, width); err != nil {
+				if err := mapview.List(os.Stdout, v, in, r.Now, width); err != nil {
 					return fmt.Errorf("map: %w", err)
 				}
 			}
 			for _, p := range r.Pending {
-				fmt.Printf("yours, not yet published: %s pin %s, published at %s\n", p.Kind, p.ID[:12], p.Publish.Local().Format(time.TimeOnly))
+				fmt.Printf("yours, not yet published: %s pin %s, published at %s\n", p.Kind, p.ID[:mapview.ShortID], p.Publish.Local().Format(time.TimeOnly))
 			}
 			fmt.Printf("(capitals: confirmed, at least %d people said still)\n", r.Confirmations)
 			return nil

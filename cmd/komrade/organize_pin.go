@@ -71,7 +71,7 @@ func pinCommand() *cli.Command {
 				return printJSON(p)
 			}
 			fmt.Printf("%s pin %s at %.6f,%.6f (snapped), published at %s (in %s), with your own \"still\"\n",
-				p.Kind, p.ID[:12], p.Lat, p.Lon, p.Publish.Local().Format("15:04:05"), shortDuration(time.Until(p.Publish).Round(time.Second)))
+				p.Kind, p.ID[:mapview.ShortID], p.Lat, p.Lon, p.Publish.Local().Format("15:04:05"), shortDuration(time.Until(p.Publish).Round(time.Second)))
 			fmt.Printf("id %s\n", p.ID)
 			return nil
 		},
@@ -103,7 +103,7 @@ func pinConfirmCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("pin %s: %s sent\n", id[:12], args[1])
+			fmt.Printf("pin %s: %s sent\n", id[:mapview.ShortID], args[1])
 			return nil
 		},
 	}
@@ -139,7 +139,7 @@ func alertCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("alert %s sent\n", id[:12])
+			fmt.Printf("alert %s sent\n", id[:mapview.ShortID])
 			return nil
 		},
 	}
@@ -218,16 +218,20 @@ func pinsCommand() *cli.Command {
 				fmt.Printf("%d items skipped: they failed validation\n", r.Stats.Skipped)
 			}
 			for _, p := range r.Pending {
-				fmt.Printf("yours, not yet published: %s pin %s, published at %s\n", p.Kind, p.ID[:12], p.Publish.Local().Format("15:04:05"))
+				fmt.Printf("yours, not yet published: %s pin %s, published at %s\n", p.Kind, p.ID[:mapview.ShortID], p.Publish.Local().Format("15:04:05"))
 			}
 			if len(r.Markers) == 0 {
 				fmt.Println("no live alerts or pins")
 				return nil
 			}
 			// The same list as under `komrade map`, without the map.
+			// Each area lists its own markers, distances from its centre.
 			markers := pin.MapMarkers(r.Markers)
 			for _, a := range r.Areas {
-				if err := mapview.List(os.Stdout, mapview.View{Center: a.Near, RadiusM: a.RadiusM}, markers, r.Now, termWidth()); err != nil {
+				if len(r.Areas) > 1 {
+					fmt.Printf("within %.1f km of %.5f,%.5f:\n", a.RadiusM/1000, a.Near.Lat, a.Near.Lon)
+				}
+				if err := mapview.List(os.Stdout, mapview.View{Center: a.Near, RadiusM: a.RadiusM}, pin.InArea(markers, a), r.Now, termWidth()); err != nil {
 					return fmt.Errorf("pins: %w", err)
 				}
 			}
@@ -244,7 +248,7 @@ func printMarker(m pin.Marker, now time.Time) {
 	old := age(now.Sub(m.Created)) + " ago"
 	until := m.Expires.Local().Format("15:04")
 	if m.Type == "alert" {
-		fmt.Printf("!!! ALERT %s  %s  %s  radius %.1f km  until %s\n", m.ID[:12], where, old, m.RadiusM/1000, until)
+		fmt.Printf("!!! ALERT %s  %s  %s  radius %.1f km  until %s\n", m.ID[:mapview.ShortID], where, old, m.RadiusM/1000, until)
 		fmt.Println("    " + termSafe(m.Text, "    "))
 		return
 	}
@@ -255,7 +259,7 @@ func printMarker(m pin.Marker, now time.Time) {
 	if m.Gone > 0 {
 		conf += fmt.Sprintf(", %d gone", m.Gone)
 	}
-	fmt.Printf("pin %-6s %s  %s  %s  %s)  until %s\n", m.Kind, m.ID[:12], where, old, conf, until)
+	fmt.Printf("pin %-6s %s  %s  %s  %s)  until %s\n", m.Kind, m.ID[:mapview.ShortID], where, old, conf, until)
 	if m.Note != "" {
 		fmt.Println("    " + termSafe(m.Note, "    "))
 	}
